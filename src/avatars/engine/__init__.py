@@ -1,0 +1,35 @@
+"""The avatar engine: avatarization, privacy metrics and signal metrics on pandas tables.
+
+Where things are:
+
+- ``schema``         column types, inferred from dtypes (method.md §1.2)
+- ``preprocessing``  typing, missingness indicators, datetimes as numbers, output formatting
+- ``imputation``     fast_knn / knn / mean / median / mode (§1.3)
+- ``projection``     FAMD / PCA / MCA (§1.6)
+- ``neighbors``      exact k-nearest-neighbour search in bounded-memory chunks (§1.7)
+- ``avatarization``  weights ``E·2^-σ/d`` and the synthetic records (§1.8-1.9): ``avatarize``
+- ``privacy``        hidden rate, local cloaking, DCR, NNDR, ... (§2): ``privacy_metrics``
+- ``signal``         Hellinger distances, correlation differences (§3): ``signal_metrics``
+- ``advice``         parameter advisor and per-column summary (§6.7)
+- ``io``             reading and writing tables (CSV, Parquet) with their column types
+
+The engine never imports the server or the SDK.
+"""
+
+from avatars.engine.errors import (
+    AvatarsEngineError,
+    InvalidDataError,
+    InvalidParameterError,
+    UnknownColumnError,
+)
+from avatars.engine.schema import ColumnType, categorical_under_threshold, resolve_column_types
+
+__all__ = [
+    "AvatarsEngineError",
+    "ColumnType",
+    "InvalidDataError",
+    "InvalidParameterError",
+    "UnknownColumnError",
+    "categorical_under_threshold",
+    "resolve_column_types",
+]

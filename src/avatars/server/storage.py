@@ -1,0 +1,280 @@
+"""The server's object storage: one root URL, a local folder or any fsspec location.
+
+Everything the platform keeps as files (uploads, job inputs, results, multipart parts) lives
+under one root, addressed by ``/``-separated keys::
+
+    <root>/<bucket>/<key>          objects served by the S3 endpoint (bucket = owner's user id)
+
+The root is a local folder on the embedded default (``file:///.../storage`` or a plain path)
+and any fsspec URL in production (``s3://bucket/prefix`` with ``storage_options`` carrying the
+endpoint and keys). Writes are atomic: an object becomes visible only when its writer closes
+without error, so a failed or truncated upload never leaves a partial object behind.
+
+Reads and writes stream in bounded chunks; nothing here holds a whole object in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import posixpath
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+#: Size of the blocks streamed by :meth:`Storage.iter_read`.
+READ_BLOCK_SIZE = 1024 * 1024
+
+_TMP_PREFIX = ".avatars-tmp-"
+
+
+class StorageError(Exception):
+    """The storage backend failed (unreachable, permission denied, ...)."""
+
+
+class ObjectNotFoundError(StorageError, FileNotFoundError):
+    """No object under that key."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # without quotes
+    last_modified: dt.datetime  # timezone-aware, UTC
+
+
+def _validate_key(key: str) -> str:
+    """Reject keys that could escape the root or name a temporary file."""
+    if not key or key.startswith("/") or "\\" in key or "\x00" in key:
+        raise ValueError(f"invalid storage key: {key!r}")
+    parts = key.split("/")
+    if any(part in ("", ".", "..") for part in parts[:-1]) or parts[-1] in (".", ".."):
+        raise ValueError(f"invalid storage key: {key!r}")
+    if any(part.startswith(_TMP_PREFIX) for part in parts):
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+class AtomicWriter:
+    """A writable stream that becomes the object at ``key`` only on :meth:`commit`.
+
+    Use it as a context manager: leaving the block normally commits, an exception discards.
+    ``md5`` and ``size`` are computed on the fly (the S3 endpoint needs them for ETags).
+    """
+
+    def __init__(self, storage: Storage, key: str) -> None:
+        self._storage = storage
+        self.key = _validate_key(key)
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._done = False
+        fs, final = storage.fs, storage.path(key)
+        self._final = final
+        if storage.is_local:
+            parent = posixpath.dirname(final)
+            fs.makedirs(parent, exist_ok=True)
+            self._tmp: str | None = posixpath.join(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+            self._file: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/discard
+        else:
+            # Remote stores (S3...) publish an object only when its upload completes,
+            # and discard() aborts the multipart upload: atomic by construction.
+            self._tmp = None
+            self._file = fs.open(final, "wb")
+
+    @property
+    def md5_hex(self) -> str:
+        return self._md5.hexdigest()
+
+    def write(self, data: bytes) -> None:
+        if self._done:
+            raise StorageError("write after commit or discard")
+        self._md5.update(data)
+        self.size += len(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise StorageError(f"could not write {self.key}: {exc}") from exc
+
+    def commit(self) -> ObjectInfo:
+        if self._done:
+            raise StorageError("commit after commit or discard")
+        self._done = True
+        try:
+            self._file.close()
+            if self._tmp is not None:
+                os.replace(self._tmp, self._final)
+        except OSError as exc:
+            self._cleanup()
+            raise StorageError(f"could not store {self.key}: {exc}") from exc
+        return self._storage.info(self.key)
+
+    def discard(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._tmp is not None:
+                self._file.close()
+                os.unlink(self._tmp)
+            else:
+                self._file.discard()
+                self._file.close()
+
+    def __enter__(self) -> AtomicWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None and not self._done:
+            self.commit()
+        else:
+            self.discard()
+
+
+class Storage:
+    """Objects under one root URL, addressed by relative keys such as ``<bucket>/30d/iris.csv``."""
+
+    def __init__(self, root_url: str, storage_options: dict[str, Any] | None = None) -> None:
+        fs, root = fsspec.core.url_to_fs(root_url, **(storage_options or {}))
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root: str = root.rstrip("/")
+        self.root_url = root_url
+        self.is_local = isinstance(fs, LocalFileSystem)
+        if self.is_local:
+            fs.makedirs(self.root, exist_ok=True)
+
+    # -- addressing ---------------------------------------------------------------------
+    def path(self, key: str) -> str:
+        """The backend path of ``key`` (for fsspec calls)."""
+        return f"{self.root}/{_validate_key(key)}"
+
+    def _key_of(self, path: str) -> str:
+        path = path.rstrip("/")
+        root = self.root
+        if self.is_local:
+            path, root = os.path.abspath(path), os.path.abspath(root)
+        return path[len(root) + 1 :]
+
+    # -- queries ------------------------------------------------------------------------
+    def info(self, key: str) -> ObjectInfo:
+        try:
+            raw = self.fs.info(self.path(key))
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(key) from exc
+        except OSError as exc:
+            raise StorageError(f"could not stat {key}: {exc}") from exc
+        if raw.get("type") != "file":
+            raise ObjectNotFoundError(key)
+        return self._object_info(key, raw)
+
+    def _object_info(self, key: str, raw: dict[str, Any]) -> ObjectInfo:
+        size = int(raw.get("size") or 0)
+        if self.is_local:
+            mtime = float(raw.get("mtime") or 0.0)
+            modified = dt.datetime.fromtimestamp(mtime, tz=dt.UTC)
+            # The local backend keeps no content hash; (size, mtime, inode) changes whenever
+            # the content is replaced, which is all that ETag/If-Match need.
+            token = f"{size}-{mtime!r}-{raw.get('ino', '')}".encode()
+            etag = hashlib.md5(token, usedforsecurity=False).hexdigest()
+        else:
+            etag = str(raw.get("ETag") or raw.get("etag") or "").strip('"')
+            modified = raw.get("LastModified") or raw.get("last_modified") or raw.get("mtime")
+            if not isinstance(modified, dt.datetime):
+                modified = dt.datetime.now(dt.UTC)
+            elif modified.tzinfo is None:
+                modified = modified.replace(tzinfo=dt.UTC)
+            if not etag:
+                etag = hashlib.md5(f"{size}-{modified}".encode(), usedforsecurity=False).hexdigest()
+        return ObjectInfo(key=key, size=size, etag=etag, last_modified=modified)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.info(key)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order."""
+        prefix = prefix.lstrip("/")
+        # List the deepest directory that contains the whole prefix, then filter.
+        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base_path = f"{self.root}/{base}" if base else self.root
+        try:
+            found = self.fs.find(base_path, detail=True)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"could not list {prefix!r}: {exc}") from exc
+        for path in sorted(found):
+            raw = found[path]
+            key = self._key_of(path)
+            if raw.get("type") != "file" or not key.startswith(prefix):
+                continue
+            if any(part.startswith(_TMP_PREFIX) for part in key.split("/")):
+                continue
+            yield self._object_info(key, raw)
+
+    # -- reading ------------------------------------------------------------------------
+    def open_read(self, key: str) -> BinaryIO:
+        try:
+            return self.fs.open(self.path(key), "rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(key) from exc
+        except OSError as exc:
+            raise StorageError(f"could not read {key}: {exc}") from exc
+
+    def iter_read(
+        self, key: str, start: int = 0, end: int | None = None, block_size: int = READ_BLOCK_SIZE
+    ) -> Iterator[bytes]:
+        """Stream bytes ``[start, end)`` of the object (``end=None``: to the end)."""
+        with self.open_read(key) as handle:
+            if start:
+                handle.seek(start)
+            remaining = None if end is None else max(0, end - start)
+            while remaining is None or remaining > 0:
+                size = block_size if remaining is None else min(block_size, remaining)
+                block = handle.read(size)
+                if not block:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                yield block
+
+    def read_bytes(self, key: str) -> bytes:
+        return b"".join(self.iter_read(key))
+
+    # -- writing ------------------------------------------------------------------------
+    def writer(self, key: str) -> AtomicWriter:
+        """An atomic writer for ``key``: see :class:`AtomicWriter`."""
+        try:
+            return AtomicWriter(self, key)
+        except OSError as exc:
+            raise StorageError(f"could not open {key} for writing: {exc}") from exc
+
+    def write_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        with self.writer(key) as out:
+            out.write(data)
+        return self.info(key)
+
+    def delete(self, key: str) -> None:
+        """Delete one object; deleting a missing object is not an error (as in S3)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self.path(key))
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Delete every object under ``prefix`` (a ``/``-terminated folder-like prefix)."""
+        if not prefix.endswith("/"):
+            raise ValueError("delete_prefix needs a prefix ending with '/'")
+        path = f"{self.root}/{prefix.rstrip('/')}"
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(path, recursive=True)
