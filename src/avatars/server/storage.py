@@ -266,6 +266,28 @@ class Storage:
             out.write(data)
         return self.info(key)
 
+    def copy(self, source: str, destination: str) -> ObjectInfo:
+        """Snapshot ``source`` as ``destination`` (cheap: a hard link locally, a server-side
+        copy on S3). Later replacements of ``source`` do not change the copy, because writers
+        always replace objects rather than modify them in place."""
+        src, dst = self.path(source), self.path(destination)
+        try:
+            if self.is_local:
+                self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+                tmp = posixpath.join(posixpath.dirname(dst), f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+                try:
+                    os.link(src, tmp)
+                except OSError:  # another filesystem, or links not supported
+                    self.fs.copy(src, tmp)
+                os.replace(tmp, dst)
+            else:
+                self.fs.copy(src, dst)
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(source) from exc
+        except OSError as exc:
+            raise StorageError(f"could not copy {source} to {destination}: {exc}") from exc
+        return self.info(destination)
+
     def delete(self, key: str) -> None:
         """Delete one object; deleting a missing object is not an error (as in S3)."""
         with contextlib.suppress(FileNotFoundError):
