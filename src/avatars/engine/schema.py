@@ -29,7 +29,12 @@ class ColumnType(StrEnum):
     @property
     def is_continuous(self) -> bool:
         """Whether the projection treats the column as a number (else: as modalities)."""
-        return self in (ColumnType.INT, ColumnType.FLOAT, ColumnType.DATETIME, ColumnType.DATETIME_TZ)
+        return self in (
+            ColumnType.INT,
+            ColumnType.FLOAT,
+            ColumnType.DATETIME,
+            ColumnType.DATETIME_TZ,
+        )
 
 
 #: Accepted spellings of the types (the YAML's ``numeric`` is the client's name for float).
@@ -55,7 +60,8 @@ def parse_column_type(value: str | ColumnType, column: str = "?") -> ColumnType:
     except ValueError:
         allowed = ", ".join(t.value for t in ColumnType)
         raise InvalidParameterError(
-            "column_types", f"column '{column}' has unknown type {value!r}; expected one of {allowed}"
+            "column_types",
+            f"column '{column}' has unknown type {value!r}; expected one of {allowed}",
         ) from None
 
 
@@ -102,7 +108,7 @@ def categorical_under_threshold(df: pd.DataFrame, threshold: int = 10) -> list[s
     columns = []
     for column in df.columns:
         series = df[column]
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            if series.nunique(dropna=True) <= threshold:
-                columns.append(str(column))
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        if numeric and series.nunique(dropna=True) <= threshold:
+            columns.append(str(column))
     return columns
