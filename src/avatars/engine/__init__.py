@@ -16,6 +16,7 @@ Where things are:
 The engine never imports the server or the SDK.
 """
 
+from avatars.engine.avatarization import AvatarizationResult, avatarize
 from avatars.engine.errors import (
     AvatarsEngineError,
     InvalidDataError,
@@ -25,11 +26,13 @@ from avatars.engine.errors import (
 from avatars.engine.schema import ColumnType, categorical_under_threshold, resolve_column_types
 
 __all__ = [
+    "AvatarizationResult",
     "AvatarsEngineError",
     "ColumnType",
     "InvalidDataError",
     "InvalidParameterError",
     "UnknownColumnError",
+    "avatarize",
     "categorical_under_threshold",
     "resolve_column_types",
 ]
