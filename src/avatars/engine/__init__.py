@@ -16,6 +16,7 @@ Where things are:
 The engine never imports the server or the SDK.
 """
 
+from avatars.engine.advice import advise_parameters, table_summary
 from avatars.engine.avatarization import AvatarizationResult, avatarize
 from avatars.engine.errors import (
     AvatarsEngineError,
@@ -23,6 +24,7 @@ from avatars.engine.errors import (
     InvalidParameterError,
     UnknownColumnError,
 )
+from avatars.engine.io import read_table, write_table
 from avatars.engine.schema import ColumnType, categorical_under_threshold, resolve_column_types
 
 __all__ = [
@@ -32,7 +34,11 @@ __all__ = [
     "InvalidDataError",
     "InvalidParameterError",
     "UnknownColumnError",
+    "advise_parameters",
     "avatarize",
     "categorical_under_threshold",
+    "read_table",
     "resolve_column_types",
+    "table_summary",
+    "write_table",
 ]

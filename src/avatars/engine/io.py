@@ -1,0 +1,163 @@
+"""Reading and writing tables (CSV, Parquet) with their column types.
+
+The edge between files and the engine's mathematics: the CLI and the server's jobs read inputs
+here and write results here; nothing else in the engine touches files.
+
+CSV conventions: a header row, comma separator (``;`` and tab are detected from the header),
+empty fields or ``NA`` for missing values. Columns typed ``category`` are read as text so that
+labels such as ``"007"`` keep their form.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from avatars.engine.errors import InvalidDataError, InvalidParameterError
+from avatars.engine.schema import ColumnType, parse_column_type
+
+FORMATS = ("csv", "parquet")
+
+Source = str | os.PathLike[str] | IO[bytes] | IO[str]
+
+
+def format_of(name: str | os.PathLike[str]) -> str:
+    """``csv`` or ``parquet`` from a file name (``.csv``, ``.tsv``, ``.txt``, ``.parquet``, ``.pq``)."""
+    suffix = Path(str(name)).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".tsv", ".txt", ""):
+        return "csv"
+    raise InvalidParameterError("format", f"cannot tell the format of {str(name)!r}: use .csv or .parquet")
+
+
+def read_table(
+    source: Source,
+    *,
+    format: str | None = None,
+    column_types: Mapping[str, str | ColumnType] | None = None,
+    sep: str | None = None,
+) -> pd.DataFrame:
+    """Read a table and give its columns the requested types.
+
+    ``column_types`` maps column → ``int|float|bool|category|datetime|datetime_tz``; columns
+    not named keep the type pandas infers.
+    """
+    if format is None:
+        format = format_of(source) if isinstance(source, str | os.PathLike) else "csv"
+    if format not in FORMATS:
+        raise InvalidParameterError("format", f"expected one of {', '.join(FORMATS)}, got {format!r}")
+    types = {c: parse_column_type(t, c) for c, t in (column_types or {}).items()}
+    if format == "parquet":
+        try:
+            df = pd.read_parquet(source)
+        except Exception as exc:  # pyarrow raises many types for corrupt input
+            raise InvalidDataError(f"cannot read the Parquet input: {exc}") from None
+    else:
+        df = _read_csv(source, types, sep)
+    missing = [c for c in types if c not in df.columns]
+    if missing:
+        raise InvalidDataError(
+            f"the file lacks column(s) {', '.join(map(repr, missing))} named in its schema"
+        )
+    return apply_column_types(df, types)
+
+
+def _read_csv(source: Source, types: Mapping[str, ColumnType], sep: str | None) -> pd.DataFrame:
+    if sep is None:
+        sep, source = _detect_separator(source)
+    text_columns = {c: str for c, t in types.items() if t == ColumnType.CATEGORY}
+    try:
+        return pd.read_csv(source, sep=sep, dtype=text_columns or None, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise InvalidDataError("the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDataError(f"cannot parse the CSV input: {exc}") from None
+
+
+def _detect_separator(source: Source) -> tuple[str, Source]:
+    """The separator that splits the header best (comma, semicolon or tab)."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as handle:
+            header = handle.readline()
+    else:
+        data = source.read()
+        source = io.BytesIO(data.encode() if isinstance(data, str) else data)
+        header = source.getvalue().split(b"\n", 1)[0]
+    counts = {sep: header.count(sep.encode()) for sep in (",", ";", "\t")}
+    best = max(counts, key=lambda s: counts[s])
+    return (best if counts[best] > 0 else ","), source
+
+
+def apply_column_types(df: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:
+    """Cast columns to the pandas dtypes of their platform types (errors name the column)."""
+    df = df.copy()
+    for column, ctype in types.items():
+        series = df[column]
+        try:
+            if ctype == ColumnType.INT:
+                numbers = pd.to_numeric(series, errors="raise")
+                if numbers.isna().any():
+                    df[column] = numbers.astype("Float64").round().astype("Int64")
+                elif (numbers != numbers.round()).any():
+                    raise ValueError("has non-integer values")
+                else:
+                    df[column] = numbers.astype("int64")
+            elif ctype == ColumnType.FLOAT:
+                df[column] = pd.to_numeric(series, errors="raise").astype("float64")
+            elif ctype == ColumnType.BOOL:
+                df[column] = _to_bool(series)
+            elif ctype == ColumnType.CATEGORY:
+                pass  # any hashable values are modalities; CSV input was already read as text
+            elif ctype == ColumnType.DATETIME:
+                parsed = pd.to_datetime(series, errors="raise", format="mixed")
+                if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+                    parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+                df[column] = parsed
+            elif ctype == ColumnType.DATETIME_TZ:
+                df[column] = pd.to_datetime(series, errors="raise", utc=True, format="mixed")
+        except (TypeError, ValueError) as exc:
+            raise InvalidDataError(f"cannot be read as {ctype.value}: {exc}", column=column) from None
+    return df
+
+
+_TRUE = {"true", "1", "yes", "t", "y"}
+_FALSE = {"false", "0", "no", "f", "n"}
+
+
+def _to_bool(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series):
+        return series
+    def parse(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+            return pd.NA
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"{value!r} is not a boolean")
+
+    parsed = series.map(parse)
+    return parsed.astype("boolean") if parsed.isna().any() else parsed.astype(bool)
+
+
+def write_table(df: pd.DataFrame, target: str | os.PathLike[str] | IO[bytes], format: str = "csv") -> None:
+    """Write a table: CSV (UTF-8, header, no index, empty fields for missing) or Parquet."""
+    if format == "parquet":
+        df.to_parquet(target, index=False)
+    elif format == "csv":
+        df.to_csv(target, index=False)
+    else:
+        raise InvalidParameterError("format", f"expected one of {', '.join(FORMATS)}, got {format!r}")
+
+
+def table_to_bytes(df: pd.DataFrame, format: str = "csv") -> bytes:
+    buffer = io.BytesIO()
+    write_table(df, buffer, format)
+    return buffer.getvalue()
