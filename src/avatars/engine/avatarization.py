@@ -48,6 +48,9 @@ from avatars.engine.preprocessing import (
 from avatars.engine.projection import Projection
 from avatars.engine.schema import ColumnType
 
+#: Projected dimensions used for the neighbour search unless ``ncp`` is given (method.md §4).
+DEFAULT_NCP = 5
+
 #: Records per chunk when building avatars (memory O(CHUNK_ROWS × k × columns)).
 CHUNK_ROWS = 20_000
 
@@ -85,7 +88,7 @@ def avatarize(
     df: pd.DataFrame,
     *,
     k: int,
-    ncp: int = 5,
+    ncp: int | None = None,
     seed: int | None = None,
     column_types: Mapping[str, str | ColumnType] | None = None,
     column_weights: Mapping[str, float] | None = None,
@@ -106,7 +109,8 @@ def avatarize(
         Number of neighbours of each record, ``2 ≤ k < number of rows``.
     ncp
         Number of projected dimensions for the neighbour search, ``1 ≤ ncp ≤`` the table's
-        dimensions after one-hot encoding.
+        dimensions after one-hot encoding. Default: 5 (the documented default), or all the
+        dimensions of a table that has fewer.
     seed
         Makes the run reproducible byte for byte; drawn at random (and reported) when None.
     column_weights
@@ -168,7 +172,7 @@ def avatarize(
     report(0.1, "projection")
     t = time.perf_counter()
     projection = Projection.fit(prepared, n_modalities, weights)
-    ncp = projection.check_ncp(ncp)
+    ncp = projection.check_ncp(DEFAULT_NCP if ncp is None else ncp, default=ncp is None)
     coordinates = projection.transform(prepared, ncp)
     timings["projection"] = time.perf_counter() - t
 

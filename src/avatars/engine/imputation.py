@@ -62,8 +62,11 @@ class ImputationParameters:
         else:
             unknown = set(value) - {"method", "k", "training_fraction", "return_data_imputed"}
             if unknown:
+                names = ", ".join(repr(u) for u in sorted(map(str, unknown)))
                 raise InvalidParameterError(
-                    "imputation", f"unknown field(s) {', '.join(sorted(map(str, unknown)))}"
+                    "imputation",
+                    f"unknown field(s) {names}; expected method, k, training_fraction, "
+                    "return_data_imputed",
                 )
             raw = {k: v for k, v in value.items() if v is not None}
             method = raw.get("method", ImputeMethod.FAST_KNN)
@@ -175,9 +178,7 @@ def _impute_fast_knn(
         fraction = params.training_fraction
         if fraction is None:
             fraction = min(1.0, FAST_KNN_MAX_TRAINING_ROWS / observed_rows.size)
-        n_train = max(
-            min(observed_rows.size, params.k + 1), round(fraction * observed_rows.size)
-        )
+        n_train = max(min(observed_rows.size, params.k + 1), round(fraction * observed_rows.size))
         train = (
             observed_rows
             if n_train >= observed_rows.size

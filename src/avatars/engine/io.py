@@ -33,7 +33,9 @@ def format_of(name: str | os.PathLike[str]) -> str:
         return "parquet"
     if suffix in (".csv", ".tsv", ".txt", ""):
         return "csv"
-    raise InvalidParameterError("format", f"cannot tell the format of {str(name)!r}: use .csv or .parquet")
+    raise InvalidParameterError(
+        "format", f"cannot tell the format of {str(name)!r}: use .csv or .parquet"
+    )
 
 
 def read_table(
@@ -51,7 +53,9 @@ def read_table(
     if format is None:
         format = format_of(source) if isinstance(source, str | os.PathLike) else "csv"
     if format not in FORMATS:
-        raise InvalidParameterError("format", f"expected one of {', '.join(FORMATS)}, got {format!r}")
+        raise InvalidParameterError(
+            "format", f"expected one of {', '.join(FORMATS)}, got {format!r}"
+        )
     types = {c: parse_column_type(t, c) for c, t in (column_types or {}).items()}
     if format == "parquet":
         try:
@@ -122,7 +126,9 @@ def apply_column_types(df: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.
             elif ctype == ColumnType.DATETIME_TZ:
                 df[column] = pd.to_datetime(series, errors="raise", utc=True, format="mixed")
         except (TypeError, ValueError) as exc:
-            raise InvalidDataError(f"cannot be read as {ctype.value}: {exc}", column=column) from None
+            raise InvalidDataError(
+                f"cannot be read as {ctype.value}: {exc}", column=column
+            ) from None
     return df
 
 
@@ -133,6 +139,7 @@ _FALSE = {"false", "0", "no", "f", "n"}
 def _to_bool(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series
+
     def parse(value: Any) -> Any:
         if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
             return pd.NA
@@ -147,14 +154,18 @@ def _to_bool(series: pd.Series) -> pd.Series:
     return parsed.astype("boolean") if parsed.isna().any() else parsed.astype(bool)
 
 
-def write_table(df: pd.DataFrame, target: str | os.PathLike[str] | IO[bytes], format: str = "csv") -> None:
+def write_table(
+    df: pd.DataFrame, target: str | os.PathLike[str] | IO[bytes], format: str = "csv"
+) -> None:
     """Write a table: CSV (UTF-8, header, no index, empty fields for missing) or Parquet."""
     if format == "parquet":
         df.to_parquet(target, index=False)
     elif format == "csv":
         df.to_csv(target, index=False)
     else:
-        raise InvalidParameterError("format", f"expected one of {', '.join(FORMATS)}, got {format!r}")
+        raise InvalidParameterError(
+            "format", f"expected one of {', '.join(FORMATS)}, got {format!r}"
+        )
 
 
 def table_to_bytes(df: pd.DataFrame, format: str = "csv") -> bytes:

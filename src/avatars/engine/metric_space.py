@@ -90,9 +90,11 @@ class MetricSpace:
             encoder.encode(avatars[keep]), params, np.random.default_rng(streams[1]), n_modalities
         )
         projection = Projection.fit(orig, n_modalities, weights)
-        if ncp is None:
-            ncp = min(DEFAULT_METRICS_NCP, projection.rank)
-        ncp = projection.check_ncp(ncp, f"{parameter_prefix}ncp")
+        ncp = projection.check_ncp(
+            DEFAULT_METRICS_NCP if ncp is None else ncp,
+            f"{parameter_prefix}ncp",
+            default=ncp is None,
+        )
         return cls(
             encoder=encoder,
             projection=projection,

@@ -151,8 +151,13 @@ class Projection:
             return np.zeros(self.rank)
         return self.eigenvalues / self.total_inertia
 
-    def check_ncp(self, ncp: object, parameter: str = "ncp") -> int:
-        """``ncp`` must be an integer in [1, rank]: the axes the data actually has."""
+    def check_ncp(self, ncp: object, parameter: str = "ncp", *, default: bool = False) -> int:
+        """``ncp`` must be an integer in [1, rank]: the axes the data actually has.
+
+        A ``default`` value (not chosen by the user) is lowered to the rank instead.
+        """
+        if default and isinstance(ncp, int):
+            return max(1, min(ncp, self.rank))
         if not isinstance(ncp, int | np.integer) or isinstance(ncp, bool):
             raise InvalidParameterError(parameter, f"expected an integer, got {ncp!r}")
         if not 1 <= ncp <= self.rank:
