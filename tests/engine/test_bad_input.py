@@ -49,7 +49,7 @@ def test_k_not_below_the_number_of_rows(table, k):
 
 @pytest.mark.parametrize("k", [2.5, "20", None, True])
 def test_k_not_an_integer(table, k):
-    with pytest.raises(InvalidParameterError, match="'k'"):
+    with pytest.raises(InvalidParameterError, match=r"'k'"):
         avatarize(table, k=k)
 
 
@@ -76,50 +76,50 @@ def test_unknown_columns_in_any_parameter(table, parameter, kwargs):
 
 
 def test_unknown_column_type(table):
-    with pytest.raises(InvalidParameterError, match="column_types.*'group'.*'text'"):
+    with pytest.raises(InvalidParameterError, match=r"column_types.*'group'.*'text'"):
         avatarize(table, k=5, column_types={"group": "text"})
 
 
 @pytest.mark.parametrize("weight", [0, -1.0, float("nan"), float("inf"), "heavy"])
 def test_bad_column_weight(table, weight):
-    with pytest.raises(InvalidParameterError, match="column_weights.*'age'"):
+    with pytest.raises(InvalidParameterError, match=r"column_weights.*'age'"):
         avatarize(table, k=5, column_weights={"age": weight})
 
 
 def test_bad_imputation(table):
-    with pytest.raises(InvalidParameterError, match="imputation.method.*fast_knn"):
+    with pytest.raises(InvalidParameterError, match=r"imputation.method.*fast_knn"):
         avatarize(table, k=5, imputation={"method": "magic"})
-    with pytest.raises(InvalidParameterError, match="imputation.k"):
+    with pytest.raises(InvalidParameterError, match=r"imputation.k"):
         avatarize(table, k=5, imputation={"k": 0})
-    with pytest.raises(InvalidParameterError, match="imputation.training_fraction"):
+    with pytest.raises(InvalidParameterError, match=r"imputation.training_fraction"):
         avatarize(table, k=5, imputation={"training_fraction": 1.5})
-    with pytest.raises(InvalidParameterError, match="imputation.*unknown field.*'neighbours'"):
+    with pytest.raises(InvalidParameterError, match=r"imputation.*unknown field.*'neighbours'"):
         avatarize(table, k=5, imputation={"neighbours": 3})
 
 
 def test_bad_exclude_method_and_assignment(table):
-    with pytest.raises(InvalidParameterError, match="exclude_method.*row_order"):
+    with pytest.raises(InvalidParameterError, match=r"exclude_method.*row_order"):
         avatarize(table, k=5, exclude_variables=["age"], exclude_method="alphabetical")
-    with pytest.raises(InvalidParameterError, match="categorical_assignment"):
+    with pytest.raises(InvalidParameterError, match=r"categorical_assignment"):
         avatarize(table, k=5, categorical_assignment="vote")
 
 
 def test_excluding_every_column(table):
-    with pytest.raises(InvalidParameterError, match="exclude_variables.*every column"):
+    with pytest.raises(InvalidParameterError, match=r"exclude_variables.*every column"):
         avatarize(table, k=5, exclude_variables=list(table.columns))
 
 
 def test_bad_seed(table):
-    with pytest.raises(InvalidParameterError, match="'seed'"):
+    with pytest.raises(InvalidParameterError, match=r"'seed'"):
         avatarize(table, k=5, seed=-1)
 
 
 def test_empty_table():
-    with pytest.raises(InvalidDataError, match="empty"):
+    with pytest.raises(InvalidDataError, match=r"empty"):
         avatarize(pd.DataFrame({"a": [], "b": []}), k=2)
-    with pytest.raises(InvalidDataError, match="no columns"):
+    with pytest.raises(InvalidDataError, match=r"no columns"):
         avatarize(pd.DataFrame(index=range(10)), k=2)
-    with pytest.raises(InvalidDataError, match="DataFrame"):
+    with pytest.raises(InvalidDataError, match=r"DataFrame"):
         avatarize([[1, 2], [3, 4]], k=2)  # type: ignore[arg-type]
 
 
@@ -135,34 +135,34 @@ def test_constant_column(table):
 
 def test_all_missing_column(table):
     table = table.assign(empty=np.nan)
-    with pytest.raises(InvalidDataError, match="column 'empty'.*every value is missing"):
+    with pytest.raises(InvalidDataError, match=r"column 'empty'.*every value is missing"):
         avatarize(table, k=5)
 
 
 def test_infinite_values(table):
     table = table.astype({"weight": float})
     table.loc[3, "weight"] = np.inf
-    with pytest.raises(InvalidDataError, match="column 'weight'.*infinite"):
+    with pytest.raises(InvalidDataError, match=r"column 'weight'.*infinite"):
         avatarize(table, k=5)
 
 
 def test_id_like_column(table):
     table = table.assign(patient=[f"P{i:03d}" for i in range(60)])
-    with pytest.raises(InvalidDataError, match="column 'patient'.*identifier"):
+    with pytest.raises(InvalidDataError, match=r"column 'patient'.*identifier"):
         avatarize(table, k=5)
 
 
 def test_non_numeric_values_in_a_numeric_column(table):
     table = table.astype({"weight": object})
     table.loc[7, "weight"] = "heavy"
-    with pytest.raises(InvalidDataError, match="column 'weight'.*'heavy'"):
+    with pytest.raises(InvalidDataError, match=r"column 'weight'.*'heavy'"):
         avatarize(table, k=5, column_types={"weight": "float"})
 
 
 def test_duplicated_and_non_text_column_names():
-    with pytest.raises(InvalidDataError, match="duplicated column name.*'a'"):
+    with pytest.raises(InvalidDataError, match=r"duplicated column name.*'a'"):
         avatarize(pd.DataFrame([[1, 2, 3]] * 10, columns=["a", "a", "b"]), k=2)
-    with pytest.raises(InvalidDataError, match="column names must be strings"):
+    with pytest.raises(InvalidDataError, match=r"column names must be strings"):
         avatarize(pd.DataFrame([[1.0, 2.0]] * 10), k=2)
 
 

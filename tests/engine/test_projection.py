@@ -84,7 +84,7 @@ def test_signs_are_fixed_and_coordinates_reproducible(aids, aids_types):
 
 
 def test_unseen_modalities_project_as_no_modality(iris):
-    encoded, projection = fit(iris)
+    _, projection = fit(iris)
     other = iris.head(3).assign(variety=["Setosa", "Unknown", None])
     encoder = TableEncoder.fit(iris)
     coords = projection.transform(encoder.encode(other))

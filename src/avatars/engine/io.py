@@ -27,7 +27,7 @@ Source = str | os.PathLike[str] | IO[bytes] | IO[str]
 
 
 def format_of(name: str | os.PathLike[str]) -> str:
-    """``csv`` or ``parquet`` from a file name (``.csv``, ``.tsv``, ``.txt``, ``.parquet``, ``.pq``)."""
+    """``csv`` or ``parquet`` from a file name (``.csv .tsv .txt`` or ``.parquet .pq``)."""
     suffix = Path(str(name)).suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
