@@ -82,6 +82,8 @@ class AvatarizationResult:
     avatar_coordinates: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     imputed_original: pd.DataFrame | None = None  # with return_data_imputed
+    #: contribution (%) of each variable to each of the first ``ncp`` axes (for figures)
+    contributions: pd.DataFrame | None = None
 
 
 def avatarize(
@@ -272,6 +274,7 @@ def avatarize(
             if params.return_data_imputed
             else None
         ),
+        contributions=projection.contributions(ncp),
     )
 
 
