@@ -144,7 +144,12 @@ class Storage:
     """Objects under one root URL, addressed by relative keys such as ``<bucket>/30d/iris.csv``."""
 
     def __init__(self, root_url: str, storage_options: dict[str, Any] | None = None) -> None:
-        fs, root = fsspec.core.url_to_fs(root_url, **(storage_options or {}))
+        options = dict(storage_options or {})
+        if "://" in root_url and not root_url.startswith("file://"):
+            # Several processes (API servers, Dask workers) write the same store: a listing
+            # cached by one of them would hide the others' objects.
+            options.setdefault("use_listings_cache", False)
+        fs, root = fsspec.core.url_to_fs(root_url, **options)
         self.fs: fsspec.AbstractFileSystem = fs
         self.root: str = root.rstrip("/")
         self.root_url = root_url
