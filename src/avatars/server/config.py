@@ -1,0 +1,146 @@
+"""The server's settings: one pydantic-settings class, read from ``AVATAR_*`` variables.
+
+Everything defaults to the embedded setup: a data directory (``AVATAR_DATA_DIR``, default
+``./avatars-data``) holding the SQLite database ``avatars.db``, the object storage folder
+``storage/`` and, when ``AVATAR_SECRET_KEY`` is not given, a generated ``secret_key`` file
+(mode 0600) so that tokens and storage credentials survive restarts. Nothing else is needed.
+
+Production points ``AVATAR_DATABASE_URL`` at PostgreSQL and ``AVATAR_STORAGE_URL`` at any
+fsspec location (``s3://bucket/prefix`` with ``AVATAR_STORAGE_OPTIONS`` as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = "avatars-data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AVATAR_", extra="ignore", validate_default=True)
+
+    # -- where things live ---------------------------------------------------------------
+    data_dir: Path = Field(default=Path(DEFAULT_DATA_DIR), description="the embedded data folder")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
+    storage_url: str = Field(default="", description="fsspec root URL; default data_dir/storage")
+    storage_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options")
+    public_url: str | None = Field(
+        default=None, description="external base URL (https://host), else each request's own"
+    )
+
+    # -- secrets and lifetimes -----------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs tokens and derives storage secrets; generated if unset"
+    )
+    access_token_minutes: float = 15.0
+    refresh_token_days: float = 7.0
+    password_reset_minutes: float = 60.0
+    storage_credential_days: float = 7.0
+
+    # -- login rate limit ----------------------------------------------------------------
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+
+    # -- jobs ----------------------------------------------------------------------------
+    workers: int = Field(default=1, ge=1, description="jobs running at once in this process")
+    dispatch_interval_seconds: float = 0.1
+    heartbeat_timeout_seconds: float = Field(
+        default=60.0, description="a running job silent that long is taken as lost"
+    )
+    job_max_attempts: int = Field(default=2, ge=1, description="runs of a job before 'lost'")
+
+    # -- limits reported in GET /users/me --------------------------------------------------
+    dataset_expiration_days: int = 30
+    max_rows: int = 1_000_000
+    max_columns: int = 200
+    max_upload_bytes: int = 2 * 1024**3
+    license_type: str | None = "open-source"
+
+    # -- first admin, mail ---------------------------------------------------------------
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+    admin_organization: str = "default"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "avatars@localhost"
+    smtp_starttls: bool = True
+
+    log_level: str = "info"
+
+    @field_validator("storage_options", mode="before")
+    @classmethod
+    def _json_options(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_in_data_dir(self) -> Settings:
+        data_dir = self.data_dir.expanduser().resolve()
+        self.data_dir = data_dir
+        if not self.database_url:
+            self.database_url = f"sqlite:///{data_dir / 'avatars.db'}"
+        if not self.storage_url:
+            self.storage_url = str(data_dir / "storage")
+        return self
+
+    # -- derived -------------------------------------------------------------------------
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def heartbeat_interval_seconds(self) -> float:
+        # Several beats per timeout, so one slow write does not make a live job look lost.
+        return max(0.2, min(5.0, self.heartbeat_timeout_seconds / 6))
+
+    def ensure_secret_key(self) -> str:
+        """The secret key: given, or read from (or generated into) ``data_dir/secret_key``."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: when several processes start together exactly one writes the file.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        key = ""
+        for _ in range(50):  # a concurrent creator may not have written it yet
+            key = path.read_text().strip()
+            if key:
+                break
+            time.sleep(0.02)
+        if not key:
+            raise RuntimeError(f"the secret key file {path} is empty")
+        self.secret_key = SecretStr(key)
+        return key
+
+    def to_worker_json(self) -> str:
+        """Everything a job worker needs, secrets included (it may run in another process)."""
+        data = self.model_dump(mode="json")
+        for name in ("secret_key", "admin_password", "smtp_password"):
+            value = getattr(self, name)
+            data[name] = value.get_secret_value() if value is not None else None
+        data["admin_email"] = None  # workers never create users
+        data["admin_password"] = None
+        return json.dumps(data)
+
+    @classmethod
+    def from_worker_json(cls, text: str) -> Settings:
+        # Constructed from the explicit values only, not from this process's environment.
+        return cls.model_validate(json.loads(text))
