@@ -1,0 +1,165 @@
+"""``avatars serve``, ``avatars users ...`` and ``avatars api-keys ...``.
+
+Every command reads the same settings as the server (``AVATAR_*`` variables); ``--data-dir``
+overrides ``AVATAR_DATA_DIR`` (default ``./avatars-data``), and with it the default database
+and storage locations.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder of the embedded database, storage and secret key (AVATAR_DATA_DIR; "
+        "default ./avatars-data)",
+    ),
+]
+
+
+def _settings(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from avatars.server.config import Settings
+
+    if data_dir is not None:
+        os.environ["AVATAR_DATA_DIR"] = str(data_dir)
+    return Settings()
+
+
+def _database(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from avatars.server.db import Database, upgrade_database
+
+    settings = _settings(data_dir)
+    db = Database(settings.database_url, pool_size=2)
+    upgrade_database(db)
+    return settings, db
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    data_dir: DataDir = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Jobs run at once (AVATAR_WORKERS, default 1)")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the platform: API under /api, S3 storage under /storage, jobs in local workers."""
+    import uvicorn
+
+    from avatars.server.main import create_app
+
+    if workers is not None:
+        os.environ["AVATAR_WORKERS"] = str(workers)
+    settings = _settings(data_dir)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    typer.echo(f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/api", err=True)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
+
+
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's e-mail (their login)")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (asked for when omitted; AVATAR_NEW_PASSWORD also works)"),
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user an admin")] = False,
+    organization: Annotated[str, typer.Option(help="Organization (created if needed)")] = "default",
+    username: Annotated[str | None, typer.Option(help="Optional user name")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user (and their organization if needed)."""
+    from avatars.server import accounts
+    from avatars.server.errors import ApiError
+
+    password = password or os.environ.get("AVATAR_NEW_PASSWORD")
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, db = _database(data_dir)
+    try:
+        with db.writing() as session:
+            org = accounts.get_or_create_organization(session, organization)
+            user = accounts.create_user(
+                session,
+                organization_id=org.id,
+                email=email,
+                username=username,
+                password=password,
+                role="admin" if admin else "user",
+            )
+            typer.echo(
+                f"created {user.role} {user.email} ({user.id}) in organization {organization}"
+            )
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List the users."""
+    from avatars.server.models import Organization, User
+
+    _, db = _database(data_dir)
+    try:
+        with db.reading() as session:
+            rows = session.execute(
+                select(User, Organization.name)
+                .join(Organization, Organization.id == User.organization_id)
+                .where(User.deleted_at.is_(None))
+                .order_by(User.created_at)
+            )
+            for user, org in rows:
+                typer.echo(f"{user.id}  {user.role:5}  {user.email}  ({org})")
+    finally:
+        db.dispose()
+
+
+@keys_app.command("create")
+def api_keys_create(
+    email: Annotated[str, typer.Option(help="The user the key belongs to")],
+    name: Annotated[str, typer.Option(help="A label for the key")] = "cli",
+    days: Annotated[int, typer.Option(help="Lifetime: 30, 60, 120, 365 or 3650 days")] = 365,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key for a user and print it (it is shown only once)."""
+    from avatars.models import ExpirationDays
+    from avatars.server import accounts
+
+    if days not in {int(d) for d in ExpirationDays}:
+        typer.echo("error: --days must be one of 30, 60, 120, 365, 3650", err=True)
+        raise typer.Exit(2)
+    _, db = _database(data_dir)
+    try:
+        with db.writing() as session:
+            user = accounts.live_user_with(session, email=email.strip().lower(), username=email)
+            if user is None:
+                typer.echo(f"error: no user {email}", err=True)
+                raise typer.Exit(1)
+            _, plaintext = accounts.create_api_key(session, user.id, name, days)
+        typer.echo(plaintext)
+    finally:
+        db.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="api-keys")

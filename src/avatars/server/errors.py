@@ -1,0 +1,99 @@
+"""Errors as JSON: every error response carries ``message`` (and ``detail``).
+
+The body is ``{"detail": {"message": m, ...}, "message": m}``. Both places matter:
+
+- the official client shows the first ``message`` it finds (``base_client.py``'s nested
+  search), and its token refresh looks for "credentials expired" in ``detail.message``;
+- FastAPI clients look at ``detail``.
+
+Validation errors keep FastAPI's ``detail`` list (``loc``/``msg``/``type``) and add a
+``message`` that names the field and the problem. Unexpected exceptions answer 500 with a
+generic message; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(StarletteHTTPException):
+    """An HTTP error with a message for the user and optional extra fields in ``detail``."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(status_code=status_code, detail=message, headers=headers)
+        self.message = message
+        self.extra = extra
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def error_body(message: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": {"message": message, **extra}, "message": message}
+
+
+def _location(loc: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        where = parts[0]
+        rest = ".".join(parts[1:])
+        return f"{where} field '{rest}'" if rest else where
+    return ".".join(parts)
+
+
+def summarize_validation(errors: list[dict[str, Any]]) -> str:
+    shown = [f"{_location(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "invalid request: " + "; ".join(shown) + more
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, ApiError):
+            body = error_body(exc.message, **jsonable_encoder(exc.extra))
+        elif isinstance(exc.detail, dict) and "message" in exc.detail:
+            body = {"detail": exc.detail, "message": str(exc.detail["message"])}
+        else:
+            message = str(exc.detail) if exc.detail else "error"
+            if exc.status_code == 404 and message == "Not Found":
+                message = f"no such endpoint: {request.method} {request.url.path}"
+            elif exc.status_code == 405:
+                message = f"method {request.method} is not allowed on {request.url.path}"
+            body = error_body(message)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors())
+        # The input can be a password or a whole upload: never echo it back.
+        for err in errors:
+            err.pop("input", None)
+            err.pop("url", None)
+        return JSONResponse(
+            {"detail": errors, "message": summarize_validation(errors)}, status_code=422
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("internal server error; the server log has the details"), status_code=500
+        )

@@ -1,0 +1,91 @@
+"""Where files live in storage, and how they are named in URLs.
+
+Layout (the S3 "bucket" is the owner's user id, as in Octopize's deployment)::
+
+    <user>/<N>d/<file>                                uploads (N = dataset_expiration_days)
+    <user>/sets/<set_name>/input/<file>               inputs snapshotted by PUT /resources
+    <user>/<N>d/results/<set_name>/<job>/<file>       results of a job
+
+Clients see storage paths as ``s3://<bucket>/<key>``: ``GET /upload_url`` answers the upload
+prefix, and result URLs are ``<public base>/api/access?url=s3://<bucket>/<key>`` with the path
+as the only and last query parameter (the client takes the extension from the URL's end).
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, quote, urlsplit
+
+RESULTS_DIR = "results"
+SETS_DIR = "sets"
+
+# protocol.md §5.5: the client un-escapes these in the table part of result file names.
+_TABLE_ESCAPES = (("/", "_slash_"), ("&", "_ampersand_"), ("+", "_plus_"), (".", "_dot_"))
+
+
+def escape_table_name(name: str) -> str:
+    for char, escape in _TABLE_ESCAPES:
+        name = name.replace(char, escape)
+    return name
+
+
+def upload_prefix(user_id: uuid.UUID | str, expiration_days: int) -> str:
+    return f"{user_id}/{expiration_days}d"
+
+
+def upload_url(user_id: uuid.UUID | str, expiration_days: int) -> str:
+    return f"s3://{upload_prefix(user_id, expiration_days)}"
+
+
+def upload_key(user_id: uuid.UUID | str, expiration_days: int, file: str) -> str:
+    return f"{upload_prefix(user_id, expiration_days)}/{file}"
+
+
+def snapshot_key(user_id: uuid.UUID | str, set_name: uuid.UUID | str, file: str) -> str:
+    return f"{user_id}/{SETS_DIR}/{set_name}/input/{file}"
+
+
+def results_prefix(
+    user_id: uuid.UUID | str, expiration_days: int, set_name: uuid.UUID | str, job_name: str
+) -> str:
+    """Folder-like prefix (ending in ``/``) of one job's results."""
+    return f"{upload_prefix(user_id, expiration_days)}/{RESULTS_DIR}/{set_name}/{job_name}/"
+
+
+def s3_path(key: str) -> str:
+    return f"s3://{key}"
+
+
+def access_url(public_base: str, key: str) -> str:
+    """The URL a client downloads ``key`` through (``GET /access`` or ``POST /access/batch``).
+
+    The path stays readable (``:`` and ``/`` unescaped, as the client writes it) but characters
+    that would change the query's meaning (``&``, ``#``, ``+``, ``%``, spaces) are escaped.
+    """
+    return f"{public_base.rstrip('/')}/api/access?url={quote(s3_path(key), safe='/:')}"
+
+
+class BadStorageUrl(ValueError):
+    pass
+
+
+def parse_storage_url(url: str) -> tuple[str, str]:
+    """``(bucket, key)`` named by ``url``: ``s3://bucket/key``, or an access URL whose ``url=``
+    query parameter holds one (nested any number of times, as clients send for uploads).
+    ``key`` may be empty (the bucket itself)."""
+    current = url.strip()
+    for _ in range(8):
+        if current.startswith("s3://"):
+            rest = current[len("s3://") :]
+            bucket, _, key = rest.partition("/")
+            if not bucket:
+                break
+            return bucket, key.strip("/")
+        parts = urlsplit(current)
+        if parts.scheme in ("http", "https") and parts.query:
+            values = parse_qs(parts.query, keep_blank_values=True).get("url")
+            if values:
+                current = values[0]
+                continue
+        break
+    raise BadStorageUrl(f"not a storage URL: {url!r}; expected s3://<bucket>/<key>")

@@ -1,0 +1,548 @@
+"""What each kind of job computes: read the set's tables, call the engine, write the results.
+
+Result files follow protocol.md §5.5, because the official client parses their names:
+
+- standard:        ``<t>.shuffled-0.csv``, ``<t>.unshuffled-0.csv``,
+                   ``<t>.projections.original-0.csv``, ``<t>.projections.avatars-0.csv``,
+                   ``run_metadata.<job>.json`` (``.parquet`` tables with ``results.format``)
+- privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
+- signal_metrics:  ``<t>.signal.json``, likewise
+- advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
+- report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), from
+                   ``avatars.engine.reports`` when this installation has it
+
+``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped (``files.escape_table_name``).
+
+Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
+the job in ``error`` with a message naming the parameter: never a silent approximation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import posixpath
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from avatars.models import JobKind, JobStatus, ResultKind
+from avatars.resource_set import (
+    AdviceDocument,
+    AvatarizationDocument,
+    Document,
+    ParametersSpec,
+    PrivacyMetricsDocument,
+    ReportDocument,
+    ResourceSet,
+    SchemaDocument,
+    SignalMetricsDocument,
+    Table,
+)
+from avatars.server.config import Settings
+from avatars.server.db import Database
+from avatars.server.files import escape_table_name
+from avatars.server.models import Job
+from avatars.server.storage import Storage
+
+ProgressFn = Callable[[float, str], None]
+
+
+class JobError(ValueError):
+    """A problem with the job's input or parameters: its message is shown to the user."""
+
+
+@dataclass
+class JobInput:
+    """Everything a handler needs about its job."""
+
+    name: str
+    kind: JobKind
+    parameters_name: str
+    set_name: str
+    depends_on: list[str]
+    resources: ResourceSet
+    inputs: dict[str, str]  # "<volume>/<file>" -> snapshot key
+    results_prefix: str  # ends with "/"
+    settings: Settings
+    storage: Storage
+    db: Database
+    progress: ProgressFn
+    written: list[str] = field(default_factory=list)  # keys written, to clean up on failure
+
+
+def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
+    def report(fraction: float, phase: str) -> None:
+        progress(start + (end - start) * min(1.0, max(0.0, float(fraction))), phase)
+
+    return report
+
+
+# -- reading and writing ----------------------------------------------------------------------
+
+
+def _format_of(file: str) -> str:
+    return "parquet" if file.lower().endswith((".parquet", ".pq")) else "csv"
+
+
+@contextlib.contextmanager
+def _readable(storage: Storage, key: str) -> Iterator[Any]:
+    """A path (local storage) or an open file for ``key``."""
+    if storage.is_local:
+        yield storage.path(key)
+    else:
+        with storage.open_read(key) as handle:
+            yield handle
+
+
+def read_input(job: JobInput, table: Table, *, avatars: bool = False) -> pd.DataFrame:
+    """Read a table of the set (its data, or its user-supplied avatars) with its column types."""
+    from avatars.engine.io import read_table
+
+    data = table.avatars_data if avatars else table.data
+    if data is None or not data.file:
+        what = "avatars" if avatars else "data"
+        raise JobError(f"table '{table.name}' has no {what} file")
+    ref = f"{data.volume or 'input'}/{data.file}"
+    key = job.inputs.get(ref)
+    if key is None:
+        raise JobError(
+            f"the file '{data.file}' of table '{table.name}' was not uploaded with the set"
+        )
+    types = table.column_types()
+    with _readable(job.storage, key) as source:
+        df = read_table(source, format=_format_of(data.file), column_types=types or None)
+    check_limits(job.settings, table.name, df)
+    return df
+
+
+def check_limits(settings: Settings, table: str, df: pd.DataFrame) -> None:
+    if len(df) > settings.max_rows:
+        raise JobError(
+            f"table '{table}' has {len(df)} rows, more than this server's limit of "
+            f"{settings.max_rows} (max_allowed_lines_per_dataset)"
+        )
+    if df.shape[1] > settings.max_columns:
+        raise JobError(
+            f"table '{table}' has {df.shape[1]} columns, more than this server's limit of "
+            f"{settings.max_columns} (max_allowed_dimensions_per_dataset)"
+        )
+
+
+def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
+    """Write a result through a temporary file, then stream it into storage atomically."""
+    key = job.results_prefix + name
+    with tempfile.TemporaryDirectory(prefix="avatars-job-") as tmp:
+        path = os.path.join(tmp, "out")
+        write(path)
+        with open(path, "rb") as handle, job.storage.writer(key) as out:
+            while block := handle.read(1024 * 1024):
+                out.write(block)
+    job.written.append(key)
+    return key
+
+
+def write_frame(job: JobInput, df: pd.DataFrame, stem: str, fmt: str) -> str:
+    from avatars.engine.io import write_table
+
+    return _store_file(job, f"{stem}.{fmt}", lambda path: write_table(df, path, fmt))
+
+
+def write_json(job: JobInput, name: str, value: Any) -> str:
+    def write(path: str) -> None:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(value, handle, ensure_ascii=False, default=_json_default)
+
+    return _store_file(job, name, write)
+
+
+def write_bytes(job: JobInput, name: str, data: bytes) -> str:
+    def write(path: str) -> None:
+        with open(path, "wb") as handle:
+            handle.write(data)
+
+    return _store_file(job, name, write)
+
+
+def _json_default(value: Any) -> Any:
+    for attribute in ("item", "tolist", "isoformat"):
+        method = getattr(value, attribute, None)
+        if callable(method):
+            return method()
+    return str(value)
+
+
+# -- checks -----------------------------------------------------------------------------------
+
+
+def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
+    original = resources.original_schema(schema)
+    tables = original.spec.tables
+    if len(tables) > 1:
+        names = ", ".join(t.name for t in tables)
+        raise JobError(
+            f"multi-table schemas are not supported by this server yet (schema '{original.name}' "
+            f"has tables {names}); avatarize each table in its own set"
+        )
+    table = tables[0]
+    if table.links:
+        raise JobError(f"links between tables (table '{table.name}') are not supported yet")
+    for column in table.columns or []:
+        if column.pseudonymization_strategy or column.pseudonymization:
+            raise JobError(
+                f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
+                "supported by this server yet"
+            )
+        if column.time_series_time:
+            raise JobError(f"time series (column '{column.field}') are not supported yet")
+    return table
+
+
+def _check_spec(spec: ParametersSpec) -> None:
+    for name in ("avatarization_open_dp", "avatarization_fast_dp"):
+        if getattr(spec, name):
+            raise JobError(f"{name} (differential privacy) is not supported by this server yet")
+    if spec.time_series:
+        raise JobError("time_series parameters are not supported by this server yet")
+    if spec.input:
+        raise JobError("database inputs (spec.input) are not supported by this server")
+
+
+def _check_common(label: str, params: Any) -> None:
+    if getattr(params, "use_categorical_reduction", None):
+        raise JobError(f"{label}: use_categorical_reduction=true is not supported yet")
+    if getattr(params, "data_augmentation", None):
+        raise JobError(f"{label}: data_augmentation is not supported yet")
+    if getattr(params, "avatarization_processors_parameters", None):
+        raise JobError(f"{label}: avatarization_processors_parameters is not supported yet")
+
+
+def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
+    schema = job.resources.schema(spec_schema)
+    if schema is None:
+        raise JobError(f"no AvatarSchema named '{spec_schema}'")
+    return schema
+
+
+def _exclusion(params: Any) -> tuple[list[str] | None, str]:
+    exclude = getattr(params, "exclude_variables", None)
+    if exclude is None or not exclude.variable_names:
+        return None, "row_order"
+    return list(exclude.variable_names), exclude.replacement_strategy or "row_order"
+
+
+def _imputation(params: Any) -> dict[str, Any] | None:
+    imputation = getattr(params, "imputation", None)
+    if imputation is None:
+        return None
+    values = imputation.model_dump(exclude_none=True)
+    return values or None
+
+
+def _result_format(spec: ParametersSpec) -> str:
+    return spec.results.format if spec.results and spec.results.format else "csv"
+
+
+# -- standard ---------------------------------------------------------------------------------
+
+
+def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[str]]:
+    from avatars.engine import avatarize
+
+    spec = doc.spec
+    _check_spec(spec)
+    table = _single_table(job.resources, _schema(job, spec.schema_name))
+    params = (spec.avatarization or {}).get(table.name)
+    if params is None:
+        raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
+    label = f"{doc.label}: spec.avatarization.{table.name}"
+    _check_common(label, params)
+    job.progress(0.0, "reading")
+    df = read_input(job, table)
+    exclude, method = _exclusion(params)
+    job.progress(0.05, "avatarizing")
+    result = avatarize(
+        df,
+        k=params.k,
+        ncp=params.ncp,
+        seed=spec.seed,
+        column_types=table.column_types() or None,
+        column_weights=params.column_weights,
+        imputation=_imputation(params),
+        exclude_variables=exclude,
+        exclude_method=method,
+        progress=_scaled(job.progress, 0.05, 0.9),
+    )
+    job.progress(0.9, "writing")
+    fmt = _result_format(spec)
+    t = escape_table_name(table.name)
+    outputs = {
+        ResultKind.shuffled: [write_frame(job, result.shuffled, f"{t}.shuffled-0", fmt)],
+        ResultKind.unshuffled: [write_frame(job, result.unshuffled, f"{t}.unshuffled-0", fmt)],
+        ResultKind.original_projections: [
+            write_frame(job, result.original_coordinates, f"{t}.projections.original-0", fmt)
+        ],
+        ResultKind.avatar_projections: [
+            write_frame(job, result.avatar_coordinates, f"{t}.projections.avatars-0", fmt)
+        ],
+    }
+    metadata = {
+        "job_name": job.name,
+        "kind": job.kind.value,
+        "set_name": job.set_name,
+        "parameters_name": job.parameters_name,
+        "table_name": table.name,
+        "rows": len(df),
+        "columns": list(map(str, df.columns)),
+        "parameters": params.model_dump(mode="json", exclude_none=True),
+        "engine": result.metadata,
+    }
+    outputs[ResultKind.run_metadata] = [write_json(job, f"run_metadata.{job.name}.json", metadata)]
+    return {k.value: v for k, v in outputs.items()}
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def _standard_job_for(job: JobInput, ref: str | None) -> Job | None:
+    """The standard job whose avatars a metrics job measures: a finished dependency of kind
+    standard, else the newest finished standard job of the same set (of ``ref`` if given)."""
+    with job.db.reading() as session:
+        if job.depends_on:
+            for parent in session.scalars(select(Job).where(Job.name.in_(job.depends_on))):
+                if (
+                    parent.kind == JobKind.standard.value
+                    and parent.status == JobStatus.finished.value
+                ):
+                    return parent
+        query = select(Job).where(
+            Job.set_name == job.set_name,
+            Job.kind == JobKind.standard.value,
+            Job.status == JobStatus.finished.value,
+            Job.deleted_at.is_(None),
+        )
+        if ref:
+            query = query.where(Job.parameters_name == ref)
+        return session.scalars(query.order_by(Job.created_at.desc())).first()
+
+
+def _standard_output(job: JobInput, standard: Job, kind: ResultKind, table: str) -> pd.DataFrame:
+    from avatars.engine.io import read_table
+
+    wanted = (
+        escape_table_name(table)
+        + "."
+        + {
+            ResultKind.unshuffled: "unshuffled-0",
+            ResultKind.shuffled: "shuffled-0",
+        }[kind]
+    )
+    for key in (standard.outputs or {}).get(kind.value, []):
+        base = posixpath.basename(key)
+        stem, _, ext = base.rpartition(".")
+        if stem == wanted:
+            with _readable(job.storage, key) as source:
+                return read_table(source, format="parquet" if ext == "parquet" else "csv")
+    raise JobError(
+        f"the standard job {standard.name} has no {kind.value} avatars of table '{table}'"
+    )
+
+
+def _avatars_for_metrics(
+    job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind
+) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any]:
+    """(table, original, avatars, parameters of the standard job if any)."""
+    _check_spec(spec)
+    schema = _schema(job, spec.schema_name)
+    table = _single_table(job.resources, schema)
+    avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
+    original = read_input(job, table)
+    standard_params = None
+    ref_doc = (
+        job.resources.get(spec.avatarization_ref, ["AvatarParameters"])
+        if spec.avatarization_ref
+        else None
+    )
+    if isinstance(ref_doc, AvatarizationDocument):
+        standard_params = (ref_doc.spec.avatarization or {}).get(table.name)
+    data = avatar_table.avatars_data if avatar_table is not None else None
+    if data is not None and data.file:
+        assert avatar_table is not None
+        avatars = read_input(job, avatar_table, avatars=True)
+        return table, original, avatars, standard_params
+    standard = _standard_job_for(job, spec.avatarization_ref)
+    if standard is None:
+        raise JobError(
+            f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
+            "give it in depends_on), or upload the avatars and name them in the avatarized schema"
+        )
+    avatars = _standard_output(job, standard, kind, table.name)
+    return table, original, avatars, standard_params
+
+
+def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {"table_name": table, "computation_type": "standalone", "reference": None},
+        **metrics,
+    }
+
+
+def _pick(params: Any, fallback: Any, name: str) -> Any:
+    value = getattr(params, name, None) if params is not None else None
+    if value is None and fallback is not None:
+        value = getattr(fallback, name, None)
+    return value
+
+
+def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[str]]:
+    try:
+        from avatars.engine import privacy_metrics
+    except ImportError:
+        raise JobError("privacy metrics are not available on this server yet") from None
+    spec = doc.spec
+    job.progress(0.0, "reading")
+    table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    params = (spec.privacy_metrics or {}).get(table.name)
+    if params is not None:
+        _check_common(f"{doc.label}: spec.privacy_metrics.{table.name}", params)
+    exclude, _method = _exclusion(
+        params if params is not None and params.exclude_variables else standard
+    )
+    job.progress(0.1, "privacy metrics")
+    result = privacy_metrics(
+        original,
+        avatars,
+        ncp=_pick(params, standard, "ncp"),
+        seed=spec.seed,
+        column_types=table.column_types() or None,
+        column_weights=_pick(params, standard, "column_weights"),
+        imputation=_imputation(params) or _imputation(standard),
+        known_variables=params.known_variables if params is not None else None,
+        target=params.target if params is not None else None,
+        quantile_threshold=params.quantile_threshold if params is not None else None,
+        exclude_variables=exclude,
+        progress=_scaled(job.progress, 0.1, 0.95),
+    )
+    key = write_json(
+        job,
+        f"{escape_table_name(table.name)}.privacy.json",
+        _metrics_document(table.name, result.to_dict()),
+    )
+    return {ResultKind.privacy_metrics.value: [key]}
+
+
+def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]]:
+    try:
+        from avatars.engine import signal_metrics
+    except ImportError:
+        raise JobError("signal metrics are not available on this server yet") from None
+    spec = doc.spec
+    job.progress(0.0, "reading")
+    table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    params = (spec.signal_metrics or {}).get(table.name)
+    if params is not None:
+        _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
+    job.progress(0.1, "signal metrics")
+    result = signal_metrics(
+        original,
+        avatars,
+        column_types=table.column_types() or None,
+        progress=_scaled(job.progress, 0.1, 0.95),
+    )
+    key = write_json(
+        job,
+        f"{escape_table_name(table.name)}.signal.json",
+        _metrics_document(table.name, result.to_dict()),
+    )
+    return {ResultKind.signal_metrics.value: [key]}
+
+
+# -- advice -----------------------------------------------------------------------------------
+
+
+def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
+    from avatars.engine import advise_parameters
+
+    schema = _schema(job, doc.spec.schema_name)
+    tables = job.resources.original_schema(schema).spec.tables
+    advice = []
+    for i, table in enumerate(tables):
+        job.progress(i / len(tables), f"advising {table.name}")
+        df = read_input(job, table)
+        advice.append(
+            {
+                "table_name": table.name,
+                "advice": advise_parameters(df, column_types=table.column_types() or None),
+            }
+        )
+    return {ResultKind.advice.value: [write_json(job, "advice.json", advice)]}
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
+    """Delegates to ``avatars.engine.reports.build_report`` (a later issue); until it exists
+    the job says so. The contract: ``build_report(report_type=, output_format=, language=,
+    display_name=, tables={name: {"original": df, "avatars": df, "privacy": {...},
+    "signal": {...}}}) -> list[(file name, bytes)]``."""
+    try:
+        from avatars.engine import reports  # type: ignore[attr-defined]
+    except ImportError:
+        raise JobError("reports are not available on this server yet") from None
+    build = getattr(reports, "build_report", None)
+    if build is None:
+        raise JobError("reports are not available on this server yet")
+    tables = _report_inputs(job)
+    documents = build(
+        report_type=doc.spec.report_type,
+        output_format="docx" if doc.spec.report_type == "pia" else doc.spec.output_format,
+        language=doc.spec.language,
+        display_name=job.resources.display_name or "",
+        tables=tables,
+    )
+    keys = [write_bytes(job, name, data) for name, data in documents]
+    return {ResultKind.report.value: keys}
+
+
+def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
+    """The metrics of the report's dependencies, and the tables they measured."""
+    tables: dict[str, dict[str, Any]] = {}
+    with job.db.reading() as session:
+        parents = list(session.scalars(select(Job).where(Job.name.in_(job.depends_on or []))))
+    for parent in parents:
+        for kind in (ResultKind.privacy_metrics, ResultKind.signal_metrics):
+            for key in (parent.outputs or {}).get(kind.value, []):
+                value = json.loads(job.storage.read_bytes(key))
+                name = value.get("metadata", {}).get("table_name", "")
+                tables.setdefault(name, {})[
+                    "privacy" if kind is ResultKind.privacy_metrics else "signal"
+                ] = value
+    return tables
+
+
+# -- dispatch ---------------------------------------------------------------------------------
+
+HANDLERS: dict[type[Document], Callable[[JobInput, Any], dict[str, list[str]]]] = {
+    AvatarizationDocument: run_standard,
+    PrivacyMetricsDocument: run_privacy,
+    SignalMetricsDocument: run_signal,
+    AdviceDocument: run_advice,
+    ReportDocument: run_report,
+}
+
+
+def run_handler(job: JobInput) -> dict[str, list[str]]:
+    """Run the job; its outputs as ``{result kind: [storage keys]}``."""
+    doc = job.resources.parameters(job.parameters_name)
+    if doc is None:
+        raise JobError(f"the set has no parameters document named '{job.parameters_name}'")
+    handler = HANDLERS.get(type(doc))
+    if handler is None:  # pragma: no cover - every parameters kind has a handler
+        raise JobError(f"{doc.kind} jobs are not supported by this server")
+    return handler(job, doc)

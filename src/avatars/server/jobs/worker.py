@@ -1,0 +1,261 @@
+"""Running one job: :func:`run_job` is self-contained (it opens its own database engine and
+storage from the settings), so the same function runs in a local worker process today and on
+a Dask worker later.
+
+While the engine computes, a heartbeat thread writes ``heartbeat_at`` (the dispatcher takes a
+silent job for lost) and polls ``cancel_requested``. The progress callback given to the engine
+writes progress at most twice a second and raises :class:`JobCancelled` once cancellation was
+asked for, which stops the engine at its next report.
+
+Every final write is conditional on the job still being this attempt's (status ``pending``,
+same ``attempts``): a worker that was given up for lost and comes back cannot overwrite the
+outcome of the run that replaced it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from avatars.models import JobKind, JobStatus
+from avatars.resource_set import ResourceSetError, parse_resource_set
+from avatars.server import files
+from avatars.server.config import Settings
+from avatars.server.db import Database
+from avatars.server.jobs.handlers import JobError, JobInput, run_handler
+from avatars.server.models import Job, ResourceSet, utcnow
+from avatars.server.storage import Storage
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.5  # seconds between two progress writes
+
+
+class JobCancelled(Exception):
+    """Raised from the progress callback to stop a job whose cancellation was requested."""
+
+
+class JobSuperseded(JobCancelled):
+    """This attempt no longer owns the job (deleted, or given up for lost and run again)."""
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    db: Database
+    storage: Storage
+
+
+_CONTEXTS: dict[str, WorkerContext] = {}
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context(settings_json: str) -> WorkerContext:
+    """One database engine and storage per process and settings (reused across jobs)."""
+    with _CONTEXT_LOCK:
+        context = _CONTEXTS.get(settings_json)
+        if context is None:
+            settings = Settings.from_worker_json(settings_json)
+            context = WorkerContext(
+                settings=settings,
+                db=Database(settings.database_url, pool_size=2),
+                storage=Storage(settings.storage_url, settings.storage_options),
+            )
+            _CONTEXTS[settings_json] = context
+        return context
+
+
+def init_worker() -> None:
+    """Initializer of local worker processes: die with the parent, ignore Ctrl-C (the server
+    decides what happens to running jobs), and import the engine once."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(ImportError):
+        import avatars.engine  # noqa: F401
+
+
+def warm_up() -> bool:
+    """A no-op job: starts a worker process ahead of the first real job."""
+    return True
+
+
+class _Run:
+    def __init__(self, context: WorkerContext, job_name: str) -> None:
+        self.context = context
+        self.db = context.db
+        self.name = job_name
+        self.attempt = 0
+        self.cancel = threading.Event()
+        self.cancel_reason = "cancelled"
+        self.stop = threading.Event()
+        self._last_write = 0.0
+
+    # -- ownership-checked writes -------------------------------------------------------
+    def _mine(self) -> list:  # type: ignore[type-arg]
+        return [
+            Job.name == self.name,
+            Job.status == JobStatus.pending.value,
+            Job.attempts == self.attempt,
+        ]
+
+    def _beat(self, **values: object) -> None:
+        with self.db.writing() as session:
+            count = session.execute(
+                update(Job).where(*self._mine()).values(heartbeat_at=utcnow(), **values)
+            ).rowcount
+            row = session.execute(
+                select(Job.cancel_requested, Job.deleted_at, Job.exception).where(
+                    Job.name == self.name
+                )
+            ).first()
+        if count == 0 or row is None:
+            self.cancel_reason = "superseded"
+            self.cancel.set()
+        elif row.deleted_at is not None:
+            self.cancel_reason = "deleted"
+            self.cancel.set()
+        elif row.cancel_requested:
+            self.cancel.set()
+
+    def _heartbeat(self) -> None:
+        interval = self.context.settings.heartbeat_interval_seconds
+        while not self.stop.wait(interval):
+            try:
+                self._beat()
+            except Exception:  # a busy database must not kill the job: try again next beat
+                log.warning("heartbeat of job %s failed", self.name, exc_info=True)
+
+    def progress(self, fraction: float, phase: str) -> None:
+        if self.cancel.is_set():
+            if self.cancel_reason == "superseded":
+                raise JobSuperseded()
+            raise JobCancelled()
+        now = time.monotonic()
+        if now - self._last_write < PROGRESS_INTERVAL:
+            return
+        self._last_write = now
+        try:
+            self._beat(progress=round(min(1.0, max(0.0, fraction)), 4), phase=phase[:64])
+        except Exception:
+            log.warning("progress write of job %s failed", self.name, exc_info=True)
+
+    # -- the run ------------------------------------------------------------------------
+    def _load(self) -> JobInput | None:
+        settings = self.context.settings
+        with self.db.reading() as session:
+            job = session.get(Job, self.name)
+            if job is None or job.status != JobStatus.pending.value or job.deleted_at is not None:
+                return None
+            self.attempt = job.attempts
+            row = session.get(ResourceSet, job.set_name)
+            if row is None:
+                raise JobError("the resource set of this job no longer exists")
+            try:
+                resources = parse_resource_set(row.yaml, check_references=False)
+            except ResourceSetError as exc:
+                raise JobError(str(exc)) from None
+            return JobInput(
+                name=job.name,
+                kind=JobKind(job.kind),
+                parameters_name=job.parameters_name,
+                set_name=str(job.set_name),
+                depends_on=list(job.depends_on or []),
+                resources=resources,
+                inputs=dict(row.inputs or {}),
+                results_prefix=files.results_prefix(
+                    job.user_id, settings.dataset_expiration_days, job.set_name, job.name
+                ),
+                settings=settings,
+                storage=self.context.storage,
+                db=self.db,
+                progress=self.progress,
+            )
+
+    def _finish(self, status: JobStatus, exception: str, outputs: dict[str, list[str]]) -> bool:
+        values: dict[str, object] = {
+            "status": status.value,
+            "exception": exception,
+            "outputs": outputs,
+            "finished_at": utcnow(),
+            "heartbeat_at": utcnow(),
+            "phase": "",
+            "cancel_requested": False,
+        }
+        if status == JobStatus.finished:
+            values["progress"] = 1.0
+        with self.db.writing() as session:
+            count = session.execute(
+                update(Job).where(*self._mine(), Job.deleted_at.is_(None)).values(**values)
+            ).rowcount
+        return count == 1
+
+    def run(self) -> str:
+        job: JobInput | None = None
+        try:
+            job = self._load()
+        except JobError as exc:
+            with self.db.reading() as session:
+                found = session.get(Job, self.name)
+                self.attempt = found.attempts if found is not None else 0
+            self._finish(JobStatus.error, str(exc), {})
+            return JobStatus.error.value
+        if job is None:
+            return "skipped"
+        beat = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.name}", daemon=True)
+        beat.start()
+        status, exception, outputs = JobStatus.error, "", {}
+        try:
+            outputs = run_handler(job)
+            status = JobStatus.finished
+        except JobSuperseded:
+            status, exception = JobStatus.lost, "superseded"
+        except JobCancelled:
+            status = JobStatus.cancelled
+            exception = "cancelled while running" if self.cancel_reason != "deleted" else "deleted"
+        except ValueError as exc:  # the engine's errors and ours: meant for the user
+            exception = str(exc) or type(exc).__name__
+        except Exception as exc:
+            log.error("job %s failed:\n%s", self.name, traceback.format_exc())
+            exception = f"internal error: {type(exc).__name__}: {exc}"
+        except BaseException as exc:  # MemoryError is an Exception; this is KeyboardInterrupt...
+            log.error("job %s interrupted: %r", self.name, exc)
+            raise
+        finally:
+            self.stop.set()
+            beat.join(timeout=5)
+        if status == JobStatus.lost:  # not ours any more: leave the row and the files alone
+            return status.value
+        if status != JobStatus.finished:
+            self._discard(job)
+        if not self._finish(status, exception, outputs if status == JobStatus.finished else {}):
+            # Deleted (or superseded) meanwhile: what this attempt wrote must not linger.
+            with self.db.reading() as session:
+                row = session.get(Job, self.name)
+                deleted = row is None or row.deleted_at is not None
+            if deleted:
+                self._discard(job)
+            return "superseded"
+        return status.value
+
+    def _discard(self, job: JobInput) -> None:
+        for key in job.written:
+            with contextlib.suppress(Exception):
+                job.storage.delete(key)
+
+
+def run_job(job_name: str, settings_json: str) -> str:
+    """Run the job named ``job_name`` to its end; its final status (or "skipped" when it was
+    not runnable any more). Never raises for a failing job: the failure is in the database."""
+    context = _context(settings_json)
+    return _Run(context, job_name).run()

@@ -1,0 +1,173 @@
+"""The platform's ASGI application: ``create_app(settings) -> FastAPI``.
+
+- ``/api/...``      the Avatar API (protocol.md §2), OpenAPI at ``/api/openapi.json``
+- ``/storage/...``  the S3-compatible storage endpoint (``avatars.server.s3``)
+
+At start the database schema is brought to the newest migration, the admin of
+``AVATAR_ADMIN_EMAIL`` is created if absent, and (unless ``run_jobs=False``) the job
+dispatcher starts with its local worker processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from avatars import __version__
+from avatars.models import HealthResponse, ObjectType, Verb
+from avatars.server import accounts
+from avatars.server.access import principal_resolver
+from avatars.server.config import Settings
+from avatars.server.db import Database, upgrade_database
+from avatars.server.deps import AppState
+from avatars.server.errors import install_error_handlers
+from avatars.server.events import record_event
+from avatars.server.jobs.dispatcher import Dispatcher
+from avatars.server.jobs.executors import LocalExecutor
+from avatars.server.models import User
+from avatars.server.routers import (
+    api_keys,
+    datasets,
+    event_logs,
+    health,
+    jobs,
+    login,
+    resources,
+    results,
+    users,
+)
+from avatars.server.storage import Storage
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_INTERVAL = 3600.0
+STALE_UPLOAD_AGE = dt.timedelta(days=1)
+
+_S3_VERBS = {
+    "GetObject": Verb.download,
+    "PutObject": Verb.create,
+    "CopyObject": Verb.create,
+    "CompleteMultipartUpload": Verb.create,
+    "DeleteObject": Verb.delete,
+}
+
+
+def _s3_event_hook(db: Database):  # type: ignore[no-untyped-def]
+    def on_event(operation: str, principal: object, bucket: str, key: str) -> None:
+        verb = _S3_VERBS.get(operation)
+        if verb is None:
+            return
+        user_id = uuid.UUID(str(getattr(principal, "user_id", "")))
+        with db.writing() as session:
+            user = session.get(User, user_id)
+            record_event(
+                session,
+                verb,
+                ObjectType.file,
+                object_name=f"{bucket}/{key}",
+                user_id=user_id,
+                organization_id=user.organization_id if user is not None else None,
+                details={"via": "s3", "operation": operation},
+            )
+
+    return on_event
+
+
+def _mount_storage(app: FastAPI, state: AppState) -> None:
+    try:
+        from avatars.server.s3 import create_s3_router
+    except ImportError:  # pragma: no cover - the S3 endpoint ships with the server
+        log.warning("the S3 storage endpoint is not available in this installation")
+        return
+    router = create_s3_router(
+        state.storage,
+        principal_resolver(state.db, state.secret_key),
+        on_event=_s3_event_hook(state.db),
+        max_object_size=state.settings.max_upload_bytes,
+    )
+    app.include_router(router, prefix="/storage", include_in_schema=False)
+
+
+def _housekeeping(state: AppState, stop: threading.Event) -> None:
+    """Hourly: forget multipart uploads abandoned by killed clients."""
+    try:
+        from avatars.server.s3 import purge_stale_uploads
+    except ImportError:  # pragma: no cover
+        return
+    while not stop.wait(HOUSEKEEPING_INTERVAL):
+        try:
+            purge_stale_uploads(state.storage, STALE_UPLOAD_AGE)
+        except Exception:
+            log.exception("housekeeping failed")
+
+
+def _start_jobs(state: AppState) -> Dispatcher:
+    settings = state.settings
+    dispatcher = Dispatcher(settings, state.db)
+    executor = LocalExecutor(settings.workers, settings.to_worker_json(), dispatcher.on_crash)
+    dispatcher.executor = executor
+
+    def warm_then_dispatch() -> None:
+        # Claiming waits for warm workers, so a job's heartbeat starts as soon as it is claimed.
+        try:
+            executor.warm_up()
+        except Exception:
+            log.exception("could not start the job worker processes")
+        dispatcher.start()
+
+    threading.Thread(target=warm_then_dispatch, name="avatars-warm-up", daemon=True).start()
+    return dispatcher
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    db = Database(settings.database_url, pool_size=20)
+    state = AppState(
+        settings=settings,
+        db=db,
+        storage=Storage(settings.storage_url, settings.storage_options),
+        secret_key=settings.ensure_secret_key(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade_database(db)
+        accounts.ensure_admin(settings, db)
+        stop = threading.Event()
+        threading.Thread(target=_housekeeping, args=(state, stop), daemon=True).start()
+        if run_jobs:
+            state.dispatcher = _start_jobs(state)
+        try:
+            yield
+        finally:
+            stop.set()
+            if state.dispatcher is not None:
+                state.dispatcher.stop()
+            db.dispose()
+
+    app = FastAPI(
+        title="Avatar API",
+        version=__version__,
+        description="The open Avatar platform: anonymization by the avatar method.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.avatars = state
+    install_error_handlers(app)
+    for module in (health, login, users, api_keys, resources, jobs, results, datasets, event_logs):
+        app.include_router(module.router, prefix="/api")
+
+    @app.get("/", response_model=HealthResponse, include_in_schema=False)
+    def root() -> HealthResponse:
+        return HealthResponse(message="Avatar platform: the API is under /api", version=__version__)
+
+    _mount_storage(app, state)
+    return app
