@@ -348,6 +348,8 @@ async def authenticate(request: Request, resolver: PrincipalResolver) -> AuthRes
     query_params = request.query_params
     if header is None and "X-Amz-Algorithm" in query_params:
         return await _authenticate_presigned(request, resolver)
+    if header is None and "Signature" in query_params and "AWSAccessKeyId" in query_params:
+        raise invalid_request("Signature Version 2 is not supported; presign with s3v4.")
     if header is None:
         raise access_denied("Anonymous access is not allowed; sign requests with SigV4.")
 

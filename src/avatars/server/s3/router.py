@@ -183,7 +183,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match[1]:
         first = int(match[1])
         last = int(match[2]) if match[2] else size - 1
-        if last < first:
+        if match[2] and last < first:
             return None
         if first >= size:
             raise _invalid_range(header, size)
@@ -763,7 +763,7 @@ class S3Service:
         key: str,
         location: str,
     ) -> AsyncIterator[bytes]:
-        yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        yield s3xml.DECLARATION
         while not task.done():
             await asyncio.wait({task}, timeout=KEEPALIVE_INTERVAL)
             if not task.done():

@@ -38,8 +38,11 @@ def _add(parent: ET.Element, tag: str, text: str | int | None = None) -> ET.Elem
     return child
 
 
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 def _serialize(root: ET.Element) -> bytes:
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return DECLARATION + ET.tostring(root, encoding="unicode").encode("utf-8")
 
 
 def _bool(value: bool) -> str:
