@@ -1,0 +1,113 @@
+"""Datasets: the caller's uploaded tables (list, upload, download, delete).
+
+An uploaded table lives in the caller's upload prefix, where ``Runner.add_table`` puts its
+tables too, so a resource set can name it as ``{volume: input, file: <name>}`` at once.
+
+Uploads and downloads go through the S3 storage endpoint by default (SigV4, multipart for
+big files), like every other data transfer of the SDK; ``via="api"`` streams them through the
+API's ``/datasets/{name}`` endpoints instead (one plain HTTP request, no S3 credentials),
+which is handy behind proxies that only let the API through. Listing and deleting use the
+API (``GET /datasets``, ``DELETE /datasets/{name}``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from avatars._http import iter_file
+from avatars.api._base import DEFAULT, Facade
+from avatars.models import Dataset, DatasetList, Message
+
+Via = Literal["storage", "api"]
+
+
+class Datasets(Facade):
+    def list_datasets(self, *, timeout: float | None = DEFAULT) -> list[Dataset]:
+        """The caller's uploaded tables."""
+        body = self._request("GET", "/datasets", timeout=timeout)
+        return DatasetList.model_validate(body).datasets
+
+    def get_dataset(self, name: str, *, timeout: float | None = DEFAULT) -> Dataset:
+        """One uploaded table's description (name, size, ETag, storage path)."""
+        _check_name(name)
+        for dataset in self.list_datasets(timeout=timeout):
+            if dataset.name == name:
+                return dataset
+        from avatars.exceptions import NotFoundError
+
+        raise NotFoundError(404, f"dataset {name!r} not found", method="GET", url="/datasets")
+
+    def upload(
+        self,
+        name: str,
+        data: Any,
+        *,
+        via: Via = "storage",
+        timeout: float | None = DEFAULT,
+    ) -> Dataset:
+        """Upload ``data`` (a DataFrame written as CSV, a file path, bytes or a binary file)
+        as ``name``, replacing any table of that name."""
+        _check_name(name)
+        if via == "storage":
+            self.client.upload_file(data, name)
+            return self.get_dataset(name, timeout=timeout)
+        if via != "api":
+            raise ValueError(f"via must be 'storage' or 'api', got {via!r}")
+        from avatars.client import _as_source
+
+        source, content_type = _as_source(data, name)
+        headers = {"Content-Type": content_type or "application/octet-stream"}
+        if isinstance(source, str | Path):
+            path = Path(source)
+            headers["Content-Length"] = str(path.stat().st_size)
+            content: Any = lambda: iter_file(path)  # noqa: E731 - rebuilt on each retry
+        elif isinstance(source, bytes):
+            content = source
+        else:
+            content = source.read()
+        body = self._request(
+            "PUT", f"/datasets/{name}", content=content, headers=headers, timeout=timeout
+        )
+        return Dataset.model_validate(body)
+
+    def download(
+        self,
+        name: str,
+        path: str | Path | IO[bytes] | None = None,
+        *,
+        via: Via = "storage",
+        timeout: float | None = DEFAULT,
+    ) -> bytes | int:
+        """The table's bytes, or the number of bytes written to ``path`` (a file path or a
+        binary file object), streamed without holding the whole file in memory."""
+        _check_name(name)
+        if via == "api":
+            if path is None:
+                body = self._request("GET", f"/datasets/{name}", timeout=timeout)
+                return body if isinstance(body, bytes) else str(body).encode("utf-8")
+            return self._request("GET", f"/datasets/{name}", stream_to=path, timeout=timeout)
+        if via != "storage":
+            raise ValueError(f"via must be 'storage' or 'api', got {via!r}")
+        base = self.client.results.get_upload_url()
+        storage_path = f"{base.rstrip('/')}/{name}"
+        access = self.client.results.get_permission_to_download(
+            f"{self.client.base_url}/access?url={storage_path}"
+        )
+        return self.client.storage.get_object(storage_path, access.credentials, path)
+
+    def delete(self, name: str, *, timeout: float | None = DEFAULT) -> Message:
+        """Delete an uploaded table."""
+        _check_name(name)
+        return Message.model_validate(self._request("DELETE", f"/datasets/{name}", timeout=timeout))
+
+    # Names in the style of the other facades.
+    get_datasets = list_datasets
+    upload_dataset = upload
+    download_dataset = download
+    delete_dataset = delete
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name:
+        raise ValueError(f"invalid dataset name {name!r}: use a plain file name like 'iris.csv'")
