@@ -1,0 +1,1156 @@
+"""``Runner``: one avatarization run, with the surface of Octopize's official client.
+
+A notebook written for ``octopize.avatar`` runs unchanged::
+
+    runner = manager.create_runner("iris_k20")
+    runner.add_table("iris", df)
+    runner.set_parameters("iris", k=20)
+    runner.run()
+    avatars = runner.shuffled("iris")
+    print(runner.privacy_metrics("iris")[0])
+
+What differs is what a user should never have to notice: jobs are created back to back (no
+0.5 s pauses), waiting polls with a short back-off (0.2 s, ×1.5, at most 5 s) instead of 5 s
+and more, shows a progress bar only in interactive sessions, and never waits forever: every
+wait has a timeout (``Runner(timeout=...)``, the ``AVATAR_JOB_TIMEOUT`` variable, or
+``timeout=`` per call) and raises :class:`~avatars.exceptions.JobTimeoutError`. A failed job
+raises :class:`~avatars.exceptions.JobFailedError` (a ``ValueError``, as in the official
+client) with the server's explanation.
+
+Parameters this platform's engine does not support yet (differential privacy, data
+augmentation, time series, multi-table links, processors, pseudonymization, categorical
+reduction) raise ``ValueError`` naming the parameter when they are set, not minutes later.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+import time
+import warnings
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from uuid import UUID
+
+import pandas as pd
+
+from avatars.client import ApiClient, storage_path_of
+from avatars.constants import (
+    CANCELLED_STATUSES,
+    DEFAULT_POLL_BACKOFF,
+    DEFAULT_POLL_INITIAL,
+    DEFAULT_POLL_MAX,
+    DEFAULT_TYPE,
+    ERROR_STATUSES,
+    JOB_EXECUTION_ORDER,
+    MATCHERS,
+    RESULT_FILE_STEMS,
+    RESULTS_TO_STORE,
+    AdviceType,
+    AlignmentMethod,
+    AugmentationStrategy,
+    ColumnType,
+    DataRecipient,
+    DataSubject,
+    DataType,
+    ExcludeVariablesMethod,
+    ImputeMethod,
+    LinkMethod,
+    OutputFormat,
+    PlotKind,
+    ProjectionType,
+    ReportLanguage,
+    ReportType,
+    Results,
+    SensitivityLevel,
+)
+from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.models import (
+    BulkDeleteRequest,
+    BulkDeleteResponse,
+    JobCreateRequest,
+    JobCreateResponse,
+    JobKind,
+    JobResponse,
+)
+from avatars.runner_config import RunnerConfig, exclude_block, imputation_block
+
+__all__ = [
+    "AdviceType",
+    "AlignmentMethod",
+    "AugmentationStrategy",
+    "ColumnType",
+    "DataRecipient",
+    "DataSubject",
+    "DataType",
+    "ExcludeVariablesMethod",
+    "ImputeMethod",
+    "JobKind",
+    "LinkMethod",
+    "OutputFormat",
+    "PlotKind",
+    "ProjectionType",
+    "ReportLanguage",
+    "ReportType",
+    "Results",
+    "RunResults",
+    "Runner",
+    "SensitivityLevel",
+]
+
+#: Default time a getter waits for its job, in seconds.
+DEFAULT_JOB_TIMEOUT = 3600.0
+
+#: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
+UNSUPPORTED_PARAMETERS = {
+    "open_dp_epsilon": "differential privacy (OpenDP)",
+    "fast_dp_epsilon": "differential privacy (fastDP)",
+    "time_series_nf": "time series",
+    "time_series_projection_type": "time series",
+    "time_series_nb_points": "time series",
+    "time_series_method": "time series",
+    "data_augmentation_strategy": "data augmentation",
+    "data_augmentation_target_column": "data augmentation",
+    "data_augmentation_should_anonymize_original_table": "data augmentation",
+    "processors": "avatarization processors",
+    "pseudonymized_columns": "pseudonymization",
+}
+
+_UNESCAPE = {"_dot_": ".", "_slash_": "/", "_ampersand_": "&", "_plus_": "+"}
+
+
+def unescape_table_name(name: str) -> str:
+    """Table names in result file names are escaped (``iris_dot_v2`` → ``iris.v2``)."""
+    for escaped, plain in _UNESCAPE.items():
+        name = name.replace(escaped, plain)
+    return name
+
+
+def _env_float(name: str, default: float | None) -> float | None:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    return None if number <= 0 else number
+
+
+def is_interactive() -> bool:
+    """A person is watching: stderr is a terminal, or we run in a Jupyter kernel."""
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+class Runner:
+    """One run: its tables, its parameters, its jobs and their results."""
+
+    def __init__(
+        self,
+        api_client: ApiClient,
+        display_name: str,
+        seed: int | None = None,
+        max_distribution_plots: int | None = None,
+        pia_data_recipient: DataRecipient = DataRecipient.UNKNOWN,
+        pia_data_type: DataType = DataType.UNKNOWN,
+        pia_data_subject: DataSubject = DataSubject.UNKNOWN,
+        pia_sensitivity_level: SensitivityLevel = SensitivityLevel.UNDEFINED,
+        report_language: ReportLanguage = ReportLanguage.EN,
+        *,
+        timeout: float | None = None,
+        show_progress: bool | None = None,
+    ) -> None:
+        if not isinstance(display_name, str) or not display_name.strip():
+            raise ValueError("display_name must be a non-empty string")
+        if any(c in display_name for c in "/?#"):
+            raise ValueError(
+                f"display_name {display_name!r} must not contain '/', '?' or '#' "
+                "(it is part of a URL path)"
+            )
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.client = api_client
+        self.display_name = display_name
+        self.set_name: str | None = None
+        self.report_language = ReportLanguage(report_language)
+        self.timeout = (
+            timeout
+            if timeout is not None
+            else _env_float("AVATAR_JOB_TIMEOUT", DEFAULT_JOB_TIMEOUT)
+        )
+        self.show_progress = show_progress
+        self.config = RunnerConfig(
+            display_name,
+            seed=seed,
+            max_distribution_plots=max_distribution_plots,
+            pia_data_recipient=pia_data_recipient,
+            pia_data_type=pia_data_type,
+            pia_data_subject=pia_data_subject,
+            pia_sensitivity_level=pia_sensitivity_level,
+        )
+        self.jobs: dict[str, JobCreateResponse] = {}
+        self.results_urls: dict[str, dict[str, list[str]]] = {}
+        self._results: dict[tuple[str, str], dict[str, Any]] = {}
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"Runner(display_name={self.display_name!r}, set_name={self.set_name!r}, "
+            f"tables={list(self.config.tables)}, jobs={list(self.jobs)})"
+        )
+
+    # -- tables ----------------------------------------------------------------------------
+    def add_annotations(self, annotations: dict[str, str]) -> None:
+        """Add annotations to the set's metadata document."""
+        self.config.annotations.update({str(k): str(v) for k, v in annotations.items()})
+
+    def add_table(
+        self,
+        table_name: str,
+        data: str | Path | pd.DataFrame,
+        primary_key: str | None = None,
+        foreign_keys: list[str] | None = None,
+        time_series_time: str | None = None,
+        types: dict[str, ColumnType] | None = None,
+        individual_level: bool | None = None,
+        avatar_data: str | Path | pd.DataFrame | None = None,
+    ) -> None:
+        """Upload a table and add it to the run.
+
+        ``data`` is a DataFrame (uploaded as CSV; column types inferred from the dtypes:
+        float, int, bool, datetime, datetime_tz, anything else category) or a path to a CSV
+        or Parquet file (uploaded as is). ``types`` overrides the type of some columns.
+        """
+        if not isinstance(table_name, str) or not table_name:
+            raise ValueError("table_name must be a non-empty string")
+        if "/" in table_name or "\\" in table_name:
+            raise ValueError(f"table_name {table_name!r} must not contain '/' or '\\'")
+        if primary_key is not None:
+            raise ValueError(
+                "primary_key: multi-table runs (primary and foreign keys, links) are not "
+                "supported by this platform's engine yet"
+            )
+        if foreign_keys not in (None, [], [None]):
+            raise ValueError(
+                "foreign_keys: multi-table runs are not supported by this platform's engine yet"
+            )
+        if time_series_time is not None:
+            raise ValueError(
+                "time_series_time: time series are not supported by this platform's engine yet"
+            )
+        if types is not None and not isinstance(types, dict):
+            raise ValueError(f"types must be a dict of column name to ColumnType, got {types!r}")
+        for column, kind in (types or {}).items():
+            try:
+                ColumnType(kind)
+            except ValueError:
+                valid = ", ".join(t.value for t in ColumnType)
+                raise ValueError(
+                    f"types[{column!r}]: {kind!r} is not a column type ({valid})"
+                ) from None
+        if isinstance(data, pd.DataFrame):
+            missing = [c for c in (types or {}) if c not in data.columns]
+            if missing:
+                raise ValueError(f"types: no column {', '.join(map(repr, missing))} in the data")
+            if data.shape[1] == 0:
+                raise ValueError("data: the DataFrame has no column")
+        elif not isinstance(data, str | Path):
+            raise ValueError(
+                f"data must be a pandas DataFrame or a path to a file, got {type(data).__name__}"
+            )
+        file, avatar_file = self.upload_file(table_name, data, avatar_data)
+        if isinstance(data, pd.DataFrame):
+            column_types: dict[str, Any] = self._get_types(data, types or {})
+        else:
+            column_types = dict(types or {})
+        self.config.add_table(
+            table_name,
+            file,
+            types=column_types,
+            avatar_file=avatar_file,
+            individual_level=individual_level,
+        )
+
+    def upload_file(
+        self,
+        table_name: str,
+        data: str | Path | pd.DataFrame,
+        avatar_data: str | Path | pd.DataFrame | None = None,
+    ) -> tuple[str, str | None]:
+        """Upload a table (and optional avatars of it); their file names in the YAML."""
+        extension = ".csv" if isinstance(data, pd.DataFrame) else Path(data).suffix
+        file = table_name + extension
+        self.client.upload_file(data, file)
+        avatar_file = None
+        if avatar_data is not None:
+            avatar_extension = (
+                ".csv" if isinstance(avatar_data, pd.DataFrame) else Path(avatar_data).suffix
+            )
+            avatar_file = f"{table_name}_avatars{avatar_extension}"
+            self.client.upload_file(avatar_data, avatar_file)
+        return file, avatar_file
+
+    @staticmethod
+    def _get_types(data: pd.DataFrame, types: dict[str, Any]) -> dict[str, ColumnType]:
+        result: dict[str, ColumnType] = {}
+        for column, dtype in data.dtypes.items():
+            name = str(column)
+            if name in types:
+                result[name] = ColumnType(types[name])
+                continue
+            result[name] = next(
+                (kind for pattern, kind in MATCHERS.items() if pattern.search(str(dtype))),
+                DEFAULT_TYPE,
+            )
+        return result
+
+    def add_link(self, *args: Any, **kwargs: Any) -> None:
+        """Links between tables (multi-table runs) are not supported by this engine yet."""
+        raise ValueError(
+            "add_link: multi-table runs (links between tables) are not supported by this "
+            "platform's engine yet"
+        )
+
+    def delete_table(self, table_name: str) -> None:
+        self.config.delete_table(table_name)
+
+    def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
+        raise ValueError("delete_link: this runner has no link (multi-table is not supported)")
+
+    # -- parameters ------------------------------------------------------------------------
+    def set_parameters(
+        self,
+        table_name: str,
+        k: int | None = None,
+        ncp: int | None = None,
+        use_categorical_reduction: bool | None = None,
+        column_weights: dict[str, float] | None = None,
+        exclude_variable_names: list[str] | None = None,
+        exclude_replacement_strategy: ExcludeVariablesMethod | None = None,
+        exclude_variable_method: ExcludeVariablesMethod | None = None,
+        imputation_method: ImputeMethod | None = None,
+        imputation_k: int | None = None,
+        imputation_training_fraction: float | None = None,
+        imputation_return_data_imputed: bool | None = None,
+        open_dp_epsilon: float | None = None,
+        fast_dp_epsilon: float | None = None,
+        time_series_nf: int | None = None,
+        time_series_projection_type: ProjectionType | None = None,
+        time_series_nb_points: int | None = None,
+        time_series_method: AlignmentMethod | None = None,
+        known_variables: list[str] | None = None,
+        target: str | None = None,
+        quantile_threshold: int | None = None,
+        data_augmentation_strategy: Any = None,
+        data_augmentation_target_column: str | None = None,
+        data_augmentation_should_anonymize_original_table: bool | None = None,
+        processors: list[Any] | None = None,
+        pseudonymized_columns: dict[str, Any] | None = None,
+        use_excluded_variables_in_metrics: bool = False,
+    ) -> None:
+        """Set the avatarization and metrics parameters of a table (replacing earlier ones).
+
+        ``k`` is required for an avatarization; the metrics parameters (``known_variables``,
+        ``target``, ``quantile_threshold``) apply to the privacy metrics; ``ncp``,
+        ``column_weights``, the imputation and the excluded variables apply to the metrics too
+        (unless ``use_excluded_variables_in_metrics``).
+        """
+        entry = self.config.check_table(table_name)
+        given = locals()
+        for name, feature in UNSUPPORTED_PARAMETERS.items():
+            if given[name] is not None:
+                raise ValueError(
+                    f"{name}: {feature} is not supported by this platform's engine yet"
+                )
+        if use_categorical_reduction:
+            raise ValueError(
+                "use_categorical_reduction: categorical reduction is not supported by this "
+                "platform's engine yet (leave it unset or False)"
+            )
+        if k is not None:
+            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+                raise ValueError(f"k must be a positive integer, got {k!r}")
+            if k == 2:
+                warnings.warn(
+                    "You have set k = 2, which is the minimum allowed value. With such a low "
+                    "k, each synthesized record closely mirrors only 2 original records, "
+                    "significantly reducing privacy protection.",
+                    stacklevel=2,
+                )
+        if ncp is not None and (isinstance(ncp, bool) or not isinstance(ncp, int) or ncp < 1):
+            raise ValueError(f"ncp must be a positive integer, got {ncp!r}")
+        if imputation_k is not None and (not isinstance(imputation_k, int) or imputation_k < 1):
+            raise ValueError(f"imputation_k must be a positive integer, got {imputation_k!r}")
+        if imputation_training_fraction is not None and not (
+            0 < float(imputation_training_fraction) <= 1
+        ):
+            raise ValueError(
+                "imputation_training_fraction must be in (0, 1], "
+                f"got {imputation_training_fraction!r}"
+            )
+        if imputation_method is not None:
+            try:
+                ImputeMethod(imputation_method)
+            except ValueError:
+                valid = ", ".join(m.value for m in ImputeMethod)
+                raise ValueError(
+                    f"imputation_method: {imputation_method!r} is not one of {valid}"
+                ) from None
+        method = exclude_variable_method
+        if method is None and exclude_replacement_strategy is not None:
+            warnings.warn(
+                "The 'exclude_replacement_strategy' parameter is deprecated; use "
+                "'exclude_variable_method' instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            method = exclude_replacement_strategy
+        if method is not None:
+            try:
+                ExcludeVariablesMethod(method)
+            except ValueError:
+                valid = ", ".join(m.value for m in ExcludeVariablesMethod)
+                raise ValueError(
+                    f"exclude_variable_method: {method!r} is not one of {valid}"
+                ) from None
+        known_columns = set(entry.column_types()) or None
+        for name, columns in (
+            ("exclude_variable_names", exclude_variable_names),
+            ("known_variables", known_variables),
+            ("column_weights", list(column_weights or {})),
+            ("target", [target] if target is not None else None),
+        ):
+            if columns and known_columns is not None:
+                missing = [c for c in columns if c not in known_columns]
+                if missing:
+                    raise ValueError(
+                        f"{name}: no column {', '.join(map(repr, missing))} in table {table_name!r}"
+                    )
+        if column_weights is not None:
+            for column, weight in column_weights.items():
+                if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+                    raise ValueError(
+                        f"column_weights[{column!r}] must be a non-negative number, got {weight!r}"
+                    )
+
+        imputation = imputation_block(
+            imputation_method,
+            imputation_k,
+            imputation_training_fraction,
+            imputation_return_data_imputed,
+        )
+        exclude = exclude_block(exclude_variable_names, method)
+        self.config.avatarization.pop(table_name, None)
+        self.config.privacy_metrics.pop(table_name, None)
+        self.config.signal_metrics.pop(table_name, None)
+        if k:
+            self.config.avatarization[table_name] = {
+                key: value
+                for key, value in {
+                    "k": k,
+                    "ncp": ncp,
+                    "use_categorical_reduction": use_categorical_reduction,
+                    "column_weights": dict(column_weights) if column_weights else None,
+                    "exclude_variables": exclude,
+                    "imputation": imputation,
+                }.items()
+                if value is not None
+            }
+        metrics_exclude = None if use_excluded_variables_in_metrics else exclude
+        self.config.privacy_metrics_created = True
+        self.config.signal_metrics_created = True
+        if (
+            ncp
+            or use_categorical_reduction
+            or imputation
+            or known_variables
+            or target
+            or quantile_threshold
+            or metrics_exclude
+            or column_weights
+        ):
+            self.config.privacy_metrics[table_name] = {
+                key: value
+                for key, value in {
+                    "ncp": ncp,
+                    "use_categorical_reduction": use_categorical_reduction,
+                    "known_variables": list(known_variables) if known_variables else None,
+                    "target": target,
+                    "quantile_threshold": quantile_threshold,
+                    "imputation": imputation,
+                    "exclude_variables": metrics_exclude,
+                    "column_weights": dict(column_weights) if column_weights else None,
+                }.items()
+                if value is not None
+            }
+        if (
+            ncp
+            or use_categorical_reduction
+            or imputation
+            or column_weights
+            or (metrics_exclude is not None)
+        ):
+            self.config.signal_metrics[table_name] = {
+                key: value
+                for key, value in {
+                    "ncp": ncp,
+                    "use_categorical_reduction": use_categorical_reduction,
+                    "imputation": imputation,
+                    "column_weights": dict(column_weights) if column_weights else None,
+                    "exclude_variables": metrics_exclude,
+                }.items()
+                if value is not None
+            }
+
+    def update_parameters(self, table_name: str, **kwargs: Any) -> None:
+        """Change some parameters of a table, keeping the others."""
+        self.config.check_table(table_name)
+        if table_name not in self.config.avatarization:
+            raise ValueError(
+                f"No existing parameters found for table '{table_name}'. "
+                "Use set_parameters to create new parameters."
+            )
+        current = self._current_parameters(table_name)
+        current.update(kwargs)
+        self.set_parameters(table_name, **current)
+
+    def _current_parameters(self, table_name: str) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        avatarization = self.config.avatarization.get(table_name, {})
+        privacy = self.config.privacy_metrics.get(table_name, {})
+        for key in ("k", "ncp", "use_categorical_reduction", "column_weights"):
+            if avatarization.get(key) is not None:
+                params[key] = avatarization[key]
+        exclude = avatarization.get("exclude_variables")
+        if exclude:
+            params["exclude_variable_names"] = exclude.get("variable_names")
+            params["exclude_variable_method"] = exclude.get("replacement_strategy")
+            if not privacy.get("exclude_variables"):
+                params["use_excluded_variables_in_metrics"] = True
+        imputation = avatarization.get("imputation") or privacy.get("imputation")
+        if imputation:
+            params["imputation_method"] = imputation.get("method")
+            params["imputation_k"] = imputation.get("k")
+            params["imputation_training_fraction"] = imputation.get("training_fraction")
+            params["imputation_return_data_imputed"] = imputation.get("return_data_imputed")
+        for key in ("known_variables", "target", "quantile_threshold"):
+            if privacy.get(key) is not None:
+                params[key] = privacy[key]
+        return params
+
+    def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
+        """Forget a table's parameters (all, or the named avatarization parameters)."""
+        self.config.check_table(table_name)
+        if not parameters_names:
+            for per_table in (
+                self.config.avatarization,
+                self.config.privacy_metrics,
+                self.config.signal_metrics,
+            ):
+                per_table.pop(table_name, None)
+            return
+        params = self.config.avatarization.get(table_name, {})
+        for name in parameters_names:
+            if name not in params:
+                raise ValueError(f"parameters_names: {name!r} is not set for {table_name!r}")
+            del params[name]
+
+    def advise_parameters(self, table_name: str | None = None) -> None:
+        """Ask the server for parameters suited to the data, and set them."""
+        tables = [table_name] if table_name else list(self.config.tables)
+        for name in tables:
+            self.config.check_table(name)
+        advice_name = self.config.create_advice([AdviceType.PARAMETERS])
+        response = self.client.resources.put_resources(self.display_name, self.get_yaml())
+        self.set_name = str(response.set_name)
+        self.jobs[advice_name] = self._create_job(advice_name, [])
+        self._drop_results(advice_name)
+        for name in tables:
+            advice = self._advice(name)
+            imputation = advice.get("imputation") or {}
+            self.set_parameters(
+                name,
+                k=advice.get("k"),
+                ncp=advice.get("ncp"),
+                use_categorical_reduction=advice.get("use_categorical_reduction") or None,
+                imputation_method=imputation.get("method"),
+                imputation_k=imputation.get("k"),
+                imputation_training_fraction=imputation.get("training_fraction"),
+                imputation_return_data_imputed=imputation.get("return_data_imputed", False),
+            )
+
+    def print_parameters(self, table_name: str | None = None) -> None:
+        tables = [table_name] if table_name else list(self.config.tables)
+        for name in tables:
+            self.config.check_table(name)
+            for label, per_table in (
+                ("Avatarization parameters", self.config.avatarization),
+                ("Privacy metrics", self.config.privacy_metrics),
+                ("Signal metrics", self.config.signal_metrics),
+            ):
+                if name in per_table:
+                    print(f"--- {label} for {name}: ---\n{per_table[name]}\n")
+                else:
+                    print(f"--- No {label.lower()} set for {name} ---\n")
+
+    # -- YAML ------------------------------------------------------------------------------
+    def get_yaml(self, path: str | None = None) -> str:
+        """The resource set this runner would send (written to ``path`` if given)."""
+        return self.config.get_yaml(path)
+
+    def from_yaml(self, yaml_path: str | Path) -> None:
+        """Replace this runner's configuration with a YAML file's (tables must be uploaded
+        again with ``upload_file`` before ``run``)."""
+        text = Path(yaml_path).read_text(encoding="utf-8")
+        config = RunnerConfig.from_yaml(text)
+        config.display_name = self.display_name
+        self.config = config
+
+    # -- jobs ------------------------------------------------------------------------------
+    def _parameters_name(self, job: JobKind | str, pia_report: bool = False) -> str:
+        if job == JobKind.report or job == "report":
+            return "report_pia" if pia_report else "report"
+        if job == JobKind.advice or job == "advice":
+            return next(iter(self.config.advice), "advice_parameters")
+        return job.value if isinstance(job, JobKind) else str(job)
+
+    def _create_job(self, parameters_name: str, depends_on: list[str]) -> JobCreateResponse:
+        if self.set_name is None:
+            raise ValueError("run() first: this runner has no resource set")
+        return self.client.jobs.create_job(
+            JobCreateRequest(
+                set_name=UUID(self.set_name),
+                parameters_name=parameters_name,
+                depends_on=depends_on,
+            )
+        )
+
+    def run(
+        self,
+        jobs_to_run: list[JobKind] | None = None,
+        ignore_warnings: bool = False,
+    ) -> None:
+        """Send the resource set and start the jobs (by default standard, signal and privacy
+        metrics, and the reports), each depending on what it needs."""
+        kinds = list(JOB_EXECUTION_ORDER if jobs_to_run is None else jobs_to_run)
+        for kind in kinds:
+            if JobKind(kind) not in JOB_EXECUTION_ORDER:
+                raise ValueError(
+                    f"jobs_to_run: {kind!r} cannot be run; choose among "
+                    f"{', '.join(k.value for k in JOB_EXECUTION_ORDER)}"
+                )
+        kinds = sorted({JobKind(k) for k in kinds}, key=JOB_EXECUTION_ORDER.index)
+        if not self.config.tables:
+            raise ValueError("add a table with add_table() before run()")
+        if JobKind.standard in kinds and not self.config.avatarization:
+            raise ValueError(
+                "Expected k to be set to run an avatarization job: call "
+                "runner.set_parameters(table_name, k=...) first."
+            )
+        if JobKind.report in kinds and not (
+            {JobKind.privacy_metrics, JobKind.signal_metrics} <= set(kinds)
+        ):
+            raise ValueError(
+                "jobs_to_run: a report needs the privacy_metrics and signal_metrics jobs"
+            )
+        if (
+            JobKind.standard not in kinds
+            and {JobKind.privacy_metrics, JobKind.signal_metrics} & set(kinds)
+            and not all(t.avatar_file for t in self.config.tables.values())
+        ):
+            raise ValueError(
+                "Metrics without an avatarization need the avatars of every table: "
+                "add_table(..., avatar_data=...)"
+            )
+        reran = self.jobs and any(name not in self.config.advice for name in self.jobs)
+        if reran and not ignore_warnings:
+            warnings.warn(
+                f"\nThis runner already has results for set_name '{self.set_name}'.\n"
+                "Re-running creates a new set_name; to reach the previous results later:\n"
+                f"manager.create_runner_from_id('{self.set_name}')",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.jobs.clear()
+        self.results_urls.clear()
+        self._results.clear()
+        if JobKind.report in kinds:
+            for report_type in (ReportType.BASIC, ReportType.PIA):
+                if report_type.value not in self.config.reports:
+                    self.config.create_report(report_type, language=self.report_language)
+        response = self.client.resources.put_resources(self.display_name, self.get_yaml())
+        self.set_name = str(response.set_name)
+        for kind in kinds:
+            depends_on: list[str] = []
+            if (
+                kind in (JobKind.signal_metrics, JobKind.privacy_metrics)
+                and "standard" in self.jobs
+            ):
+                depends_on = [self.jobs["standard"].Location]
+            elif kind == JobKind.report:
+                depends_on = [
+                    self.jobs["privacy_metrics"].Location,
+                    self.jobs["signal_metrics"].Location,
+                ]
+            name = self._parameters_name(kind)
+            self.jobs[name] = self._create_job(name, depends_on)
+            if kind == JobKind.report:
+                self.jobs["report_pia"] = self._create_job("report_pia", depends_on)
+
+    def _job_id(self, job_name: JobKind | str) -> str:
+        name = self._parameters_name(job_name)
+        if name not in self.jobs:
+            raise ValueError(f"Expected job '{name}' to be created. Try running it first.")
+        return self.jobs[name].name
+
+    def get_job(self, job_name: JobKind | str) -> JobResponse:
+        """The job's current state (no waiting)."""
+        return self.client.jobs.get_job_status(self._job_id(job_name))
+
+    def get_status(self, job_name: JobKind | str) -> str:
+        return self.get_job(job_name).status.value
+
+    def wait(self, job_name: JobKind | str, timeout: float | None = None) -> JobResponse:
+        """Wait for a job to finish; raise if it failed, was cancelled or took too long."""
+        name = self._parameters_name(job_name)
+        job_id = self._job_id(name)
+        limit = timeout if timeout is not None else self.timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        delay = DEFAULT_POLL_INITIAL
+        show = self.show_progress if self.show_progress is not None else is_interactive()
+        bar = None
+        try:
+            while True:
+                job = self.client.jobs.get_job_status(job_id)
+                if job.status.value in ERROR_STATUSES:
+                    raise JobFailedError(
+                        f"Job {name} failed with exception: {job.exception or 'internal error'}",
+                        job,
+                    )
+                if job.status.value in CANCELLED_STATUSES:
+                    raise JobFailedError(
+                        f"Job {name} was cancelled: {job.exception or 'no reason given'}", job
+                    )
+                if job.done:
+                    if bar is not None:
+                        bar.update(100 - bar.n)
+                    return job
+                if show and bar is None:
+                    from tqdm.auto import tqdm
+
+                    bar = tqdm(total=100, desc=name, unit="%", leave=False)
+                if bar is not None and job.progress is not None:
+                    bar.update(max(0, int(job.progress * 100) - bar.n))
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    raise JobTimeoutError(
+                        f"Job {name} ({job_id}) did not finish within {limit:g} s "
+                        f"(status {job.status.value}, progress {job.progress}); it keeps "
+                        "running: wait again, or cancel it with client.jobs.cancel_job()",
+                        job,
+                    )
+                self._sleep(delay)
+                delay = min(delay * DEFAULT_POLL_BACKOFF, DEFAULT_POLL_MAX)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def delete(
+        self, job_names: JobKind | str | list[JobKind | str] | None = None
+    ) -> BulkDeleteResponse:
+        """Delete this runner's jobs (all of them by default)."""
+        if job_names is None:
+            names: list[JobKind | str] = list(self.jobs)
+        elif isinstance(job_names, list):
+            names = job_names
+        else:
+            names = [job_names]
+        ids = [self._job_id(name) for name in names]
+        return self.client.jobs.bulk_delete_jobs(BulkDeleteRequest(job_names=ids))
+
+    def kill(self, job_name: JobKind | str | None = None) -> list[JobResponse]:
+        """Cancel this runner's unfinished jobs (or one of them)."""
+        names = [self._parameters_name(job_name)] if job_name else list(self.jobs)
+        cancelled = []
+        for name in names:
+            job = self.client.jobs.get_job_status(self._job_id(name))
+            if not job.done:
+                cancelled.append(self.client.jobs.cancel_job(job.name))
+        return cancelled
+
+    # -- results ---------------------------------------------------------------------------
+    def _drop_results(self, parameters_name: str) -> None:
+        self.results_urls.pop(parameters_name, None)
+        for key in [k for k in self._results if k[0] == parameters_name]:
+            del self._results[key]
+
+    def get_specific_result_urls(
+        self, job_name: str, result: Results = Results.SHUFFLED, timeout: float | None = None
+    ) -> list[str]:
+        """The URLs of one result kind of a job, once the job is done."""
+        name = self._parameters_name(job_name)
+        if name not in self.results_urls:
+            job = self.wait(name, timeout)
+            self.results_urls[name] = self.client.results.get_results(job.name)
+        return list(self.results_urls[name].get(Results(result).value, []))
+
+    def _download(
+        self, parameters_name: str, result: Results, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """``{table: value}`` of one result kind (downloaded once, then cached)."""
+        key = (parameters_name, result.value)
+        if key in self._results:
+            return self._results[key]
+        urls = self.get_specific_result_urls(parameters_name, result, timeout)
+        values: dict[str, Any] = {}
+        if result == Results.FIGURES:
+            values = self._download_figures(parameters_name, urls)
+        elif urls:
+            accesses = {
+                a.url: a for a in self.client.results.get_permissions_to_download_batch(urls)
+            }
+            for url in urls:
+                access = accesses.get(url)
+                if access is None:
+                    continue  # refused by the server: left out, as the official client does
+                data = self.client.download_file(access)
+                self._store(values, result, url, data, parameters_name)
+        self._results[key] = values
+        return values
+
+    def _store(
+        self, values: dict[str, Any], result: Results, url: str, data: Any, job: str
+    ) -> None:
+        filename = Path(storage_path_of(url)).name
+        if result in RESULT_FILE_STEMS:
+            stem = Path(filename).stem
+            table = unescape_table_name(stem.split(f".{RESULT_FILE_STEMS[result]}")[0])
+            values[table] = _read_table(filename, data)
+        elif result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS):
+            document = json.loads(data)
+            if isinstance(document, list):
+                document = document[0] if document else {}
+            table = str((document.get("metadata") or {}).get("table_name") or "")
+            if not table:
+                # No metadata.table_name: the file is named <escaped table>.privacy.json.
+                table = unescape_table_name(filename.split(".")[0])
+            values.setdefault(table, []).append(document)
+        elif result == Results.ADVICE:
+            document = json.loads(data)
+            for item in document if isinstance(document, list) else [document]:
+                values[item["table_name"]] = item["advice"]
+        elif result == Results.METADATA:
+            values[job] = json.loads(data)
+        elif result in (Results.PRIVACY_METRICS_SUMMARY, Results.SIGNAL_METRICS_SUMMARY):
+            values["summary"] = json.loads(data)
+        else:
+            values[filename] = data
+
+    def _download_figures(self, parameters_name: str, urls: list[str]) -> dict[str, Any]:
+        metadata_urls = self.results_urls[parameters_name].get(Results.FIGURES_METADATA.value, [])
+        if not urls:
+            return {}
+        if not metadata_urls:
+            raise ValueError("the server returned figures without figures_metadata")
+        metadata = json.loads(self.client.download_file(metadata_urls[0]))
+        by_file = {item.get("filename"): item for item in metadata}
+        figures: dict[str, dict[str, list[str]]] = {}
+        for url in urls:
+            info = by_file.get(Path(storage_path_of(url)).name)
+            if info is None:
+                continue
+            html = self.client.download_file(url)
+            table = str(info.get("table_name", ""))
+            kind = str(info.get("kind", ""))
+            figures.setdefault(table, {}).setdefault(kind, []).append(html)
+        return figures
+
+    def get_specific_result(
+        self,
+        table_name: str,
+        job_name: JobKind | str,
+        result: Results = Results.SHUFFLED,
+        timeout: float | None = None,
+    ) -> Any:
+        """One result of one table (``None`` if the job did not produce it)."""
+        self.config.check_table(table_name)
+        name = self._parameters_name(job_name)
+        if name not in self.jobs:
+            raise ValueError(f"Expected job '{name}' to be created. Try running it first.")
+        return self._download(name, Results(result), timeout).get(table_name)
+
+    def _require(self, value: Any, what: str, table_name: str, kind: type) -> Any:
+        if not isinstance(value, kind):
+            raise ValueError(f"the server returned no {what} for table {table_name!r}")
+        return value
+
+    def shuffled(self, table_name: str, timeout: float | None = None) -> pd.DataFrame:
+        """The avatars of a table, in random order (the deliverable)."""
+        value = self.get_specific_result(table_name, JobKind.standard, Results.SHUFFLED, timeout)
+        return self._require(value, "shuffled avatars", table_name, pd.DataFrame)
+
+    def sensitive_unshuffled(self, table_name: str, timeout: float | None = None) -> pd.DataFrame:
+        """The avatars in the order of the original rows: sensitive, do not share."""
+        value = self.get_specific_result(table_name, JobKind.standard, Results.UNSHUFFLED, timeout)
+        return self._require(value, "unshuffled avatars", table_name, pd.DataFrame)
+
+    def privacy_metrics(
+        self, table_name: str, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The privacy metrics of a table (a list with one dict per computation)."""
+        value = self.get_specific_result(
+            table_name, JobKind.privacy_metrics, Results.PRIVACY_METRICS, timeout
+        )
+        return self._require(value, "privacy metrics", table_name, list)
+
+    def signal_metrics(self, table_name: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The signal (utility) metrics of a table."""
+        value = self.get_specific_result(
+            table_name, JobKind.signal_metrics, Results.SIGNAL_METRICS, timeout
+        )
+        return self._require(value, "signal metrics", table_name, list)
+
+    def projections(
+        self, table_name: str, timeout: float | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Coordinates of the originals and of the avatars in the projection space."""
+        original = self.get_specific_result(
+            table_name, JobKind.standard, Results.PROJECTIONS_ORIGINAL, timeout
+        )
+        avatars = self.get_specific_result(
+            table_name, JobKind.standard, Results.PROJECTIONS_AVATARS, timeout
+        )
+        self._require(original, "original projections", table_name, pd.DataFrame)
+        self._require(avatars, "avatar projections", table_name, pd.DataFrame)
+        return original, avatars
+
+    def _advice(self, table_name: str) -> dict[str, Any]:
+        name = self._parameters_name(JobKind.advice)
+        if name not in self.jobs:
+            raise ValueError("call advise_parameters() first")
+        advice = self._download(name, Results.ADVICE).get(table_name)
+        if not isinstance(advice, dict):
+            raise ValueError(f"the server returned no advice for table {table_name!r}")
+        return advice
+
+    def table_summary(self, table_name: str) -> pd.DataFrame:
+        """Per-column statistics computed by the advice job (``advise_parameters`` first)."""
+        self.config.check_table(table_name)
+        summary = self._advice(table_name).get("summary") or {}
+        if "stats" not in summary:
+            raise ValueError(f"Summary not found in results for table '{table_name}'")
+        return pd.DataFrame(summary["stats"])
+
+    def render_privacy_metrics_summary(self, open_in_browser: bool = False) -> dict[str, Any]:
+        """The multi-table privacy summary ``{table: {reference: meta metric}}``."""
+        if len(self.config.tables) <= 1:
+            raise ValueError(
+                "render_privacy_metrics_summary is only available for multi-table jobs."
+            )
+        summary = self._download("privacy_metrics", Results.PRIVACY_METRICS_SUMMARY).get("summary")
+        return self._require(summary, "privacy metrics summary", "summary", dict)
+
+    def render_signal_metrics_summary(self) -> dict[str, Any]:
+        if len(self.config.tables) <= 1:
+            raise ValueError(
+                "render_signal_metrics_summary is only available for multi-table jobs."
+            )
+        summary = self._download("signal_metrics", Results.SIGNAL_METRICS_SUMMARY).get("summary")
+        return self._require(summary, "signal metrics summary", "summary", dict)
+
+    def metrics_summary(self, timeout: float | None = None) -> pd.DataFrame:
+        """Every metric of every table, with its target and whether it is met.
+
+        One row per (table, privacy/signal, metric): ``value``, ``target``, ``passed``,
+        ``unit``, ``direction``. (The official client only has a multi-table summary; a
+        single-table run gets this table instead, which it lacks.)
+        """
+        rows: list[dict[str, Any]] = []
+        for kind, job in (("privacy", JobKind.privacy_metrics), ("signal", JobKind.signal_metrics)):
+            name = self._parameters_name(job)
+            if name not in self.jobs:
+                continue
+            results = Results.PRIVACY_METRICS if kind == "privacy" else Results.SIGNAL_METRICS
+            for table, documents in self._download(name, results, timeout).items():
+                for document in documents:
+                    rows.extend(_metric_rows(table, kind, document))
+        if not rows:
+            raise ValueError("no metrics: run() the privacy_metrics and signal_metrics jobs first")
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "table_name",
+                "kind",
+                "metric",
+                "value",
+                "target",
+                "passed",
+                "unit",
+                "direction",
+            ],
+        )
+
+    def render_plot(
+        self, table_name: str, plot_kind: PlotKind, open_in_browser: bool = False
+    ) -> list[str]:
+        """Show a figure of the standard job (in Jupyter, or in a browser); its HTML."""
+        figures = self.get_specific_result(table_name, JobKind.standard, Results.FIGURES)
+        if not isinstance(figures, dict) or not figures:
+            raise ValueError(f"the server returned no figures for table {table_name!r}")
+        kind = PlotKind(plot_kind).value
+        if kind not in figures:
+            raise ValueError(f"No {kind} found for table '{table_name}'.")
+        plots = list(figures[kind])
+        for index, html in enumerate(plots):
+            if open_in_browser:
+                path = Path(f"{table_name}_{kind}_{index}.html").resolve()
+                path.write_text(html, encoding="utf-8")
+                webbrowser.open(path.as_uri())
+            else:
+                _display_html(html)
+        return plots
+
+    def download_report(
+        self,
+        path: str | None = None,
+        report_type: ReportType = ReportType.BASIC,
+        timeout: float | None = None,
+    ) -> list[str]:
+        """Save the report (PDF; PIA reports: one DOCX per table) and return the paths."""
+        name = self._parameters_name(
+            JobKind.report, pia_report=ReportType(report_type) == ReportType.PIA
+        )
+        if name not in self.jobs:
+            raise ValueError(f"Expected job '{name}' to be created. Try running it first.")
+        urls = self.get_specific_result_urls(name, Results.REPORT, timeout)
+        if not urls:
+            raise ValueError("the server returned no report")
+        saved = []
+        for index, url in enumerate(urls):
+            if path is None:
+                target = Path(Path(storage_path_of(url)).name)
+            elif len(urls) > 1:
+                target = Path(path).parent / f"{index}_{Path(path).name}"
+            else:
+                target = Path(path)
+            self.client.download_file(url, target)
+            saved.append(str(target))
+        return saved
+
+    def get_all_results(self, timeout: float | None = None) -> RunResults:
+        """Every stored result of every job (waiting for them), as the official client's
+        ``ResultsOrganizer``: ``results.shuffled["iris"]``, ``results.privacy_metrics[...]``.
+        """
+        results = RunResults()
+        for name in list(self.jobs):
+            if name in self.config.advice:
+                continue
+            if name not in self.results_urls:
+                job = self.wait(name, timeout)
+                self.results_urls[name] = self.client.results.get_results(job.name)
+            for kind in self.results_urls[name]:
+                if kind in {r.value for r in RESULTS_TO_STORE}:
+                    results.add(Results(kind), self._download(name, Results(kind)))
+        return results
+
+
+@dataclass
+class RunResults:
+    """All results of a run, by kind then table (the official ``ResultsOrganizer`` shape)."""
+
+    shuffled: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sensitive_unshuffled: dict[str, pd.DataFrame] = field(default_factory=dict)
+    privacy_metrics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    signal_metrics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    original_projections: dict[str, pd.DataFrame] = field(default_factory=dict)
+    avatars_projections: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    advice: dict[str, dict[str, Any]] = field(default_factory=dict)
+    run_metadata: dict[str, Any] = field(default_factory=dict)
+    privacy_metrics_summary: dict[str, Any] = field(default_factory=dict)
+    signal_metrics_summary: dict[str, Any] = field(default_factory=dict)
+
+    _FIELDS: ClassVar[dict[Results, str]] = {
+        Results.SHUFFLED: "shuffled",
+        Results.UNSHUFFLED: "sensitive_unshuffled",
+        Results.PRIVACY_METRICS: "privacy_metrics",
+        Results.SIGNAL_METRICS: "signal_metrics",
+        Results.PROJECTIONS_ORIGINAL: "original_projections",
+        Results.PROJECTIONS_AVATARS: "avatars_projections",
+        Results.FIGURES: "figures",
+        Results.ADVICE: "advice",
+        Results.METADATA: "run_metadata",
+    }
+
+    def add(self, kind: Results, values: dict[str, Any]) -> None:
+        if kind in (Results.PRIVACY_METRICS_SUMMARY, Results.SIGNAL_METRICS_SUMMARY):
+            summary = values.get("summary")
+            if isinstance(summary, dict):
+                setattr(self, kind.value, summary)
+            return
+        getattr(self, self._FIELDS[kind]).update(values)
+
+    def is_results_empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+def _read_table(filename: str, data: Any) -> pd.DataFrame:
+    if filename.endswith(".parquet"):
+        return pd.read_parquet(io.BytesIO(data if isinstance(data, bytes) else data.encode()))
+    return pd.read_csv(io.StringIO(data if isinstance(data, str) else data.decode("utf-8")))
+
+
+def _metric_rows(table: str, kind: str, document: dict[str, Any]) -> list[dict[str, Any]]:
+    metrics = document.get("metrics")
+    if isinstance(metrics, list) and metrics:
+        return [
+            {
+                "table_name": table,
+                "kind": kind,
+                "metric": m.get("name"),
+                "value": m.get("value"),
+                "target": m.get("target"),
+                "passed": m.get("passed"),
+                "unit": m.get("unit"),
+                "direction": m.get("direction"),
+            }
+            for m in metrics
+        ]
+    targets = document.get("targets") or {}
+    return [
+        {
+            "table_name": table,
+            "kind": kind,
+            "metric": key,
+            "value": value,
+            "target": targets.get(key),
+            "passed": None,
+            "unit": None,
+            "direction": None,
+        }
+        for key, value in document.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+
+
+def _display_html(html: str) -> None:
+    try:
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    display(HTML(html))
+
+
+# ``NotFoundError`` is re-exported for notebooks that catch a missing result explicitly.
+__all__ += ["JobFailedError", "JobTimeoutError", "NotFoundError"]

@@ -1,0 +1,455 @@
+"""The resource-set YAML a :class:`~avatars.runner.Runner` sends (protocol.md §4).
+
+:class:`RunnerConfig` holds what the Runner's calls said (tables, columns, parameters,
+reports) and writes it as the official client does, document for document and key for key:
+the same text that ``octopize.avatar`` 1.20's ``Runner.get_yaml()`` returns for the same
+calls, apart from the ``client_version`` annotation. That matters beyond looks: a set built
+by either SDK is stored and re-read by the other (``create_runner_from_id``).
+
+Deliberate differences from the official client, all bug fixes:
+
+- timezone-aware columns are typed ``datetime_tz`` (the official matcher tests ``datetime``
+  first and never gets there);
+- the schema documents are rebuilt on every call, so a table added after a first
+  ``get_yaml()`` is not silently left out.
+
+The documents are validated with the shared :mod:`avatars.resource_set` models before they
+leave, so a problem is reported here, naming the field, rather than by the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from avatars import __version__
+from avatars.constants import (
+    RESULTS_VOLUME_NAME,
+    VOLUME_NAME,
+    AdviceType,
+    ColumnType,
+    DataRecipient,
+    DataSubject,
+    DataType,
+    ExcludeVariablesMethod,
+    ImputeMethod,
+    OutputFormat,
+    ReportLanguage,
+    ReportType,
+    SensitivityLevel,
+)
+from avatars.resource_set import (
+    AdviceDocument,
+    AvatarizationDocument,
+    MetadataDocument,
+    PrivacyMetricsDocument,
+    ReportDocument,
+    SchemaDocument,
+    SignalMetricsDocument,
+    parse_resource_set,
+)
+
+__all__ = ["RunnerConfig", "TableEntry"]
+
+SCHEMA_NAME = "schema"
+AVATAR_SCHEMA_NAME = "schema_avatarized"
+STANDARD = "standard"
+PRIVACY = "privacy_metrics"
+SIGNAL = "signal_metrics"
+REPORT = "report"
+DEFAULT_EXCLUDE_METHOD = ExcludeVariablesMethod.ROW_ORDER
+
+
+def _plain(value: Any) -> Any:
+    """Enums as their values, recursively, so the YAML holds plain strings."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _drop_none(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+@dataclass
+class TableEntry:
+    """One table of the schema."""
+
+    name: str
+    file: str
+    avatar_file: str | None = None
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    individual_level: bool | None = None
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+    def column_types(self) -> dict[str, str]:
+        return {c["field"]: c["type"] for c in self.columns if c.get("type")}
+
+    def to_schema(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "name": self.name,
+                "data": {"volume": VOLUME_NAME, "file": self.file},
+                "individual_level": self.individual_level,
+                "columns": [_drop_none(c) for c in self.columns] or None,
+                "links": self.links or None,
+            }
+        )
+
+    def to_avatar_schema(self) -> dict[str, Any]:
+        data = (
+            {"volume": VOLUME_NAME, "file": self.avatar_file}
+            if self.avatar_file
+            else {"auto": True}
+        )
+        return {"name": self.name, "avatars_data": data}
+
+
+def imputation_block(
+    method: ImputeMethod | str | None,
+    k: int | None,
+    training_fraction: float | None,
+    return_data_imputed: bool | None,
+) -> dict[str, Any] | None:
+    """The ``imputation`` mapping, or ``None`` when no imputation parameter is set.
+
+    Unset fields stay as explicit ``null``s, as the official client writes them.
+    """
+    if not (method or k or training_fraction):
+        return None
+    if method is not None:
+        method = ImputeMethod(method).value
+    return {
+        "method": method,
+        "k": k,
+        "training_fraction": training_fraction,
+        "return_data_imputed": bool(return_data_imputed),
+    }
+
+
+def exclude_block(
+    names: list[str] | None, method: ExcludeVariablesMethod | str | None
+) -> dict[str, Any] | None:
+    if not names:
+        return None
+    return {
+        "variable_names": list(names),
+        "replacement_strategy": ExcludeVariablesMethod(method or DEFAULT_EXCLUDE_METHOD).value,
+    }
+
+
+class RunnerConfig:
+    """What a Runner will send, and its YAML (:meth:`get_yaml`)."""
+
+    def __init__(
+        self,
+        display_name: str,
+        *,
+        seed: int | None = None,
+        max_distribution_plots: int | None = None,
+        pia_data_recipient: DataRecipient | str = DataRecipient.UNKNOWN,
+        pia_data_type: DataType | str = DataType.UNKNOWN,
+        pia_data_subject: DataSubject | str = DataSubject.UNKNOWN,
+        pia_sensitivity_level: SensitivityLevel | str = SensitivityLevel.UNDEFINED,
+        annotations: dict[str, str] | None = None,
+    ) -> None:
+        self.display_name = display_name
+        self.seed = seed
+        self.max_distribution_plots = max_distribution_plots
+        self.pia_metadata = {
+            "datarecipient": DataRecipient(pia_data_recipient).value,
+            "data_type": DataType(pia_data_type).value,
+            "datasubject": DataSubject(pia_data_subject).value,
+            "sensitivity_level": SensitivityLevel(pia_sensitivity_level).value,
+        }
+        self.annotations: dict[str, str] = (
+            dict(annotations)
+            if annotations is not None
+            else {"client_type": "python", "client_version": __version__}
+        )
+        self.tables: dict[str, TableEntry] = {}
+        self.avatarization: dict[str, dict[str, Any]] = {}
+        self.privacy_metrics: dict[str, dict[str, Any]] = {}
+        self.signal_metrics: dict[str, dict[str, Any]] = {}
+        # The official client writes the metrics documents once set_parameters was called,
+        # even when no table has metrics parameters.
+        self.privacy_metrics_created = False
+        self.signal_metrics_created = False
+        self.advice: dict[str, list[str]] = {}
+        self.reports: dict[str, tuple[str, str]] = {}
+        # Documents of kinds this SDK does not build (kept from a loaded YAML).
+        self.extra_documents: list[dict[str, Any]] = []
+
+    # -- building --------------------------------------------------------------------------
+    def check_table(self, table_name: str) -> TableEntry:
+        try:
+            return self.tables[table_name]
+        except KeyError:
+            known = ", ".join(map(repr, self.tables)) or "none"
+            raise ValueError(
+                f"table_name: no table {table_name!r} (tables: {known}); add it with "
+                "add_table() first"
+            ) from None
+
+    def add_table(
+        self,
+        name: str,
+        file: str,
+        *,
+        types: dict[str, ColumnType | str] | None = None,
+        avatar_file: str | None = None,
+        individual_level: bool | None = None,
+    ) -> TableEntry:
+        columns = [
+            {"field": str(column), "type": ColumnType(kind).value}
+            for column, kind in (types or {}).items()
+        ]
+        entry = TableEntry(
+            name=name,
+            file=file,
+            avatar_file=avatar_file,
+            columns=columns,
+            individual_level=individual_level,
+        )
+        self.tables.pop(name, None)
+        self.tables[name] = entry
+        return entry
+
+    def delete_table(self, name: str) -> None:
+        self.check_table(name)
+        del self.tables[name]
+        for per_table in (self.avatarization, self.privacy_metrics, self.signal_metrics):
+            per_table.pop(name, None)
+
+    def create_advice(self, advisor_type: list[AdviceType] | None = None) -> str:
+        types = [AdviceType(t).value for t in (advisor_type or [AdviceType.PARAMETERS])]
+        name = "advice_" + "_".join(types)
+        self.advice[name] = types
+        return name
+
+    def create_report(
+        self,
+        report_type: ReportType | str = ReportType.BASIC,
+        output_format: OutputFormat | str = OutputFormat.PDF,
+        language: ReportLanguage | str = ReportLanguage.EN,
+    ) -> None:
+        report_type = ReportType(report_type)
+        if report_type == ReportType.PIA:
+            output_format = OutputFormat.DOCX  # PIA reports are always DOCX
+        self.reports[report_type.value] = (
+            OutputFormat(output_format).value,
+            ReportLanguage(language).value,
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    def documents(self) -> list[dict[str, Any]]:
+        """The documents in the official order (protocol.md §4.1)."""
+        docs: list[dict[str, Any]] = [
+            {
+                "kind": MetadataDocument.KIND,
+                "metadata": {"name": f"avatar-metadata-{self.display_name}"},
+                "spec": {
+                    "display_name": self.display_name,
+                    "pia_metadata": dict(self.pia_metadata),
+                },
+                **({"annotations": dict(self.annotations)} if self.annotations else {}),
+            }
+        ]
+        if self.tables:
+            docs.append(
+                {
+                    "kind": SchemaDocument.KIND,
+                    "metadata": {"name": SCHEMA_NAME},
+                    "spec": {"tables": [t.to_schema() for t in self.tables.values()]},
+                }
+            )
+            # The official client lists the tables given with avatar data first.
+            ordered = [t for t in self.tables.values() if t.avatar_file] + [
+                t for t in self.tables.values() if not t.avatar_file
+            ]
+            docs.append(
+                {
+                    "kind": SchemaDocument.KIND,
+                    "metadata": {"name": AVATAR_SCHEMA_NAME},
+                    "spec": {
+                        "tables": [t.to_avatar_schema() for t in ordered],
+                        "schema_ref": SCHEMA_NAME,
+                    },
+                }
+            )
+        for name, types in self.advice.items():
+            docs.append(
+                {
+                    "kind": AdviceDocument.KIND,
+                    "metadata": {"name": name},
+                    "spec": {
+                        "schema": SCHEMA_NAME,
+                        "advice": {"advisor_type": list(types)},
+                        "results": {"volume": RESULTS_VOLUME_NAME, "path": "advice"},
+                    },
+                }
+            )
+        has_standard = bool(self.avatarization)
+        if has_standard:
+            docs.append(
+                {
+                    "kind": AvatarizationDocument.KIND,
+                    "metadata": {"name": STANDARD},
+                    "spec": _drop_none(
+                        {
+                            "schema": SCHEMA_NAME,
+                            "avatarization": _plain(self.avatarization),
+                            "results": _drop_none(
+                                {
+                                    "volume": RESULTS_VOLUME_NAME,
+                                    "path": STANDARD,
+                                    "max_distribution_plots": self.max_distribution_plots,
+                                }
+                            ),
+                            "seed": self.seed if self.seed else None,
+                        }
+                    ),
+                }
+            )
+        ref = STANDARD if has_standard else None
+        for created, kind, name, per_table in (
+            (
+                self.privacy_metrics_created,
+                PrivacyMetricsDocument.KIND,
+                PRIVACY,
+                self.privacy_metrics,
+            ),
+            (self.signal_metrics_created, SignalMetricsDocument.KIND, SIGNAL, self.signal_metrics),
+        ):
+            if not created:
+                continue
+            docs.append(
+                {
+                    "kind": kind,
+                    "metadata": {"name": name},
+                    "spec": _drop_none(
+                        {
+                            "schema": AVATAR_SCHEMA_NAME,
+                            "avatarization_ref": ref,
+                            name: _plain(per_table) or None,
+                            "results": {"volume": RESULTS_VOLUME_NAME, "path": name},
+                            "seed": self.seed,
+                        }
+                    ),
+                }
+            )
+        for report_type, (output_format, language) in self.reports.items():
+            name = REPORT if report_type == ReportType.BASIC else f"{REPORT}_{report_type}"
+            docs.append(
+                {
+                    "kind": ReportDocument.KIND,
+                    "metadata": {"name": name},
+                    "spec": {
+                        "report_type": report_type,
+                        "output_format": output_format,
+                        "language": language,
+                        "results": {"volume": RESULTS_VOLUME_NAME, "path": name},
+                    },
+                }
+            )
+        docs.extend(self.extra_documents)
+        return docs
+
+    def get_yaml(self, path: str | Path | None = None) -> str:
+        """The multi-document YAML; also written to ``path`` when given."""
+        text = "\n---\n".join(
+            yaml.safe_dump(doc, indent=2, sort_keys=False) for doc in self.documents()
+        )
+        if self.tables:
+            # Fail here, naming the field, rather than at the server.
+            parse_resource_set(text)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    # -- reading ---------------------------------------------------------------------------
+    @classmethod
+    def from_yaml(cls, text: str) -> RunnerConfig:
+        """A config from a resource set's YAML (a file written by ``get_yaml`` or the text of
+        ``GET /resources/{set_name}``), by either SDK."""
+        resources = parse_resource_set(text, check_references=False)
+        display_name = resources.display_name or "runner"
+        config = cls(display_name, annotations={})
+        for doc in resources:
+            data = doc.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if isinstance(doc, MetadataDocument):
+                spec = data.get("spec", {})
+                pia = spec.get("pia_metadata") or {}
+                config.pia_metadata.update(
+                    {k: v for k, v in pia.items() if k in config.pia_metadata}
+                )
+                config.annotations = dict(data.get("annotations") or {})
+            elif isinstance(doc, SchemaDocument):
+                if doc.spec.schema_ref:
+                    for table in doc.spec.tables:
+                        entry = config.tables.get(table.name)
+                        if entry and table.avatars_data and table.avatars_data.file:
+                            entry.avatar_file = table.avatars_data.file
+                    continue
+                for table in data["spec"]["tables"]:
+                    config.tables[table["name"]] = TableEntry(
+                        name=table["name"],
+                        file=(table.get("data") or {}).get("file", ""),
+                        columns=list(table.get("columns") or []),
+                        individual_level=table.get("individual_level"),
+                        links=list(table.get("links") or []),
+                    )
+            elif isinstance(doc, AvatarizationDocument):
+                raw = _raw_spec(text, doc.name)
+                config.avatarization = dict(raw.get("avatarization") or {})
+                config.seed = raw.get("seed", config.seed)
+                results = raw.get("results") or {}
+                config.max_distribution_plots = results.get("max_distribution_plots")
+                for other in ("avatarization_open_dp", "avatarization_fast_dp", "time_series"):
+                    if raw.get(other):
+                        raise ValueError(
+                            f"{other}: this resource set uses a feature this platform's engine "
+                            "does not support yet"
+                        )
+            elif isinstance(doc, PrivacyMetricsDocument):
+                raw = _raw_spec(text, doc.name)
+                config.privacy_metrics_created = True
+                config.privacy_metrics = dict(raw.get("privacy_metrics") or {})
+                config.seed = raw.get("seed", config.seed)
+            elif isinstance(doc, SignalMetricsDocument):
+                raw = _raw_spec(text, doc.name)
+                config.signal_metrics_created = True
+                config.signal_metrics = dict(raw.get("signal_metrics") or {})
+            elif isinstance(doc, ReportDocument):
+                config.create_report(
+                    doc.spec.report_type, doc.spec.output_format, doc.spec.language
+                )
+            elif isinstance(doc, AdviceDocument):
+                config.advice[doc.name] = list(doc.spec.advice.advisor_type)
+            elif doc.kind != "AvatarVolume":
+                config.extra_documents.append(data)
+        return config
+
+
+def _raw_documents(text: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+
+
+def _raw_document(text: str, name: str) -> dict[str, Any]:
+    for doc in _raw_documents(text):
+        if (doc.get("metadata") or {}).get("name") == name:
+            return doc
+    return {}
+
+
+def _raw_spec(text: str, name: str) -> dict[str, Any]:
+    """A document's spec as written (``null``s kept), so a round trip is exact."""
+    return dict(_raw_document(text, name).get("spec") or {})
