@@ -21,7 +21,7 @@ import hashlib
 import os
 import posixpath
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -293,6 +293,34 @@ class Storage:
             raise StorageError(f"could not copy {source} to {destination}: {exc}") from exc
         return self.info(destination)
 
+    def concatenate(self, sources: Sequence[str], destination: str) -> ObjectInfo:
+        """Atomically make ``destination`` the concatenation of ``sources`` (S3 multipart
+        completion). Locally the bytes are copied inside the kernel (``copy_file_range``),
+        an order of magnitude faster than through Python; elsewhere they stream through an
+        atomic writer. Either way nothing is visible until the whole object is."""
+        if not self.is_local:
+            with self.writer(destination) as out:
+                for source in sources:
+                    for block in self.iter_read(source):
+                        out.write(block)
+            return self.info(destination)
+        dst = self.path(destination)
+        tmp = posixpath.join(posixpath.dirname(dst), f"{_TMP_PREFIX}{uuid.uuid4().hex}")
+        try:
+            self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+            with open(tmp, "wb", buffering=0) as out:
+                for source in sources:
+                    with open(self.path(source), "rb", buffering=0) as src:
+                        _copy_file(src, out)
+            os.replace(tmp, dst)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, FileNotFoundError):
+                raise ObjectNotFoundError(str(exc.filename or "")) from exc
+            raise StorageError(f"could not assemble {destination}: {exc}") from exc
+        return self.info(destination)
+
     def delete(self, key: str) -> None:
         """Delete one object; deleting a missing object is not an error (as in S3)."""
         with contextlib.suppress(FileNotFoundError):
@@ -305,3 +333,18 @@ class Storage:
         path = f"{self.root}/{prefix.rstrip('/')}"
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(path, recursive=True)
+
+
+def _copy_file(source: BinaryIO, target: BinaryIO) -> None:
+    """Append ``source`` to ``target`` (raw files), in the kernel when it can."""
+    remaining = os.fstat(source.fileno()).st_size
+    with contextlib.suppress(OSError, AttributeError):  # no copy_file_range: plain copy
+        while remaining > 0:
+            copied = os.copy_file_range(source.fileno(), target.fileno(), remaining)
+            if not copied:
+                break
+            remaining -= copied
+    while block := source.read(READ_BLOCK_SIZE):
+        view = memoryview(block)
+        while view:  # raw files may write less than asked
+            view = view[target.write(view) or 0 :]
