@@ -15,8 +15,9 @@ uploads survive restarts and work with several server processes.
 Upload IDs are 256-bit random tokens; an upload is usable only by the access key that
 created it and only for its bucket/key (otherwise: NoSuchUpload, which reveals nothing).
 
-Completion streams the parts, in PartNumber order, into one atomic writer: the object
-appears whole or not at all. The staging is deleted after the commit; on failure it stays
+Completion concatenates the parts, in PartNumber order, into one atomically published
+object (:meth:`Storage.concatenate`, a kernel-side copy locally): it appears whole or not
+at all. The staging is deleted after the commit; on failure it stays
 so the client may retry, and :func:`purge_stale_uploads` removes abandoned ones.
 """
 
@@ -42,8 +43,6 @@ STAGING_ROOT = ".multipart"
 MAX_PART_NUMBER = 10_000
 #: Largest single part (S3's limit).
 MAX_PART_SIZE = 5 * 2**30
-#: Block size used to concatenate parts on completion.
-ASSEMBLY_BLOCK = 8 * 2**20
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _PART_NAME = re.compile(r"(\d{5})\.([0-9a-f]{32})")
 _ETAG = re.compile(r"[0-9a-f]{32}")
@@ -197,13 +196,10 @@ class MultipartStore:
         """Concatenate the parts into ``target`` atomically, then drop the staging."""
         if if_none_match and self.storage.exists(target):
             raise precondition_failed("If-None-Match")
-        with self.storage.writer(target) as out:
-            for key in part_keys:
-                for block in self.storage.iter_read(key, block_size=ASSEMBLY_BLOCK):
-                    out.write(block)
-            if if_none_match and self.storage.exists(target):
-                out.discard()
-                raise precondition_failed("If-None-Match")
+        try:
+            self.storage.concatenate(part_keys, target)
+        except ObjectNotFoundError as exc:  # a part vanished (concurrent abort/complete)
+            raise no_such_upload(upload.upload_id) from exc
         info = self.storage.info(target)
         self.storage.delete_prefix(upload.prefix)
         return info
