@@ -17,24 +17,36 @@ app = typer.Typer(
 )
 
 
-def _register_server_commands() -> None:
-    try:
-        from avatars.server.cli import register
-    except ImportError:  # the SDK-only install has no server
-        return
-    register(app)
+def _unavailable(name: str, extra: str, reason: ModuleNotFoundError) -> None:
+    """Register ``name`` as a command that explains which extra to install."""
+    if (reason.name or "").startswith("avatars"):
+        raise reason  # our own code is broken: never hide that behind an install hint
+
+    def command() -> None:
+        typer.secho(
+            f"'avatars {name}' needs the '{extra}' extra ({reason.name} is not installed): "
+            f"pip install 'avatars[{extra}]'",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(code=1)
+
+    app.command(name, help=f"(needs: pip install 'avatars[{extra}]')")(command)
 
 
-def _register_engine_commands() -> None:
-    try:
-        from avatars.engine.cli import register
-    except ImportError:  # the SDK-only install has no engine
-        return
-    register(app)
+try:
+    from avatars.engine.cli import register as _register_engine
+except ModuleNotFoundError as missing:  # the SDK-only install has no numpy/scipy/...
+    _unavailable("avatarize", "engine", missing)
+else:
+    _register_engine(app)
 
-
-_register_engine_commands()
-_register_server_commands()
+try:
+    from avatars.server.cli import register as _register_server
+except ModuleNotFoundError as missing:
+    _unavailable("serve", "server", missing)
+else:
+    _register_server(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,7 +33,7 @@ from avatars.engine.preprocessing import EncodedTable
 #: Above this many rows fast_knn trains on a sample by default (``training_fraction=None``).
 FAST_KNN_MAX_TRAINING_ROWS = 100_000
 #: fast_knn reduces its predictor space to this many principal axes (KD-trees degrade beyond).
-FAST_KNN_MAX_DIMENSIONS = 12
+FAST_KNN_MAX_DIMENSIONS = 6
 #: Categorical predictors with more modalities than this are left out of fast_knn's space.
 FAST_KNN_MAX_PREDICTOR_MODALITIES = 50
 
