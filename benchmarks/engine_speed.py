@@ -121,7 +121,8 @@ def main() -> None:
     line("peak memory, avatarization", avatar["peak_rss_gb"], "GB", memory_target)
     line("peak memory, with metrics", full["peak_rss_gb"], "GB", memory_target)
     print(
-        f"  hidden rate {full['hidden_rate']:.1f} %, local cloaking median {full['local_cloaking']:g}"
+        f"  hidden rate {full['hidden_rate']:.1f} %, "
+        f"local cloaking median {full['local_cloaking']:g}"
     )
 
 

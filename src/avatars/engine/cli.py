@@ -66,7 +66,10 @@ def format_metrics_table(metrics: list[Any]) -> str:
         verdict = "n/a" if metric.passed is None else ("pass" if metric.passed else "FAIL")
         rows.append((metric.name, shown, metric.target or "", verdict))
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -150,9 +153,8 @@ def avatarize_command(
         if unshuffled_output:
             write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
             typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
-        typer.echo(
-            f"seed {result.metadata['parameters']['seed']}, {result.metadata['timings_seconds']['total']:.2f} s"
-        )
+        seconds = result.metadata["timings_seconds"]["total"]
+        typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
         if not metrics:
             return
         privacy = privacy_metrics(
