@@ -1,0 +1,104 @@
+"""Python 3.12 virtual environments with Octopize's official client, for the interop tests.
+
+Each pinned client version gets its own venv under ``.cache/interop/venv-<version>`` (git
+ignored), created on first use with ``python3.12 -m venv`` and ``pip install
+octopize.avatar==<version>`` from the package registry, then reused. A ``.ready`` file marks
+a complete install, so an interrupted one is redone rather than used half-made.
+
+Run as a script to warm the cache: ``python tests/interop/venvs.py 1.19.0 1.20.0 1.30.0``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "interop"
+
+#: The official clients under test, and what each pins besides (1.19 leaves its YAML
+#: package unbounded; 0.1.46 is the version it was checked with, protocol.md §1.1).
+CLIENTS: dict[str, list[str]] = {
+    "1.19.0": ["octopize.avatar==1.19.0", "octopize-avatar-yaml==0.1.46"],
+    "1.20.0": ["octopize.avatar==1.20.0"],
+    "1.30.0": ["octopize.avatar==1.30.0"],
+}
+
+
+class Unavailable(RuntimeError):
+    """Python 3.12 or the package registry cannot be had here."""
+
+
+def find_python312() -> str:
+    """The path of a Python 3.12 interpreter (pyenv's 3.12.1 when that is what there is)."""
+    candidates = []
+    if os.environ.get("AVATAR_TEST_PYTHON312"):
+        candidates.append(os.environ["AVATAR_TEST_PYTHON312"])
+    found = shutil.which("python3.12")
+    if found:
+        candidates.append(found)
+    env = {**os.environ}
+    env.setdefault("PYENV_VERSION", "3.12.1")
+    for candidate in candidates:
+        try:
+            out = subprocess.run(
+                [candidate, "-c", "import sys; print(sys.executable, *sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        parts = out.stdout.split()
+        if out.returncode == 0 and parts[1:] == ["3", "12"]:
+            return parts[0]
+    raise Unavailable("no Python 3.12 interpreter (python3.12, or AVATAR_TEST_PYTHON312)")
+
+
+def venv_python(version: str) -> Path:
+    return CACHE / f"venv-{version}" / "bin" / "python"
+
+
+def ensure_venv(version: str) -> Path:
+    """The python of the venv with client ``version``, created if needed."""
+    if version not in CLIENTS:
+        raise ValueError(f"no pinned requirements for client {version}")
+    venv = CACHE / f"venv-{version}"
+    ready = venv / ".ready"
+    python = venv_python(version)
+    if ready.exists() and python.exists():
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    base = find_python312()
+    subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+    result = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *CLIENTS[version]],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise Unavailable(
+            f"pip could not install {' '.join(CLIENTS[version])}:\n{result.stderr[-3000:]}"
+        )
+    check = subprocess.run(
+        [str(python), "-c", "import avatars; print(avatars.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check.returncode != 0 or check.stdout.strip() != version:
+        raise RuntimeError(f"the venv of {version} does not import it: {check.stderr[-2000:]}")
+    ready.write_text(version)
+    return python
+
+
+if __name__ == "__main__":
+    for wanted in sys.argv[1:] or list(CLIENTS):
+        print(wanted, ensure_venv(wanted), flush=True)
