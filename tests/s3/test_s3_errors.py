@@ -255,3 +255,22 @@ def test_sha256_of_empty_body_mismatch(s3: S3Server) -> None:
     status, _, response = raw_request(url, "PUT", headers, b"")
     assert (status, error_code(response)) == (400, "XAmzContentSHA256Mismatch")
     assert not s3.storage.exists(f"{B}/bad/empty")
+
+
+def test_key_that_conflicts_with_a_folder(s3: S3Server) -> None:
+    client = s3.client()
+    client.put_object(Bucket=B, Key="conflict/a/b", Body=b"x")
+    assert _client_error(client.put_object, Bucket=B, Key="conflict/a", Body=b"y") == {
+        "code": "InvalidArgument", "status": 400,
+    }  # fmt: skip
+    assert _client_error(client.put_object, Bucket=B, Key="conflict/a/b/c", Body=b"z") == {
+        "code": "InvalidArgument", "status": 400,
+    }  # fmt: skip
+    assert leftovers(s3.root) == []
+
+
+def test_listing_cannot_escape_the_bucket(s3: S3Server) -> None:
+    s3.client(BOB).put_object(Bucket=BOB_BUCKET, Key="private.csv", Body=b"b")
+    client = s3.client()
+    for prefix in (f"../{BOB_BUCKET}/", f"x/../../{BOB_BUCKET}/", "/"):
+        assert "Contents" not in client.list_objects_v2(Bucket=B, Prefix=prefix), prefix

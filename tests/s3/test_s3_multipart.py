@@ -149,3 +149,51 @@ def test_s3fs_multipart_write_bytes(s3: S3Server) -> None:
     assert fs.read_bytes(path) == data
     assert _staging(s3) == [] and leftovers(s3.root) == []
     assert ("CompleteMultipartUpload", "alice", B, "30d/big.bin") in s3.events
+
+
+def test_slow_completion_keeps_the_connection_alive(
+    s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When assembly outlasts KEEPALIVE_AFTER, the answer is a 200 streamed with whitespace
+    and then the result, or an <Error> document that botocore still raises."""
+    from avatars.server.s3 import router
+
+    monkeypatch.setattr(router, "KEEPALIVE_AFTER", 0.0)
+    monkeypatch.setattr(router, "KEEPALIVE_INTERVAL", 0.01)
+    client = s3.client()
+    for key, precondition in (("mp/slow.bin", {}), ("mp/slow.bin", {"IfNoneMatch": "*"})):
+        upload_id = client.create_multipart_upload(Bucket=B, Key=key)["UploadId"]
+        etags = _upload_parts(client, key, upload_id, [b"a" * 1000, b"b" * 10], order=[2, 1])
+        parts = [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2)]
+        if not precondition:
+            done = client.complete_multipart_upload(
+                Bucket=B, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+            assert done["ETag"] == client.head_object(Bucket=B, Key=key)["ETag"]
+            continue
+        with pytest.raises(botocore.exceptions.ClientError) as info:
+            client.complete_multipart_upload(
+                Bucket=B, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts},
+                **precondition,
+            )  # fmt: skip
+        assert info.value.response["Error"]["Code"] == "PreconditionFailed"
+        # The 200 was already sent: the error came in its body, which botocore reports as
+        # a 500 (a direct answer would have been a 412).
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        client.abort_multipart_upload(Bucket=B, Key=key, UploadId=upload_id)
+    assert s3.storage.read_bytes(f"{B}/mp/slow.bin") == b"a" * 1000 + b"b" * 10
+
+
+def test_purge_stale_uploads(s3: S3Server) -> None:
+    import datetime as dt
+
+    from avatars.server.s3 import purge_stale_uploads
+
+    client = s3.client()
+    upload_id = client.create_multipart_upload(Bucket=B, Key="mp/stale")["UploadId"]
+    _upload_parts(client, "mp/stale", upload_id, [b"x"], order=[1])
+    assert purge_stale_uploads(s3.storage, dt.timedelta(hours=1)) == 0
+    assert purge_stale_uploads(s3.storage, dt.timedelta(seconds=-1)) >= 1
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        client.list_parts(Bucket=B, Key="mp/stale", UploadId=upload_id)
+    assert info.value.response["Error"]["Code"] == "NoSuchUpload"

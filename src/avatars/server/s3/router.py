@@ -242,6 +242,16 @@ class S3Service:
             response = await self._dispatch(request, auth)
         except S3Error as error:
             response = self._error_response(request, error, request_id, auth)
+        except StorageError as exc:
+            if not _is_path_conflict(exc):
+                logger.exception(
+                    "S3 %s %s: storage failure (request %s)",
+                    request.method,
+                    request.url.path,
+                    request_id,
+                )
+            error = _path_conflict() if _is_path_conflict(exc) else internal_error()
+            response = self._error_response(request, error, request_id, auth)
         except Exception:
             logger.exception(
                 "S3 %s %s failed (request %s)", request.method, request.url.path, request_id
@@ -469,6 +479,8 @@ class S3Service:
         count, last = 0, None
         skip_prefix = after if delimiter and after.endswith(delimiter) else None
         strip = len(bucket) + 1
+        if ".." in prefix.split("/") or "\\" in prefix:
+            return page, None  # no key can live under such a prefix; don't walk for it
         for info in self.storage.list(f"{bucket}/{prefix}"):
             key = info.key[strip:]
             if key <= after or (skip_prefix and key.startswith(skip_prefix)):
@@ -531,17 +543,21 @@ class S3Service:
                 "last-modified": http_date(info.last_modified),
                 "accept-ranges": "bytes",
             }
+            media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
             if check_preconditions(request.headers, info):
                 if handle is not None:
                     handle.close()
-                return Response(status_code=304, headers=headers)
+                return Response(status_code=304, headers=headers, media_type=media_type)
+            if request.query_params.get("partNumber", "1") != "1":
+                raise S3Error(
+                    "InvalidPartNumber", "The requested partnumber is not satisfiable", 416
+                )
             span = parse_range(request.headers.get("range"), info.size)
             status, first, length = 200, 0, info.size
             if span is not None:
                 status, first, length = 206, span[0], span[1] - span[0] + 1
                 headers["content-range"] = f"bytes {span[0]}-{span[1]}/{info.size}"
             headers["content-length"] = str(length)
-            media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
             for parameter, header in _RESPONSE_OVERRIDES.items():
                 if parameter in request.query_params:
                     headers[header] = request.query_params[parameter]
@@ -779,6 +795,23 @@ class S3Service:
             await self._event("CompleteMultipartUpload", auth, bucket, key)
             element = s3xml.complete_multipart_element(location, bucket, key, info.etag)
         yield s3xml.element_bytes(element, declaration=False)
+
+
+def _is_path_conflict(exc: BaseException) -> bool:
+    """Whether a storage failure is "a/b written where a is an object" (or the reverse)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (IsADirectoryError, NotADirectoryError, FileExistsError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _path_conflict() -> S3Error:
+    return invalid_argument(
+        "This key conflicts with an existing one: this server stores keys as paths, so "
+        "'a' and 'a/b' cannot both be objects."
+    )
 
 
 def malformed_too_many() -> S3Error:
