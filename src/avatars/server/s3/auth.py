@@ -307,7 +307,10 @@ async def _resolve(resolver: PrincipalResolver, access_key_id: str) -> S3Princip
             403,
             extra={"AWSAccessKeyId": access_key_id},
         )
-    if principal.expires_at is not None and principal.expires_at <= dt.datetime.now(dt.UTC):
+    expires = principal.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.UTC)  # naive datetimes are taken as UTC
+    if expires is not None and expires <= dt.datetime.now(dt.UTC):
         raise S3Error("ExpiredToken", "The provided token has expired.", 403)
     return principal
 

@@ -112,8 +112,14 @@ def _int_header(request: Request, name: str) -> int | None:
     return number
 
 
-def body_spec(request: Request, auth: AuthResult, *, max_size: int | None) -> BodySpec:
-    """Validate the body-related headers; raise before the body is read if hopeless."""
+def body_spec(
+    request: Request, auth: AuthResult, *, max_size: int | None, checksum_headers: bool = True
+) -> BodySpec:
+    """Validate the body-related headers; raise before the body is read if hopeless.
+
+    ``checksum_headers=False`` for CompleteMultipartUpload, whose ``x-amz-checksum-*``
+    headers describe the assembled object, not the XML body.
+    """
     payload = auth.payload_hash
     chunked = payload in (STREAMING_UNSIGNED_TRAILER, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER)
     spec = BodySpec(
@@ -133,7 +139,7 @@ def body_spec(request: Request, auth: AuthResult, *, max_size: int | None) -> Bo
         raise entity_too_large(max_size)
 
     for name, value in request.headers.items():
-        if not name.startswith(checksums.HEADER_PREFIX):
+        if not checksum_headers or not name.startswith(checksums.HEADER_PREFIX):
             continue
         algorithm = name[len(checksums.HEADER_PREFIX) :]
         if algorithm in ("algorithm", "type", "mode"):

@@ -414,9 +414,11 @@ class S3Service:
                 raise S3Error("MaxMessageLengthExceeded", "Your request was too big.", 400)
         return bytes(data)
 
-    async def _read_xml_body(self, request: Request, auth: AuthResult) -> bytes:
+    async def _read_xml_body(
+        self, request: Request, auth: AuthResult, *, checksum_headers: bool = True
+    ) -> bytes:
         """Read and verify (SHA-256, checksums, Content-MD5) a small XML request body."""
-        spec = body_spec(request, auth, max_size=MAX_XML_BODY)
+        spec = body_spec(request, auth, max_size=MAX_XML_BODY, checksum_headers=checksum_headers)
         sink = MemorySink(MAX_XML_BODY)
         await BodyIngest(spec, auth, sink, max_size=MAX_XML_BODY).run(request)
         return sink.getvalue()
@@ -745,7 +747,8 @@ class S3Service:
     ) -> Response:
         target = self._writable_key(bucket, key)
         upload = await self._load_upload(request, auth, bucket, key)
-        parts = s3xml.parse_complete_multipart(await self._read_xml_body(request, auth))
+        body = await self._read_xml_body(request, auth, checksum_headers=False)
+        parts = s3xml.parse_complete_multipart(body)
         if_none_match = request.headers.get("if-none-match", "").strip() == "*"
         part_keys = await run_in_threadpool(self.multipart.check_parts, upload, parts)
         task = asyncio.ensure_future(
