@@ -94,12 +94,8 @@ def main() -> None:
             },
             "privacy_metrics": {t: len(v) for t, v in results.privacy_metrics.items()},
             "signal_metrics": {t: len(v) for t, v in results.signal_metrics.items()},
-            "original_projections": {
-                t: len(df) for t, df in results.original_projections.items()
-            },
-            "avatars_projections": {
-                t: len(df) for t, df in results.avatars_projections.items()
-            },
+            "original_projections": {t: len(df) for t, df in results.original_projections.items()},
+            "avatars_projections": {t: len(df) for t, df in results.avatars_projections.items()},
         }
         entry["job_status"] = str(
             getattr(

@@ -32,7 +32,7 @@ from avatars.runner import (
 warnings.simplefilter("ignore")
 
 
-def _no_upload(self, table_name, data, avatar_data=None):  # noqa: ANN001, ANN202
+def _no_upload(self, table_name, data, avatar_data=None):
     ext = ".csv" if isinstance(data, pd.DataFrame) else Path(data).suffix
     avatar = None if avatar_data is None else f"{table_name}_avatars{ext}"
     return table_name + ext, avatar
