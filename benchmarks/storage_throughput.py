@@ -142,13 +142,13 @@ class PeakRss:
             self.peak = max(self.peak, self._rss())
             time.sleep(0.01)
 
-    @contextlib.contextmanager
     def _cpu(self) -> float:
         if self._process is None:
             return 0.0
         times = self._process.cpu_times()
         return times.user + times.system
 
+    @contextlib.contextmanager
     def watch(self) -> Iterator[None]:
         self.before = self.peak = self._rss()
         cpu = self._cpu()

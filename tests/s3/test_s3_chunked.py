@@ -167,13 +167,14 @@ def test_signed_chunks(s3: S3Server, mode: str) -> None:
         (UNSIGNED_TRAILER, {"trailer": "AAAAAA=="}, (400, "BadDigest")),
         (UNSIGNED_TRAILER, {"trailer": None}, (400, "MalformedTrailerError")),
         (UNSIGNED_TRAILER, {"trailer": "CRC", "decoded_length": 10}, (400, "IncompleteBody")),
+        (UNSIGNED_TRAILER, {"trailer": "CRC", "decoded_length": 10**6}, (400, "IncompleteBody")),
         (SIGNED, {"tamper": True}, (403, "SignatureDoesNotMatch")),
         (SIGNED_TRAILER, {"trailer": "CRC", "bad_trailer_signature": True},
          (403, "SignatureDoesNotMatch")),
         (SIGNED_TRAILER, {"trailer": "CRC", "tamper": True}, (403, "SignatureDoesNotMatch")),
     ],
-    ids=["bad-crc", "missing-trailer", "wrong-length", "tampered-chunk", "bad-trailer-sig",
-         "tampered-with-trailer"],
+    ids=["bad-crc", "missing-trailer", "too-long", "too-short", "tampered-chunk",
+         "bad-trailer-sig", "tampered-with-trailer"],
 )  # fmt: skip
 def test_bad_chunked_uploads_store_nothing(
     s3: S3Server, mode: str, frame: dict, expected: tuple[int, str]
@@ -182,7 +183,7 @@ def test_bad_chunked_uploads_store_nothing(
     frame = dict(frame)
     if frame.get("trailer") == "CRC":
         frame["trailer"] = crc32_b64(payload)
-    key = f"chunk/bad-{expected[1]}-{len(frame)}"
+    key = f"chunk/bad-{expected[1]}-{len(frame)}-{frame.get('decoded_length')}"
     status, response, _ = _put_chunked(s3, key, payload, mode, **frame)
     assert (status, error_code(response)) == expected
     assert not s3.storage.exists(f"{B}/{key}")

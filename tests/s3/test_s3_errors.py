@@ -136,6 +136,9 @@ def test_bad_content_md5(s3: S3Server) -> None:
     headers, _ = sign(url, "PUT", body, {"Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="})
     status, _, response = raw_request(url, "PUT", headers, body)
     assert (status, error_code(response)) == (400, "BadDigest")
+    headers, _ = sign(url, "PUT", body, {"Content-MD5": "not base64!"})
+    status, _, response = raw_request(url, "PUT", headers, body)
+    assert (status, error_code(response)) == (400, "InvalidDigest")
     assert not s3.storage.exists(f"{B}/bad/md5")
 
 

@@ -201,6 +201,9 @@ class BodyIngest:
         self.size += len(data)
         if self._max_size is not None and self.size > self._max_size:
             raise entity_too_large(self._max_size)
+        declared = self._spec.declared_size
+        if declared is not None and self.size > declared:  # stop at once, don't store more
+            raise incomplete_body("The body is longer than its declared length.")
         if self._sha256 is not None:
             self._sha256.update(data)
         if self._chunk_sha256 is not None:
