@@ -57,22 +57,20 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         prefix="/storage",
     )
     tls = _self_signed(tmp_path_factory.mktemp("tls"))
-    if tls is None:
-        pytest.skip("no way to make a TLS certificate (neither cryptography nor openssl)")
-    http_server, http_thread, http_port = _serve(app)
-    https_server, https_thread, https_port = _serve(
-        app, ssl_certfile=str(tls[0]), ssl_keyfile=str(tls[1])
-    )
+    servers = [_serve(app)]
+    if tls is not None:
+        servers.append(_serve(app, ssl_certfile=str(tls[0]), ssl_keyfile=str(tls[1])))
+    ports = [port for _, _, port in servers]
     try:
         yield S3Server(
-            http_url=f"http://127.0.0.1:{http_port}/storage",
-            https_url=f"https://127.0.0.1:{https_port}/storage",
+            http_url=f"http://127.0.0.1:{ports[0]}/storage",
+            https_url=f"https://127.0.0.1:{ports[1]}/storage" if tls else None,
             storage=storage,
             root=root,
             events=events,
         )
     finally:
-        for server in (http_server, https_server):
+        for server, _, _ in servers:
             server.should_exit = True
-        http_thread.join(10)
-        https_thread.join(10)
+        for _, thread, _ in servers:
+            thread.join(10)

@@ -22,6 +22,7 @@ from typing import Any
 import botocore.config
 import botocore.session
 import fsspec
+import pytest
 import uvicorn
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -48,16 +49,23 @@ EXPIRED = Keys("AKIAEXPIRED00000003", "expired-secret-" + "e" * 25)
 @dataclass
 class S3Server:
     http_url: str  # .../storage
-    https_url: str
+    https_url: str | None  # None when no certificate could be made
     storage: Storage
     root: Path
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def _endpoint(self, https: bool) -> str:
+        if not https:
+            return self.http_url
+        if self.https_url is None:
+            pytest.skip("no TLS certificate tooling (cryptography or openssl)")
+        return self.https_url
 
     def client(self, keys: Keys = ALICE, *, https: bool = False, **config: Any) -> Any:
         session = botocore.session.get_session()
         return session.create_client(
             "s3",
-            endpoint_url=self.https_url if https else self.http_url,
+            endpoint_url=self._endpoint(https),
             aws_access_key_id=keys.access_key_id,
             aws_secret_access_key=keys.secret_access_key,
             region_name="us-east-1",
@@ -71,7 +79,7 @@ class S3Server:
 
     def fs(self, path: str, keys: Keys = ALICE, *, https: bool = False) -> tuple[Any, str]:
         """``fsspec.url_to_fs`` exactly as the official client builds its filesystem."""
-        endpoint = self.https_url if https else self.http_url
+        endpoint = self._endpoint(https)
         os.environ["FSSPEC_S3_ENDPOINT_URL"] = endpoint
         return fsspec.url_to_fs(
             path,
