@@ -1,0 +1,328 @@
+"""Reports (avatars.engine.reports) built from real engine runs on WBCD and AIDS.
+
+The PDF is checked as a reader sees it: every page rendered to PNG with poppler's ``pdftoppm``
+(not blank) and its text extracted with ``pdftotext`` (the metric values as printed). poppler
+is a system package: ``apt-get install -y poppler-utils``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("reportlab")
+pytest.importorskip("docx")
+
+import docx
+from PIL import Image
+
+from avatars.engine import avatarize
+from avatars.engine.privacy import privacy_metrics
+from avatars.engine.reports import (
+    PiaContext,
+    TableReportInput,
+    build_docx_report,
+    build_html_report,
+    build_pdf_report,
+    build_pia_docx,
+    build_report,
+    prepare_table,
+)
+from avatars.engine.reports.metrics import MetricRow, assess_criteria, metric_rows, overall_risk
+from avatars.engine.reports.text import _TEXT, format_metric_value
+from avatars.engine.signal import signal_metrics
+
+CREATED = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
+EXTERNAL = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
+
+
+def _run(
+    name: str, df: pd.DataFrame, types: dict[str, str] | None, ncp: int, **privacy
+) -> TableReportInput:
+    result = avatarize(df, k=20, ncp=ncp, seed=0, column_types=types)
+    return TableReportInput(
+        name=name,
+        original=df,
+        avatars=result.shuffled,
+        privacy=privacy_metrics(
+            df, result.unshuffled, ncp=ncp, column_types=types, **privacy
+        ).to_dict(),
+        signal=signal_metrics(df, result.shuffled, column_types=types).to_dict(),
+        avatarization=result.metadata,
+        original_coordinates=result.original_coordinates,
+        avatar_coordinates=result.avatar_coordinates,
+        contributions=result.contributions,
+    )
+
+
+@pytest.fixture(scope="module")
+def wbcd_input(wbcd: pd.DataFrame) -> TableReportInput:
+    """The paper's setting: every score categorical, k = 20, ncp = 2; no attacker knowledge."""
+    return _run("wbcd", wbcd, {c: "category" for c in wbcd.columns}, ncp=2)
+
+
+@pytest.fixture(scope="module")
+def aids_input(aids: pd.DataFrame, aids_types: dict[str, str]) -> TableReportInput:
+    """With an attacker who knows age, gender and race and wants cd420: all three criteria."""
+    return _run(
+        "aids", aids, aids_types, ncp=5, known_variables=["age", "gender", "race"], target="cd420"
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(wbcd_input: TableReportInput, aids_input: TableReportInput) -> list:
+    return [prepare_table(wbcd_input), prepare_table(aids_input)]
+
+
+@pytest.fixture(scope="module", params=["en", "fr"])
+def pdf(request: pytest.FixtureRequest, prepared: list) -> tuple[str, bytes]:
+    return request.param, build_pdf_report(prepared, language=request.param, created=CREATED)
+
+
+def _value(table: TableReportInput, name: str, language: str) -> str:
+    row = next(r for r in metric_rows(table.privacy, "privacy") if r.name == name)
+    return format_metric_value(row.value, row.unit, language)  # type: ignore[arg-type]
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def _poppler(tool: str) -> str:
+    path = shutil.which(tool)
+    assert path, f"{tool} not found: install poppler-utils (apt-get install -y poppler-utils)"
+    return path
+
+
+# -- PDF -------------------------------------------------------------------------------------
+def test_pdf_pages_render_and_are_not_blank(pdf: tuple[str, bytes], tmp_path: Path) -> None:
+    _, data = pdf
+    assert data.startswith(b"%PDF-")
+    (tmp_path / "report.pdf").write_bytes(data)
+    subprocess.run(
+        [
+            _poppler("pdftoppm"),
+            "-r",
+            "40",
+            "-png",
+            str(tmp_path / "report.pdf"),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 6  # summary, then per table: dataset and metrics, figures
+    for page in pages:
+        pixels = np.asarray(Image.open(page).convert("L"))
+        inked = float((pixels < 200).mean())
+        assert inked > 0.002, f"{page.name} looks blank ({inked:.4f} of its pixels inked)"
+
+
+def test_pdf_text_shows_metric_values_and_titles(
+    pdf: tuple[str, bytes],
+    wbcd_input: TableReportInput,
+    aids_input: TableReportInput,
+    tmp_path: Path,
+) -> None:
+    language, data = pdf
+    (tmp_path / "report.pdf").write_bytes(data)
+    text = subprocess.run(
+        [_poppler("pdftotext"), "-layout", str(tmp_path / "report.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    text = _normalise(text)
+    for table in (wbcd_input, aids_input):
+        for name in ("hidden_rate", "local_cloaking"):
+            assert _normalise(_value(table, name, language)) in text, (table.name, name)
+    if language == "en":
+        for title in (
+            "Avatar anonymization report",
+            "Privacy metrics",
+            "Signal metrics",
+            "Hidden rate",
+        ):
+            assert title in text
+        assert "Conclusion" in text
+    else:
+        for title in ("Rapport d'anonymisation Avatar", "Métriques de confidentialité", "Synthèse"):
+            assert title in text
+        assert "Taux de masquage" in text and "Camouflage local" in text
+        assert "Privacy metrics" not in text
+        assert "," in _value(aids_input, "hidden_rate", "fr")  # decimal comma
+
+
+def test_pdf_is_deterministic(prepared: list) -> None:
+    first = build_pdf_report(prepared[:1], created=CREATED)
+    assert build_pdf_report(prepared[:1], created=CREATED) == first
+    assert b"D:20260312093000" in first  # the document's date is the PDF's creation date
+
+
+def test_report_without_tables_or_figures_still_says_what_it_has(
+    aids_input: TableReportInput,
+) -> None:
+    """A report job that only found the metrics: no dataset section, no figures, no failure."""
+    bare = TableReportInput(name="aids", privacy=aids_input.privacy, signal=aids_input.signal)
+    data = build_pdf_report(bare, created=CREATED)
+    assert data.startswith(b"%PDF-")
+    no_contributions = TableReportInput(**{**aids_input.__dict__, "contributions": None})
+    document = prepare_table(no_contributions).figures
+    assert document is not None and "contribution" not in document.available_kinds()
+
+
+# -- DOCX --------------------------------------------------------------------------------------
+def _docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    return _normalise("\n".join(parts))
+
+
+@pytest.mark.parametrize(
+    ("language", "criteria"),
+    [
+        ("en", ("singling out", "linkability", "inference")),
+        ("fr", ("individualisation", "corrélation", "inférence")),
+    ],
+)
+def test_pia_names_the_three_criteria(
+    aids_input: TableReportInput, language: str, criteria: tuple
+) -> None:
+    context = {
+        "datarecipient": "contractual_thirdparty",
+        "data_type": "health",
+        "datasubject": "patients",
+    }
+    data = build_pia_docx(aids_input, language=language, context=context, created=CREATED)
+    document = docx.Document(io.BytesIO(data))
+    headings = [p.text.lower() for p in document.paragraphs if p.style.name.startswith("Heading")]
+    for criterion in criteria:
+        assert criterion in headings
+    text = _docx_text(data)
+    assert _normalise(_value(aids_input, "hidden_rate", language)) in text
+    assert ("Contractual third party" if language == "en" else "Tiers contractuel") in text
+    assert (
+        "Data protection officer" if language == "en" else "Délégué à la protection des données"
+    ) in text
+    assert document.core_properties.created == CREATED
+    assert build_pia_docx(aids_input, language=language, context=context, created=CREATED) == data
+
+
+def test_pia_without_attacker_knowledge_says_not_assessed(wbcd_input: TableReportInput) -> None:
+    text = _docx_text(build_pia_docx(wbcd_input, created=CREATED))
+    assert "Not assessed: no known_variables were given" in text
+    assert "Not assessed: the inference metrics need known_variables and a target" in text
+    assert "Criteria not assessed: linkability, inference" in text
+
+
+def test_basic_report_as_docx(prepared: list) -> None:
+    text = _docx_text(build_docx_report(prepared, language="fr", created=CREATED))
+    assert "Métriques de confidentialité" in text
+    assert (
+        len(docx.Document(io.BytesIO(build_docx_report(prepared, created=CREATED))).inline_shapes)
+        >= 4
+    )
+
+
+# -- HTML --------------------------------------------------------------------------------------
+def test_html_report_is_self_contained_and_interactive(
+    prepared: list, aids_input: TableReportInput
+) -> None:
+    from plotly.offline import get_plotlyjs
+
+    text = build_html_report(prepared, created=CREATED)
+    tags = re.findall(r"<(?:script|link)\b[^>]*>", text, re.I)
+    assert tags and not [t for t in tags if EXTERNAL.search(t)]
+    assert not re.search(r"<(?:img|iframe)\b[^>]*src\s*=\s*[\"']?\s*(?:https?:)?//", text, re.I)
+    assert text.count(get_plotlyjs()[:2000]) == 1  # plotly.js inlined once for all the figures
+    for kind in (
+        "2d-projection",
+        "3d-projection",
+        "distribution",
+        "correlation-difference",
+        "contribution",
+    ):
+        assert f'id="fig-aids-{kind}"' in text
+    assert text.count("Plotly.newPlot") == 11  # wbcd has no 3-D projection (ncp = 2)
+    assert _normalise(_value(aids_input, "hidden_rate", "en")) in _normalise(text)
+    assert build_html_report(prepared, created=CREATED) == text
+
+
+def test_html_report_cdn_option_is_small(prepared: list) -> None:
+    text = build_html_report(prepared[:1], created=CREATED, plotlyjs="cdn", language="fr")
+    assert len(text) < 1_000_000 and "cdn.plot.ly" in text and "Métriques" in text
+
+
+# -- the server's entry point --------------------------------------------------------------
+def test_build_report_writes_the_files_the_client_expects(aids_input: TableReportInput) -> None:
+    fields = {k: v for k, v in aids_input.__dict__.items() if k != "name"}
+    fields["run_metadata"] = {"engine": fields.pop("avatarization"), "job_name": "x"}
+    tables = {"aids.v2": fields}
+    [(name, data)] = build_report(
+        report_type="basic", output_format="pdf", language="fr", tables=tables
+    )
+    assert name == "report.pdf" and data.startswith(b"%PDF-")
+    [(name, data)] = build_report(report_type="basic", output_format="docx", tables=tables)
+    assert name == "report.docx" and data.startswith(b"PK")
+    documents = build_report(
+        report_type="pia", tables=tables, pia_metadata={"sensitivity_level": "Very High"}
+    )
+    assert [name for name, _ in documents] == ["aids_dot_v2.report.pia.docx"]
+    assert "Very high" in _docx_text(documents[0][1])
+
+
+def test_pia_context_from_yaml() -> None:
+    context = PiaContext.from_metadata(
+        {
+            "datarecipient": "unknown",
+            "data_type": "health",
+            "datasubject": "patients",
+            "sensitivity_level": "Undefined",
+        }
+    )
+    assert context == PiaContext("unknown", "health", "patients", "Undefined")
+
+
+# -- metrics reading and residual risk -------------------------------------------------------
+def test_legacy_flat_metrics_get_targets_from_the_engine() -> None:
+    rows = metric_rows(
+        [{"hidden_rate": 80.0, "local_cloaking": 7, "distance_to_closest": None}], "privacy"
+    )
+    assert [(r.name, r.target, r.passed) for r in rows] == [
+        ("hidden_rate", "> 90", False),
+        ("local_cloaking", "> 5", True),
+    ]
+
+
+def _row(name: str, criterion: str, passed: bool | None) -> MetricRow:
+    return MetricRow(name, 1.0, "%", "higher_is_better", "> 0", passed, False, criterion, "")
+
+
+def test_residual_risk_rules() -> None:
+    rows = [
+        _row("hidden_rate", "singling_out", True),
+        _row("local_cloaking", "singling_out", False),
+        _row("distance_to_closest", "singling_out", True),
+        _row("correlation_protection_rate", "linkability", False),
+    ]
+    risks = {a.criterion: a.risk for a in assess_criteria(rows)}
+    assert risks == {"singling_out": "medium", "linkability": "high", "inference": "unknown"}
+    assert overall_risk(assess_criteria(rows)) == "high"
+    assert overall_risk(assess_criteria(rows[:1])) == "low"
+    assert overall_risk(assess_criteria([])) == "unknown"
+
+
+def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
+    for key, (english, french) in _TEXT.items():
+        assert english.strip() and french.strip(), key
+        assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", french)), key
