@@ -80,18 +80,28 @@ class S3Server:
     def fs(self, path: str, keys: Keys = ALICE, *, https: bool = False) -> tuple[Any, str]:
         """``fsspec.url_to_fs`` exactly as the official client builds its filesystem."""
         endpoint = self._endpoint(https)
+        # The client exports FSSPEC_S3_ENDPOINT_URL first; restore it afterwards so the
+        # variable does not leak into other tests' subprocesses (where fsspec, reading it
+        # at import, would pass endpoint_url twice).
+        previous = os.environ.get("FSSPEC_S3_ENDPOINT_URL")
         os.environ["FSSPEC_S3_ENDPOINT_URL"] = endpoint
-        return fsspec.url_to_fs(
-            path,
-            anon=False,
-            skip_instance_cache=True,
-            client_kwargs={
-                "aws_access_key_id": keys.access_key_id,
-                "aws_secret_access_key": keys.secret_access_key,
-                "endpoint_url": endpoint,
-                "verify": False,
-            },
-        )
+        try:
+            return fsspec.url_to_fs(
+                path,
+                anon=False,
+                skip_instance_cache=True,
+                client_kwargs={
+                    "aws_access_key_id": keys.access_key_id,
+                    "aws_secret_access_key": keys.secret_access_key,
+                    "endpoint_url": endpoint,
+                    "verify": False,
+                },
+            )
+        finally:
+            if previous is None:
+                os.environ.pop("FSSPEC_S3_ENDPOINT_URL", None)
+            else:
+                os.environ["FSSPEC_S3_ENDPOINT_URL"] = previous
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path] | None:
