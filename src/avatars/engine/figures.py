@@ -354,8 +354,8 @@ def _distribution(
             column=str(original.name),
             kind="numeric",
             labels=_bin_labels(edges, is_date),
-            original=_shares(np.histogram(o, edges)[0]),
-            avatars=_shares(np.histogram(a, edges)[0]),
+            original=_shares(_counts(o, edges)),
+            avatars=_shares(_counts(a, edges)),
             missing_original=missing_o,
             missing_avatars=missing_a,
             edges=edges,
@@ -418,6 +418,12 @@ def _bin_edges(original: np.ndarray, avatars: np.ndarray) -> np.ndarray:
     return edges
 
 
+def _counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Histogram counts over equal-width ``edges``: given as a bin count and a range, numpy
+    computes each value's bin directly instead of a binary search (several times faster)."""
+    return np.histogram(values, bins=len(edges) - 1, range=(edges[0], edges[-1]))[0]
+
+
 def _bin_labels(edges: np.ndarray, is_date: bool) -> list[str]:
     if is_date:
         moments = pd.to_datetime(edges, unit="s")
@@ -457,10 +463,12 @@ def association_matrix(df: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.
         for a, name_a in enumerate(num_names):
             for b, name_b in enumerate(num_names):
                 out[index[name_a], index[name_b]] = pearson[a, b]
-    for name_c, (code, m) in codes.items():
-        for name_n, values in numeric.items():
-            eta = _correlation_ratio(values, code, m)
-            out[index[name_c], index[name_n]] = out[index[name_n], index[name_c]] = eta
+    if num_names and codes:
+        matrix = np.column_stack([numeric[name] for name in num_names])
+        etas = correlation_ratios(matrix, list(codes.values()))
+        for name_c, row in zip(codes, etas, strict=True):
+            for name_n, eta in zip(num_names, row, strict=True):
+                out[index[name_c], index[name_n]] = out[index[name_n], index[name_c]] = eta
     cat_names = list(codes)
     for a, name_a in enumerate(cat_names):
         out[index[name_a], index[name_a]] = 1.0 if codes[name_a][1] > 1 else np.nan
@@ -485,21 +493,58 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
     return np.asarray(codes, dtype=np.int64), m
 
 
-def _correlation_ratio(values: np.ndarray, codes: np.ndarray, m: int) -> float:
-    """η = sqrt(between-group sum of squares / total sum of squares)."""
-    keep = np.isfinite(values) & (codes >= 0)
-    y, g = values[keep], codes[keep]
-    if y.size < 3:
-        return float("nan")
-    y = y - y.mean()
-    total = float(np.dot(y, y))
-    if total <= 0:
-        return float("nan")
-    n_g = np.bincount(g, minlength=m)
-    sum_g = np.bincount(g, weights=y, minlength=m)
-    present = n_g > 0
-    between = float(np.sum(sum_g[present] ** 2 / n_g[present]))
-    return math.sqrt(min(1.0, max(0.0, between / total)))
+#: Rows per chunk when accumulating group sums (memory O(chunk × numeric columns)).
+CHUNK_ROWS = 131_072
+
+
+def correlation_ratios(
+    values: np.ndarray, categoricals: Sequence[tuple[np.ndarray, int]]
+) -> np.ndarray:
+    """η of each categorical variable (``(codes, modalities)``, code −1 = missing) with each
+    column of ``values`` (NaN = missing), on each pair's complete rows: a ``categoricals ×
+    columns`` array.
+
+    η² = between-group / total sum of squares, from per-group counts, sums and sums of squares.
+    Those are sparse products of the group indicator matrix with the (chunked) columns: one
+    pass over the rows for all pairs, instead of a masked pass per pair. NaN for fewer than
+    three rows, a constant column, or a single group (one group explains nothing: undefined,
+    not 0).
+    """
+    from scipy import sparse
+
+    n, p = values.shape
+    centred = values - np.nanmean(values, axis=0) if n else values  # better conditioned sums
+    shapes = [(m, p) for _, m in categoricals]
+    counts = [np.zeros(shape) for shape in shapes]
+    sums = [np.zeros(shape) for shape in shapes]
+    squares = [np.zeros(shape) for shape in shapes]
+    for start in range(0, n, CHUNK_ROWS):
+        block = centred[start : start + CHUNK_ROWS]
+        present = ~np.isnan(block)
+        y = np.where(present, block, 0.0)
+        blocks = (present.astype(np.float64), y, y * y)
+        for c, (codes, m) in enumerate(categoricals):
+            part = codes[start : start + CHUNK_ROWS]
+            rows = np.flatnonzero(part >= 0)  # rows with a missing category count nowhere
+            groups = sparse.csr_matrix(
+                (np.ones(rows.size), (part[rows], rows)), shape=(m, len(part))
+            )
+            counts[c] += groups @ blocks[0]
+            sums[c] += groups @ blocks[1]
+            squares[c] += groups @ blocks[2]
+    out = np.full((len(categoricals), p), np.nan)
+    for c in range(len(categoricals)):
+        n_g, sum_g = counts[c], sums[c]
+        n_all, sum_all, sq_all = n_g.sum(axis=0), sum_g.sum(axis=0), squares[c].sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            correction = sum_all**2 / n_all  # n · mean²
+            total = sq_all - correction
+            between = (sum_g**2 / np.where(n_g > 0, n_g, 1.0)).sum(axis=0) - correction
+            eta = np.sqrt(np.clip(between / total, 0.0, 1.0))
+        undefined = (n_all < 3) | ~(total > 1e-12 * np.maximum(sq_all, 1e-300))
+        undefined |= (n_g > 0).sum(axis=0) < 2
+        out[c] = np.where(undefined, np.nan, eta)
+    return out
 
 
 def _cramers_v(codes_a: np.ndarray, m_a: int, codes_b: np.ndarray, m_b: int) -> float:

@@ -43,7 +43,6 @@ _STYLE = {
     "legend.fontsize": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "svg.hashsalt": "avatars",
 }
 
 
@@ -133,7 +132,8 @@ def _draw_distribution(ax: Any, dist: Distribution, language: Language) -> None:
             (dist.avatars, tr("avatars", language), AVATAR_COLOR),
         ):
             ax.stairs(shares, dist.edges, fill=True, alpha=0.5, color=color, label=name)
-        ax.xaxis.set_major_locator(MaxNLocator(5))
+        integers = bool(np.allclose(dist.widths, 1.0))  # one bar per integer value
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=integers))
         if dist.is_datetime:
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: _year(value)))
     else:
