@@ -204,6 +204,11 @@ def _invalid_range(header: str, size: int) -> S3Error:
     )
 
 
+def _header_safe(value: str) -> bool:
+    """Whether ``value`` can be sent as an HTTP header value as it is."""
+    return value.isprintable() and all(ord(char) < 256 for char in value)
+
+
 def _has_body(request: Request) -> bool:
     length = request.headers.get("content-length")
     return "transfer-encoding" in request.headers or (length not in (None, "0"))
@@ -455,7 +460,8 @@ class S3Service:
             self._list_page, bucket, prefix, delimiter, after, max_keys, encoding == "url"
         )
         if v2:
-            next_token = _encode_token(last) if page.is_truncated and last else None
+            resume = last if last is not None else after
+            next_token = _encode_token(resume) if page.is_truncated else None
             body = s3xml.list_objects_v2_document(
                 page,
                 continuation_token=token,
@@ -561,8 +567,9 @@ class S3Service:
                 headers["content-range"] = f"bytes {span[0]}-{span[1]}/{info.size}"
             headers["content-length"] = str(length)
             for parameter, header in _RESPONSE_OVERRIDES.items():
-                if parameter in request.query_params:
-                    headers[header] = request.query_params[parameter]
+                value = request.query_params.get(parameter)
+                if value is not None and _header_safe(value):
+                    headers[header] = value
             headers.setdefault("content-type", media_type)
         except BaseException:
             if handle is not None:
@@ -642,10 +649,16 @@ class S3Service:
         await self._event("CopyObject", auth, bucket, key)
         return _xml(s3xml.copy_object_document(copied.etag, copied.last_modified))
 
+    def _delete_if_object(self, storage_key: str | None) -> bool:
+        # Only objects: a "key" naming a folder of other keys is no object (S3: no-op).
+        if storage_key is None or not self.storage.exists(storage_key):
+            return False
+        self.storage.delete(storage_key)
+        return True
+
     async def _delete_object(self, auth: AuthResult, bucket: str, key: str) -> Response:
         storage_key = self._storage_key(bucket, key)
-        if storage_key is not None:
-            await run_in_threadpool(self.storage.delete, storage_key)
+        if await run_in_threadpool(self._delete_if_object, storage_key):
             await self._event("DeleteObject", auth, bucket, key)
         return _empty(204)
 
@@ -656,8 +669,7 @@ class S3Service:
         deleted: list[str] = []
         for key in keys:
             storage_key = self._storage_key(bucket, key) if key else None
-            if storage_key is not None:
-                await run_in_threadpool(self.storage.delete, storage_key)
+            if await run_in_threadpool(self._delete_if_object, storage_key):
                 await self._event("DeleteObject", auth, bucket, key)
             deleted.append(key)
         return _xml(s3xml.delete_result_document(deleted, [], quiet=quiet))
