@@ -8,6 +8,7 @@ is a system package: ``apt-get install -y poppler-utils``.
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -264,21 +265,62 @@ def test_html_report_cdn_option_is_small(prepared: list) -> None:
 
 
 # -- the server's entry point --------------------------------------------------------------
-def test_build_report_writes_the_files_the_client_expects(aids_input: TableReportInput) -> None:
-    fields = {k: v for k, v in aids_input.__dict__.items() if k != "name"}
-    fields["run_metadata"] = {"engine": fields.pop("avatarization"), "job_name": "x"}
-    tables = {"aids.v2": fields}
+def _storage_round_trip(table: TableReportInput, tmp_path: Path) -> dict:
+    """What a report job reads back: CSV tables and projections, JSON metrics and run metadata
+    (the server wraps the engine's metadata under "engine"; contributions saved beside it)."""
+    assert table.original is not None and table.avatars is not None
+    assert isinstance(table.contributions, pd.DataFrame)
+
+    def csv(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        frame.to_csv(tmp_path / name, index=False)
+        return pd.read_csv(tmp_path / name)
+
+    run_metadata = {
+        "job_name": "standard",
+        "engine": table.avatarization,
+        "contributions": table.contributions.to_dict(),
+    }
+    return {
+        "original": table.original,
+        "avatars": csv(table.avatars, "aids.shuffled-0.csv"),
+        "original_coordinates": csv(table.original_coordinates, "aids.projections.original-0.csv"),
+        "avatar_coordinates": csv(table.avatar_coordinates, "aids.projections.avatars-0.csv"),
+        "run_metadata": json.loads(json.dumps(run_metadata)),
+        "privacy": json.loads(json.dumps(table.privacy)),
+        "signal": json.loads(json.dumps(table.signal)),
+    }
+
+
+def test_build_report_from_storage_writes_the_files_the_client_expects(
+    aids_input: TableReportInput, tmp_path: Path
+) -> None:
+    tables = {"aids.v2": _storage_round_trip(aids_input, tmp_path)}
     [(name, data)] = build_report(
         report_type="basic", output_format="pdf", language="fr", tables=tables
     )
     assert name == "report.pdf" and data.startswith(b"%PDF-")
     [(name, data)] = build_report(report_type="basic", output_format="docx", tables=tables)
     assert name == "report.docx" and data.startswith(b"PK")
+    images = docx.Document(io.BytesIO(data)).inline_shapes
+    assert (
+        len(images) >= 5
+    )  # projection, 3 distribution pages (25 variables), heatmap, contributions
     documents = build_report(
         report_type="pia", tables=tables, pia_metadata={"sensitivity_level": "Very High"}
     )
     assert [name for name, _ in documents] == ["aids_dot_v2.report.pia.docx"]
     assert "Very high" in _docx_text(documents[0][1])
+    prepared = prepare_table(
+        TableReportInput(
+            "aids",
+            **{k: v for k, v in tables["aids.v2"].items() if k != "run_metadata"},
+            avatarization=tables["aids.v2"]["run_metadata"],
+        )
+    )
+    assert prepared.figures is not None
+    assert {"contribution", "2d_projection", "3d_projection"} <= set(
+        prepared.figures.available_kinds()
+    )
 
 
 def test_pia_context_from_yaml() -> None:

@@ -270,6 +270,10 @@ def _projection_sample(
 ) -> ProjectionSample | None:
     if original is None or avatars is None:
         return None
+    if isinstance(original, pd.DataFrame):  # a CSV written with its index has an extra column
+        original = original.loc[:, ~original.columns.astype(str).str.startswith("Unnamed: ")]
+    if isinstance(avatars, pd.DataFrame):
+        avatars = avatars.loc[:, ~avatars.columns.astype(str).str.startswith("Unnamed: ")]
     o = np.asarray(original, dtype=np.float64)
     a = np.asarray(avatars, dtype=np.float64)
     dims = min(o.shape[1], a.shape[1], 3) if o.ndim == 2 and a.ndim == 2 else 0

@@ -31,8 +31,9 @@ class TableReportInput:
     metrics results as their ``to_dict()`` / JSON files; ``avatarization`` the avatarization
     metadata (``AvatarizationResult.metadata``, or the server's ``run_metadata`` that holds it
     under ``"engine"``); the coordinates are the standard job's projections, in any row order;
-    ``contributions`` the projection's variable contributions (absent when the standard job
-    did not save them: the contribution figure is then left out).
+    ``contributions`` the projection's variable contributions (``AvatarizationResult.
+    contributions`` or its ``to_dict()``; when absent, those saved in the run metadata under
+    ``"contributions"`` are used, and without either the contribution figure is left out).
     """
 
     name: str
@@ -43,7 +44,16 @@ class TableReportInput:
     avatarization: Mapping[str, Any] | None = None
     original_coordinates: pd.DataFrame | None = None
     avatar_coordinates: pd.DataFrame | None = None
-    contributions: pd.DataFrame | None = None
+    contributions: pd.DataFrame | Mapping[str, Any] | None = None
+
+    @property
+    def contributions_or_saved(self) -> pd.DataFrame | Mapping[str, Any] | None:
+        """``contributions``, else the ones a standard job saved in its run metadata
+        (``"contributions"``: ``DataFrame.to_dict()``, beside or inside ``"engine"``)."""
+        if self.contributions is not None:
+            return self.contributions
+        saved = (self.avatarization or {}).get("contributions")
+        return saved if saved is not None else self.engine_metadata.get("contributions")
 
     @property
     def engine_metadata(self) -> dict[str, Any]:
@@ -147,7 +157,7 @@ def prepare_table(
             table.avatars,
             original_coordinates=table.original_coordinates,
             avatar_coordinates=table.avatar_coordinates,
-            contributions=table.contributions,
+            contributions=table.contributions_or_saved,
             privacy=table.privacy,
             signal=table.signal,
             column_types=column_types,
