@@ -172,6 +172,11 @@ def test_presigned_get(s3: S3Server) -> None:
     with urllib.request.urlopen(url, timeout=10) as response:
         assert response.read() == b"%PDF-1.4 shared"
         assert response.headers["Content-Type"] == "application/pdf"
+    head_url = client.generate_presigned_url(
+        "head_object", Params={"Bucket": B, "Key": "share/report.pdf"}, ExpiresIn=60
+    )
+    with urllib.request.urlopen(urllib.request.Request(head_url, method="HEAD")) as response:
+        assert response.headers["Content-Length"] == str(len(b"%PDF-1.4 shared"))
     tampered = url.replace("share/report.pdf", "share/other.pdf")
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(tampered, timeout=10)
