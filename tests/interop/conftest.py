@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from venvs import CLIENTS, Unavailable, ensure_venv
+from venvs import CLIENTS, Unavailable, ensure_venv, run_script
 
 from avatars.client import ApiClient
 from avatars.exceptions import JobFailedError
@@ -65,29 +64,6 @@ def official_python() -> Callable[[str], Path]:
         return made[version]
 
     return get
-
-
-def run_script(
-    python: Path | str, script: str, env: dict[str, str], timeout: float = 600
-) -> dict[str, Any]:
-    """Run ``scripts/<script>`` and return the JSON of its last stdout line."""
-    full_env = {**os.environ, **env}
-    full_env.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [str(python), str(SCRIPTS / script)],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=env.get("FLOW_OUT") or None,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise AssertionError(
-            f"{python} {script} exited with {result.returncode}\n"
-            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-6000:]}"
-        )
-    return dict(json.loads(lines[-1]))
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+from venvs import run_script
 
 from avatars.client import ApiClient
-from conftest import run_script
 
 FLOWS = [
     pytest.param("1.19.0", "password", id="1.19.0-password"),

@@ -10,14 +10,17 @@ Run as a script to warm the cache: ``python tests/interop/venvs.py 1.19.0 1.20.0
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "interop"
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 #: The official clients under test, and what each pins besides (1.19 leaves its YAML
 #: package unbounded; 0.1.46 is the version it was checked with, protocol.md §1.1).
@@ -97,6 +100,29 @@ def ensure_venv(version: str) -> Path:
         raise RuntimeError(f"the venv of {version} does not import it: {check.stderr[-2000:]}")
     ready.write_text(version)
     return python
+
+
+def run_script(
+    python: Path | str, script: str, env: dict[str, str], timeout: float = 600
+) -> dict[str, Any]:
+    """Run ``scripts/<script>`` and return the JSON of its last stdout line."""
+    full_env = {**os.environ, **env}
+    full_env.pop("PYTHONPATH", None)
+    result = subprocess.run(
+        [str(python), str(SCRIPTS / script)],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=env.get("FLOW_OUT") or None,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise AssertionError(
+            f"{python} {script} exited with {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-6000:]}"
+        )
+    return dict(json.loads(lines[-1]))
 
 
 if __name__ == "__main__":
