@@ -218,6 +218,7 @@ def _story(
 ) -> list[Any]:
     from reportlab.platypus import PageBreak as RLPageBreak
     from reportlab.platypus import Paragraph as RLParagraph
+    from reportlab.platypus import Spacer
 
     story: list[Any] = [
         RLParagraph(escape(document.title), styles["title"]),
@@ -238,7 +239,7 @@ def _story(
                 RLParagraph(escape(item), styles["bullet"], bulletText="•") for item in block.items
             )
         elif isinstance(block, Table):
-            story.append(_table(block, styles, width))
+            story += [_table(block, styles, width), Spacer(1, 6)]
         elif isinstance(block, FigureRef):
             story.extend(_figure(block, images, styles, width, height))
         elif isinstance(block, PageBreak):
