@@ -159,6 +159,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # A redirect has no body nor Content-Type, which the official client needs (§2.1).
+        redirect_slashes=False,
     )
     app.state.avatars = state
     install_error_handlers(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -51,7 +52,10 @@ class LocalExecutor:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=self._context, initializer=worker.init_worker
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=worker.init_worker,
+            initargs=(os.getpid(),),
         )
 
     def warm_up(self) -> None:

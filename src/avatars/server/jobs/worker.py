@@ -15,8 +15,9 @@ outcome of the run that replaced it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
+import os
+import select as io_select
 import signal
 import threading
 import time
@@ -73,13 +74,35 @@ def _context(settings_json: str) -> WorkerContext:
         return context
 
 
-def init_worker() -> None:
-    """Initializer of local worker processes: die with the parent, ignore Ctrl-C (the server
-    decides what happens to running jobs), and import the engine once."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _exit_with(api_pid: int) -> None:
+    """Exit as soon as the API process ``api_pid`` is gone.
+
+    Worker processes are children of the forkserver, not of the API process, and they hold
+    the write ends of the pool's pipes themselves: without this, a killed server would leave
+    them (and the forkserver) waiting forever."""
+    try:
+        fd = os.pidfd_open(api_pid)
+    except (AttributeError, OSError):
+        fd = None
+    while True:
+        if fd is not None:
+            io_select.select([fd], [], [])  # readable once the process has exited
+        else:
+            time.sleep(1.0)
+            try:
+                os.kill(api_pid, 0)
+                continue
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        os._exit(70)
+
+
+def init_worker(api_pid: int) -> None:
+    """Initializer of local worker processes: exit with the API process, ignore Ctrl-C (the
+    server decides what happens to running jobs), and import the engine once."""
+    threading.Thread(target=_exit_with, args=(api_pid,), name="api-watch", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ImportError):
         import avatars.engine  # noqa: F401

@@ -1,0 +1,274 @@
+"""Authentication: login, token refresh after expiry, rate limit, password reset, API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from avatars.models import ApiKey, CreateApiKeyResponse, LoginResponse
+
+
+def test_login_by_email_or_username(platform: Any) -> None:
+    email = f"login-{uuid.uuid4().hex[:8]}@example.com"
+    response = httpx.post(
+        f"{platform.api_url}/users",
+        json={"email": email, "username": f"name-{email[:14]}", "password": "secret-password"},
+        headers=platform.admin.headers,
+    )
+    assert response.status_code == 200, response.text
+    username = response.json()["username"]
+    for login in (email, email.upper(), username):
+        tokens = LoginResponse.model_validate(platform.login(login, "secret-password"))
+        assert tokens.token_type == "bearer" and tokens.refresh_token
+        me = httpx.get(
+            f"{platform.api_url}/users/me",
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        assert me.status_code == 200 and me.json()["email"] == email
+    wrong = httpx.post(
+        f"{platform.api_url}/login", data={"username": email, "password": "nope-nope"}
+    )
+    assert wrong.status_code == 401
+    assert "incorrect" in wrong.json()["message"]
+    assert "credentials expired" not in wrong.text
+    unknown = httpx.post(
+        f"{platform.api_url}/login", data={"username": "ghost@x.org", "password": "x"}
+    )
+    assert unknown.status_code == 401
+    bad_grant = httpx.post(
+        f"{platform.api_url}/login",
+        data={"username": email, "password": "secret-password", "grant_type": "client"},
+    )
+    assert bad_grant.status_code == 422
+
+
+def test_unauthenticated_requests_get_401_with_a_message(platform: Any) -> None:
+    for headers in (
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "api-key-v1 avatars_api_key.nope.nope"},
+    ):
+        response = httpx.get(f"{platform.api_url}/jobs", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["message"].lower().startswith("not authenticated")
+
+
+def test_repeated_failed_logins_are_rate_limited(platform: Any) -> None:
+    user = platform.new_user(with_key=False)
+    url = f"{platform.api_url}/login"
+    for _ in range(5):
+        assert (
+            httpx.post(url, data={"username": user.email, "password": "wrong-pw"}).status_code
+            == 401
+        )
+    blocked = httpx.post(url, data={"username": user.email, "password": user.password})
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert "too many failed logins" in blocked.json()["message"]
+    assert blocked.json()["detail"]["retry_after"] == int(blocked.headers["Retry-After"])
+    # Another user from the same address is not affected.
+    other = platform.new_user(with_key=False)
+    assert (
+        httpx.post(url, data={"username": other.email, "password": other.password}).status_code
+        == 200
+    )
+
+
+@pytest.fixture
+def short_tokens(platform_factory: Any) -> Any:
+    """A server whose access tokens live 1.5 seconds."""
+    return platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.025"})
+
+
+def test_expired_access_token_then_refresh(short_tokens: Any) -> None:
+    platform = short_tokens
+    tokens = platform.login(platform.admin.email, platform.admin.password)
+    me = f"{platform.api_url}/users/me"
+    assert (
+        httpx.get(me, headers={"Authorization": f"Bearer {tokens['access_token']}"}).status_code
+        == 200
+    )
+    time.sleep(1.8)
+    expired = httpx.get(me, headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert expired.status_code == 401
+    # What the official client looks for to refresh (protocol.md §2.2).
+    assert "credentials expired" in expired.json()["detail"]["message"]
+
+    # The client sends the expired bearer along with the refresh: it must not matter.
+    refreshed = httpx.post(
+        f"{platform.api_url}/refresh",
+        params={"token": tokens["refresh_token"]},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    new = LoginResponse.model_validate(refreshed.json())
+    assert new.refresh_token and new.refresh_token != tokens["refresh_token"]
+    assert httpx.get(me, headers={"Authorization": f"Bearer {new.access_token}"}).status_code == 200
+
+    # Refresh tokens are single use; replaying one revokes the whole session.
+    replay = httpx.post(f"{platform.api_url}/refresh", params={"token": tokens["refresh_token"]})
+    assert replay.status_code == 401 and "already used" in replay.json()["message"]
+    assert "credentials expired" not in replay.text
+    after = httpx.post(f"{platform.api_url}/refresh", params={"token": new.refresh_token})
+    assert after.status_code == 401
+
+    bogus = httpx.post(f"{platform.api_url}/refresh", params={"token": "bogus"})
+    assert bogus.status_code == 401
+
+
+def test_logout_revokes_the_refresh_token(platform: Any) -> None:
+    tokens = platform.login(platform.admin.email, platform.admin.password)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.post(f"{platform.api_url}/logout", headers=headers).status_code == 200
+    response = httpx.post(f"{platform.api_url}/refresh", params={"token": tokens["refresh_token"]})
+    assert response.status_code == 401
+
+
+def _reset_token_from_log(platform: Any, email: str) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = re.findall(
+            rf"password reset requested for {re.escape(email)}: token ([0-9a-f-]{{36}})",
+            platform.server.log(),
+        )
+        if found:
+            return str(found[-1])
+        time.sleep(0.1)
+    raise AssertionError("no reset token in the server log")
+
+
+def test_forgotten_and_reset_password(platform: Any) -> None:
+    user = platform.new_user(with_key=False)
+    tokens = platform.login(user.email, user.password)
+    url = platform.api_url
+    sent = httpx.post(f"{url}/login/forgotten_password", json={"email": user.email})
+    unknown = httpx.post(f"{url}/login/forgotten_password", json={"email": "nobody@example.com"})
+    assert sent.status_code == unknown.status_code == 200
+    assert sent.json() == unknown.json()  # does not reveal who exists
+    token = _reset_token_from_log(platform, user.email)
+
+    body = {"email": user.email, "new_password": "brand-new-pass", "token": token}
+    mismatch = httpx.post(
+        f"{url}/login/reset_password", json={**body, "new_password_repeated": "other-pass"}
+    )
+    assert mismatch.status_code == 400 and "different" in mismatch.json()["message"]
+    wrong_token = httpx.post(
+        f"{url}/login/reset_password",
+        json={**body, "new_password_repeated": "brand-new-pass", "token": str(uuid.uuid4())},
+    )
+    assert wrong_token.status_code == 400
+    ok = httpx.post(
+        f"{url}/login/reset_password", json={**body, "new_password_repeated": "brand-new-pass"}
+    )
+    assert ok.status_code == 200, ok.text
+    assert platform.login(user.email, "brand-new-pass")["access_token"]
+    old = httpx.post(f"{url}/login", data={"username": user.email, "password": user.password})
+    assert old.status_code == 401
+    # Single use; the sessions opened before the reset are over.
+    again = httpx.post(
+        f"{url}/login/reset_password", json={**body, "new_password_repeated": "brand-new-pass"}
+    )
+    assert again.status_code == 400
+    assert (
+        httpx.post(f"{url}/refresh", params={"token": tokens["refresh_token"]}).status_code == 401
+    )
+
+
+def test_api_key_lifecycle(platform: Any) -> None:
+    user = platform.new_user(with_key=False)
+    tokens = platform.login(user.email, user.password)
+    bearer = platform.client(token=tokens["access_token"])
+    created = bearer.post("/api-keys", json={"name": "laptop", "expiration_days": 60})
+    assert created.status_code == 200, created.text
+    body = CreateApiKeyResponse.model_validate(created.json())
+    key = body.api_key.plaintext
+    assert len(key) == 96 and key.startswith("avatars_api_key.")
+    assert str(body.api_key.id) in key
+    expires = body.api_key.expires_at - body.api_key.created_at
+    assert dt.timedelta(days=59) < expires <= dt.timedelta(days=60, seconds=1)
+    assert bearer.post("/api-keys", json={"name": "x", "expiration_days": 7}).status_code == 422
+
+    with_key = platform.client(key)
+    assert with_key.get("/users/me").json()["email"] == user.email
+    listed = [ApiKey.model_validate(k) for k in bearer.get("/api-keys").json()]
+    assert [k.id for k in listed] == [body.api_key.id]
+    assert "plaintext" not in bearer.get("/api-keys").text
+    fetched = ApiKey.model_validate(bearer.get(f"/api-keys/{body.api_key.id}").json())
+    assert fetched.last_used_at is not None  # the call above used it
+
+    revoked = bearer.delete(f"/api-keys/{body.api_key.id}")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    rejected = with_key.get("/users/me")
+    assert rejected.status_code == 401 and "revoked" in rejected.json()["message"]
+
+    # Revoke all.
+    keys = [
+        bearer.post("/api-keys", json={"name": f"k{i}", "expiration_days": 30}).json()
+        for i in range(2)
+    ]
+    assert bearer.delete("/api-keys").json()["message"] == "revoked 2 API key(s)"
+    for k in keys:
+        assert platform.client(k["api_key"]["plaintext"]).get("/jobs").status_code == 401
+
+
+def test_admin_revokes_keys_of_their_organization_only(platform: Any) -> None:
+    member = platform.new_user()
+    admin = platform.client(platform.admin.api_key)
+    key_id = platform.client(member.api_key).get("/api-keys").json()[0]["id"]
+
+    assert (
+        platform.client(member.api_key)
+        .delete("/api-keys/admin", params={"user_id": member.id})
+        .status_code
+        == 403
+    )
+    assert admin.delete("/api-keys/admin").status_code == 400
+    response = admin.delete("/api-keys/admin", params={"api_key_id": key_id})
+    assert response.status_code == 200 and "revoked 1" in response.json()["message"]
+    assert platform.client(member.api_key).get("/jobs").status_code == 401
+
+    member.api_key = platform.create_api_key(member.email, member.password)
+    assert (
+        admin.delete("/api-keys/admin", params={"user_id": member.id}).json()["message"]
+        == "revoked 1 API key(s)"
+    )
+    assert platform.client(member.api_key).get("/jobs").status_code == 401
+
+    stranger = platform.new_user(organization=f"org-{uuid.uuid4().hex[:6]}")
+    assert admin.delete("/api-keys/admin", params={"user_id": stranger.id}).status_code == 404
+    stranger_key = platform.client(stranger.api_key).get("/api-keys").json()[0]["id"]
+    assert admin.delete("/api-keys/admin", params={"api_key_id": stranger_key}).status_code == 404
+    assert platform.client(stranger.api_key).get("/jobs").status_code == 200
+
+
+def test_expired_api_key_is_refused(platform: Any) -> None:
+    from avatars.server.config import Settings
+    from avatars.server.db import Database
+    from avatars.server.models import ApiKey as ApiKeyRow
+
+    user = platform.new_user()
+    client = platform.client(user.api_key)
+    key_id = uuid.UUID(client.get("/api-keys").json()[0]["id"])
+    settings = Settings(data_dir=platform.server.data_dir, database_url=platform.database_url or "")
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.writing() as session:
+            session.execute(
+                update(ApiKeyRow)
+                .where(ApiKeyRow.id == key_id)
+                .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+            )
+    finally:
+        db.dispose()
+    response = client.get("/jobs")
+    assert response.status_code == 401 and "expired" in response.json()["message"]
+    assert "credentials expired" not in response.text  # no pointless refresh by the client

@@ -1,0 +1,271 @@
+"""Jobs end to end over HTTP: standard job to results, failures, dependencies, cancel, lists."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pandas as pd
+import pytest
+from server_helpers import (
+    BIG_COLUMNS,
+    big_table_csv,
+    create_job,
+    create_set,
+    wait_status,
+)
+
+from avatars.models import JobResponse
+
+IRIS = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data" / "iris.csv"
+
+
+def storage_path(platform: Any, url: str) -> bytes:
+    """The bytes behind a result URL, read from the server's storage folder (the S3 endpoint
+    is tested elsewhere): ``...?url=s3://<bucket>/<key>``."""
+    path = parse_qs(urlsplit(url).query)["url"][0]
+    assert path.startswith("s3://")
+    return (platform.server.data_dir / "storage" / path[len("s3://") :]).read_bytes()
+
+
+def test_standard_job_to_results(platform: Any, api: httpx.Client, user: Any) -> None:
+    set_name = create_set(api, "iris_k20", k=20)
+    name = create_job(api, set_name, "standard")
+    job = platform.wait_for_job(api, name)
+    JobResponse.model_validate(job)
+    assert job["status"] == "finished", job
+    assert job["done"] is True and job["progress"] == 1.0 and job["exception"] == ""
+    assert job["kind"] == "standard" and job["display_name"] == "iris_k20"
+    assert job["created_at"].endswith(("Z", "+00:00"))
+
+    results = api.get(f"/results/{name}").json()
+    assert set(results) >= {
+        "shuffled",
+        "unshuffled",
+        "original_projections",
+        "avatar_projections",
+        "run_metadata",
+    }
+    shuffled_url = results["shuffled"][0]
+    assert shuffled_url.startswith(
+        platform.api_url + "/access?url=s3://" + user.id + "/30d/results/"
+    )
+    assert shuffled_url.endswith(f"/{name}/iris.shuffled-0.csv")
+    assert results["unshuffled"][0].endswith("iris.unshuffled-0.csv")
+    assert results["original_projections"][0].endswith("iris.projections.original-0.csv")
+    assert results["avatar_projections"][0].endswith("iris.projections.avatars-0.csv")
+    assert results["run_metadata"][0].endswith(f"run_metadata.{name}.json")
+
+    avatars = pd.read_csv(io.BytesIO(storage_path(platform, shuffled_url)))
+    original = pd.read_csv(platform_iris())
+    assert list(avatars.columns) == list(original.columns)
+    assert len(avatars) == len(original) == 150
+    assert set(avatars["variety"]) <= set(original["variety"])
+    metadata = json.loads(storage_path(platform, results["run_metadata"][0]))
+    assert metadata["parameters"]["k"] == 20
+
+    # Every URL is echoed byte for byte with credentials.
+    urls = [u for urls in results.values() for u in urls]
+    accesses = api.post("/access/batch", json=urls).json()
+    assert [a["url"] for a in accesses] == urls
+    credentials = accesses[0]["credentials"]
+    assert (
+        credentials["access_key_id"].startswith("AVK") and len(credentials["access_key_id"]) == 20
+    )
+    assert len(credentials["secret_access_key"]) == 40
+
+
+def platform_iris() -> io.BytesIO:
+    return io.BytesIO(IRIS.read_bytes())
+
+
+def test_k_too_large_fails_with_its_reason(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "iris_k500", k=500)
+    job = platform.wait_for_job(api, create_job(api, set_name, "standard"))
+    assert job["status"] == "error" and job["done"] is True
+    assert "k" in job["exception"] and "150" in job["exception"], job["exception"]
+    response = api.get(f"/results/{job['name']}")
+    assert response.status_code == 409
+    assert job["exception"] in response.json()["message"]
+
+
+def test_dependents_of_a_failed_job_end_parent_error(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "iris_parent", k=500)
+    standard = create_job(api, set_name, "standard")
+    signal = create_job(api, set_name, "signal_metrics", [f"/jobs/{standard}"])
+    report = create_job(api, set_name, "report", [f"/jobs/{signal}"])
+    assert platform.wait_for_job(api, standard)["status"] == "error"
+    signal_job = platform.wait_for_job(api, signal)
+    assert signal_job["status"] == "parent_error" and signal_job["done"]
+    assert standard in signal_job["exception"]
+    assert platform.wait_for_job(api, report)["status"] == "parent_error"
+
+
+def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: httpx.Client) -> None:
+    extra = "      use_categorical_reduction: true\n"
+    set_name = create_set(api, "iris_ucr", k=10, extra_standard="")
+    # put the flag under the table's parameters
+    text = api.get(f"/resources/{set_name}").text.replace("      k: 10\n", "      k: 10\n" + extra)
+    response = api.put(
+        "/resources/iris_ucr", content=text, headers={"Content-Type": "application/yaml"}
+    )
+    assert response.status_code == 200, response.text
+    job = platform.wait_for_job(api, create_job(api, response.json()["set_name"], "standard"))
+    assert job["status"] == "error"
+    assert "use_categorical_reduction" in job["exception"]
+
+
+def test_report_job_says_reports_are_not_available(platform: Any, api: httpx.Client) -> None:
+    try:
+        from avatars.engine import reports  # type: ignore[attr-defined]
+    except ImportError:
+        reports = None
+    if getattr(reports, "build_report", None) is not None:
+        pytest.skip("this installation has reports")
+    set_name = create_set(api, "iris_report")
+    job = platform.wait_for_job(api, create_job(api, set_name, "report"))
+    assert job["status"] == "error"
+    assert "reports are not available" in job["exception"]
+
+
+def test_create_job_errors(api: httpx.Client) -> None:
+    set_name = create_set(api, "iris_errors")
+    response = api.post("/jobs", json={"set_name": set_name, "parameters_name": "nope"})
+    assert response.status_code == 422
+    assert "nope" in response.json()["message"] and "standard" in response.json()["message"]
+    response = api.post("/jobs", json={"set_name": set_name, "parameters_name": "schema"})
+    assert response.status_code == 422 and "AvatarSchema" in response.json()["message"]
+    response = api.post(
+        "/jobs",
+        json={"set_name": set_name, "parameters_name": "standard", "depends_on": ["/jobs/missing"]},
+    )
+    assert response.status_code == 422 and "missing" in response.json()["message"]
+    response = api.post(
+        "/jobs",
+        json={
+            "set_name": "00000000-0000-4000-8000-000000000000",
+            "parameters_name": "standard",
+        },
+    )
+    assert response.status_code == 404
+
+
+def test_cancel_queued_and_running(platform: Any, api: httpx.Client, user: Any) -> None:
+    platform.upload(user.api_key, "big.csv", big_table_csv(60_000))
+    set_name = create_set(api, "big_cancel", file="big.csv", table="big", columns=BIG_COLUMNS, k=10)
+    running = create_job(api, set_name, "standard")
+    waiting = create_job(api, set_name, "signal_metrics", [running])
+    waiting_on_waiting = create_job(api, set_name, "report", [waiting])
+    wait_status(api, running, {"pending"})
+
+    # A queued job is cancelled at once, and so are the queued jobs waiting on it.
+    response = api.post(f"/jobs/{waiting}/cancel")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled" and response.json()["done"] is True
+    dependent = api.get(f"/jobs/{waiting_on_waiting}").json()
+    assert dependent["status"] == "cancelled" and dependent["done"] is True
+    assert "depends on was cancelled" in dependent["exception"]
+    assert api.get(f"/jobs/{running}").json()["status"] == "pending"
+
+    # A running one stops at its next progress report and ends cancelled.
+    response = api.post(f"/jobs/{running}/cancel")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "pending" and body["phase"] == "cancelling"
+    job = platform.wait_for_job(api, running, timeout=60)
+    assert job["status"] == "cancelled", job
+    assert job["done"] is True
+    assert api.post(f"/jobs/{running}/cancel").status_code == 409
+    assert api.get(f"/results/{running}").status_code == 409
+
+
+def test_list_filters_and_order(platform: Any, api: httpx.Client) -> None:
+    first_set = create_set(api, "list_a")
+    second_set = create_set(api, "list_b")
+    a1 = create_job(api, first_set, "standard")
+    a2 = create_job(api, first_set, "signal_metrics", [a1])
+    b1 = create_job(api, second_set, "standard")
+    for name in (a1, a2, b1):
+        platform.wait_for_job(api, name)
+
+    names = [j["name"] for j in api.get("/jobs").json()["jobs"]]
+    assert names == [a1, a2, b1]  # oldest first
+    assert [j["name"] for j in api.get("/jobs", params={"limit": 2}).json()["jobs"]] == [a2, b1]
+    standard = api.get("/jobs", params=[("kind", "standard")]).json()["jobs"]
+    assert [j["name"] for j in standard] == [a1, b1]
+    both = api.get("/jobs", params=[("kind", "standard"), ("kind", "signal_metrics")]).json()
+    assert len(both["jobs"]) == 3
+    assert [
+        j["name"] for j in api.get("/jobs", params={"display_name": "list_b"}).json()["jobs"]
+    ] == [b1]
+    assert [j["name"] for j in api.get("/jobs", params={"set_name": first_set}).json()["jobs"]] == [
+        a1,
+        a2,
+    ]
+    by_names = api.get("/jobs", params=[("names", a1), ("names", b1), ("names", "nope")]).json()
+    assert {j["name"] for j in by_names["jobs"]} == {a1, b1}
+    too_many = api.get("/jobs", params=[("names", f"n{i}") for i in range(101)])
+    assert too_many.status_code == 400
+    last = api.get("/jobs/last_set").json()["jobs"]
+    assert [j["name"] for j in last] == [b1]
+
+
+def test_delete_and_bulk_delete(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "deletes")
+    names = [create_job(api, set_name, "standard") for _ in range(3)]
+    for name in names:
+        platform.wait_for_job(api, name)
+    results = api.get(f"/results/{names[0]}").json()
+    shuffled = results["shuffled"][0]
+    assert storage_path(platform, shuffled)
+
+    deleted = api.delete(f"/jobs/{names[0]}")
+    assert deleted.status_code == 200 and deleted.json()["deleted_at"] is not None
+    with pytest.raises(FileNotFoundError):
+        storage_path(platform, shuffled)
+    assert api.get(f"/results/{names[0]}").status_code == 404
+    assert names[0] not in [j["name"] for j in api.get("/jobs").json()["jobs"]]
+    with_deleted = api.get("/jobs", params={"include_deleted": True}).json()["jobs"]
+    assert names[0] in [j["name"] for j in with_deleted]
+
+    bulk = api.post("/jobs/bulk-delete", json={"job_names": [names[1], names[2], "nope", names[0]]})
+    assert bulk.status_code == 200
+    body = bulk.json()
+    assert sorted(j["name"] for j in body["deleted_jobs"]) == sorted(names[1:])
+    assert sorted(body["failed_jobs"]) == sorted(["nope", names[0]])
+    too_many = api.post("/jobs/bulk-delete", json={"job_names": [f"n{i}" for i in range(101)]})
+    assert too_many.status_code == 422
+
+
+def test_job_flow_creates_the_whole_run(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "flow")
+    response = api.post("/jobs/flow", json={"set_name": set_name})
+    assert response.status_code == 200, response.text
+    created = response.json()["jobs"]
+    jobs = {j["name"]: api.get(f"/jobs/{j['name']}").json() for j in created}
+    by_kind = {j["parameters_name"]: j for j in jobs.values()}
+    assert set(by_kind) == {"standard", "privacy_metrics", "signal_metrics", "report"}
+    standard = platform.wait_for_job(api, by_kind["standard"]["name"])
+    assert standard["status"] == "finished"
+
+
+def test_statuses_and_progress_along_a_run(platform: Any, api: httpx.Client) -> None:
+    """The dispatcher starts the job on its own; statuses stay within the official enum
+    (never "running") and progress within [0, 1]."""
+    set_name = create_set(api, "progress")
+    name = create_job(api, set_name, "standard")
+    seen = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = api.get(f"/jobs/{name}").json()
+        seen.add(job["status"])
+        assert 0.0 <= job["progress"] <= 1.0
+        if job["done"]:
+            break
+        time.sleep(0.02)
+    assert "finished" in seen and seen <= {"queued", "pending", "finished"}

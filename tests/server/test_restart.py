@@ -1,0 +1,78 @@
+"""A job interrupted by a server stop runs again (or ends ``lost``) at the next start: never
+``pending`` forever."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psutil
+import pytest
+from server_helpers import BIG_COLUMNS, big_table_csv, create_job, create_set, wait_status
+
+ROWS = 80_000  # a few seconds of engine time, and as long again to write the results
+
+
+@pytest.fixture(scope="module")
+def big_csv() -> bytes:
+    return big_table_csv(ROWS)
+
+
+def _start_long_job(platform: Any, big_csv: bytes) -> str:
+    platform.upload(platform.admin.api_key, "big.csv", big_csv)
+    client = platform.client(platform.admin.api_key)
+    set_name = create_set(client, "long", file="big.csv", table="big", columns=BIG_COLUMNS, k=10)
+    name = create_job(client, set_name, "standard")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # running, inside the engine
+        job = client.get(f"/jobs/{name}").json()
+        if job["status"] == "pending" and job["progress"] >= 0.1:
+            return name
+        assert not job["done"], job
+        time.sleep(0.05)
+    raise AssertionError("the job never got going")
+
+
+def _children(platform: Any) -> list[psutil.Process]:
+    return psutil.Process(platform.server.process.pid).children(recursive=True)
+
+
+def test_killed_server_reruns_the_job(platform_factory: Any, big_csv: bytes) -> None:
+    platform = platform_factory(
+        env={"AVATAR_HEARTBEAT_TIMEOUT_SECONDS": "2", "AVATAR_WORKERS": "1"}
+    )
+    name = _start_long_job(platform, big_csv)
+    workers = _children(platform)
+    assert workers, "jobs run in worker processes"
+    platform.restart(kill=True)
+    # The worker processes die with the server: nothing keeps computing for nobody.
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, alive
+
+    client = platform.client(platform.admin.api_key)
+    job = platform.wait_for_job(client, name, timeout=120)
+    assert job["status"] == "finished", job
+    assert client.get(f"/results/{name}").json()["shuffled"]
+
+
+def test_a_job_out_of_attempts_ends_lost(platform_factory: Any, big_csv: bytes) -> None:
+    platform = platform_factory(
+        env={"AVATAR_HEARTBEAT_TIMEOUT_SECONDS": "2", "AVATAR_JOB_MAX_ATTEMPTS": "1"}
+    )
+    name = _start_long_job(platform, big_csv)
+    platform.restart(kill=True)
+    client = platform.client(platform.admin.api_key)
+    job = platform.wait_for_job(client, name, timeout=60)
+    assert job["status"] == "lost" and job["done"] is True
+    assert "worker stopped responding" in job["exception"]
+
+
+def test_clean_stop_hands_the_job_back(platform_factory: Any, big_csv: bytes) -> None:
+    # A long heartbeat timeout: only the hand-back at shutdown can make this quick.
+    platform = platform_factory(env={"AVATAR_HEARTBEAT_TIMEOUT_SECONDS": "600"})
+    name = _start_long_job(platform, big_csv)
+    platform.restart(kill=False)
+    client = platform.client(platform.admin.api_key)
+    assert client.get(f"/jobs/{name}").json()["status"] in ("queued", "pending")
+    job = wait_status(client, name, {"finished", "error", "lost"}, timeout=60)
+    assert job["status"] == "finished", job
