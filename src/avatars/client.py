@@ -264,7 +264,19 @@ class ApiClient:
         """
         if kwargs.get("timeout", ...) is ...:
             kwargs.pop("timeout", None)
+        # The official client's keyword names, for code written against its BaseClient.
+        for official, ours in (
+            ("json_data", "json_body"),
+            ("form_data", "form"),
+            ("should_verify_auth", "auth"),
+        ):
+            if official in kwargs:
+                kwargs[ours] = kwargs.pop(official)
         return self._transport.request(method, url, **kwargs)
+
+    def send_request(self, *, method: str, url: str, **kwargs: Any) -> Any:
+        """:meth:`request` with keyword-only arguments (the official client's name)."""
+        return self.request(method, url, **kwargs)
 
     def set_header(self, key: str, value: str) -> None:
         """Send ``key: value`` with every API request."""

@@ -299,3 +299,12 @@ def test_timeout_is_honoured() -> None:
 def test_typed_responses(client: ApiClient) -> None:
     assert isinstance(client.jobs.get_jobs(), JobResponseList)
     assert isinstance(client.users.get_me(), MeUser)
+
+
+def test_low_level_request_accepts_the_official_keywords(client: ApiClient) -> None:
+    me = client.request("get", "/users/me")
+    assert me["email"]
+    body = client.send_request(method="post", url="/access/batch", json_data=[])
+    assert body == []
+    health = client.request("get", "/health", should_verify_auth=False)
+    assert health["message"] == "ok"
