@@ -17,6 +17,8 @@ from server_helpers import (
     big_table_csv,
     create_job,
     create_set,
+    put_set,
+    resource_yaml,
     wait_status,
 )
 
@@ -120,17 +122,81 @@ def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: http
     assert "use_categorical_reduction" in job["exception"]
 
 
-def test_report_job_says_reports_are_not_available(platform: Any, api: httpx.Client) -> None:
-    try:
-        from avatars.engine import reports  # type: ignore[attr-defined]
-    except ImportError:
-        reports = None
-    if getattr(reports, "build_report", None) is not None:
-        pytest.skip("this installation has reports")
-    set_name = create_set(api, "iris_report")
-    job = platform.wait_for_job(api, create_job(api, set_name, "report"))
+def test_full_run_metrics_report_and_figures(platform: Any, api: httpx.Client) -> None:
+    """The Tutorial-1 run: standard, signal and privacy metrics, report and report_pia."""
+    text = resource_yaml("tutorial")
+    text += """
+---
+kind: AvatarReportParameters
+metadata:
+  name: report_pia
+spec:
+  report_type: pia
+  output_format: docx
+  language: en
+  results:
+    volume: results
+    path: report_pia
+"""
+    response = put_set(api, "tutorial", text)
+    assert response.status_code == 200, response.text
+    set_name = response.json()["set_name"]
+    standard = create_job(api, set_name, "standard")
+    signal = create_job(api, set_name, "signal_metrics", [f"/jobs/{standard}"])
+    privacy = create_job(api, set_name, "privacy_metrics", [f"/jobs/{standard}"])
+    report = create_job(api, set_name, "report", [f"/jobs/{privacy}", f"/jobs/{signal}"])
+    pia = create_job(api, set_name, "report_pia", [f"/jobs/{privacy}", f"/jobs/{signal}"])
+    for name in (standard, signal, privacy, report, pia):
+        job = platform.wait_for_job(api, name)
+        assert job["status"] == "finished", job
+    assert api.get(f"/jobs/{pia}").json()["kind"] == "report"
+
+    privacy_url = api.get(f"/results/{privacy}").json()["privacy_metrics"]
+    assert len(privacy_url) == 1 and privacy_url[0].endswith("/iris.privacy.json")
+    privacy_json = json.loads(storage_path(platform, privacy_url[0]))
+    assert privacy_json["metadata"] == {
+        "table_name": "iris",
+        "computation_type": "standalone",
+        "reference": None,
+    }
+    assert 0 <= privacy_json["hidden_rate"] <= 100 and privacy_json["local_cloaking"] is not None
+    signal_url = api.get(f"/results/{signal}").json()["signal_metrics"][0]
+    assert signal_url.endswith("/iris.signal.json")
+    signal_json = json.loads(storage_path(platform, signal_url))
+    assert signal_json["metadata"]["table_name"] == "iris"
+    assert signal_json["hellinger_mean"] is not None
+
+    report_urls = api.get(f"/results/{report}").json()["report"]
+    assert [u.rsplit("/", 1)[1] for u in report_urls] == ["report.pdf"]
+    assert storage_path(platform, report_urls[0]).startswith(b"%PDF-")
+    pia_urls = api.get(f"/results/{pia}").json()["report"]
+    assert [u.rsplit("/", 1)[1] for u in pia_urls] == ["iris.report.pia.docx"]
+    assert storage_path(platform, pia_urls[0]).startswith(b"PK")
+
+    results = api.get(f"/results/{standard}").json()
+    figures = json.loads(storage_path(platform, results["figures_metadata"][0]))
+    files = {u.rsplit("/", 1)[1] for u in results["figures"]}
+    assert {f["filename"] for f in figures} == files
+    assert {"iris.2d_projection.html", "iris.correlation.html"} <= files
+    assert all(f["table_name"] == "iris" for f in figures)
+
+
+def test_advice(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "advice", advice=True)
+    job = platform.wait_for_job(api, create_job(api, set_name, "advice_parameters"))
+    assert job["status"] == "finished" and job["kind"] == "advice", job
+    [url] = api.get(f"/results/{job['name']}").json()["advice"]
+    assert url.endswith("/advice.json")
+    [advice] = json.loads(storage_path(platform, url))
+    assert advice["table_name"] == "iris"
+    assert 2 <= advice["advice"]["k"] < 150 and advice["advice"]["summary"]["stats"]
+
+
+def test_metrics_without_avatars_fail_clearly(platform: Any, api: httpx.Client) -> None:
+    set_name = create_set(api, "no_avatars")
+    job = platform.wait_for_job(api, create_job(api, set_name, "privacy_metrics"))
     assert job["status"] == "error"
-    assert "reports are not available" in job["exception"]
+    assert "no avatars to measure" in job["exception"]
 
 
 def test_create_job_errors(api: httpx.Client) -> None:

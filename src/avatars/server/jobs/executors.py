@@ -45,7 +45,9 @@ class LocalExecutor:
         self._running: dict[str, Future[str]] = {}
         context = multiprocessing.get_context("forkserver")
         # The forkserver imports these once; each worker forked from it starts warm.
-        context.set_forkserver_preload(["avatars.server.jobs.worker", "avatars.engine"])
+        context.set_forkserver_preload(
+            ["avatars.server.jobs.worker", "avatars.engine", "avatars.engine.figures"]
+        )
         self._context = context
         self._pool = self._new_pool()
         self._closed = False

@@ -8,8 +8,9 @@ Result files follow protocol.md §5.5, because the official client parses their 
 - privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
 - signal_metrics:  ``<t>.signal.json``, likewise
 - advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
-- report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), from
-                   ``avatars.engine.reports`` when this installation has it
+- standard also:   ``<t>.<plot kind>.html`` figures and ``figures_metadata.json``
+- report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), built by
+                   ``avatars.engine.reports`` from the earlier jobs' results
 
 ``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped (``files.escape_table_name``).
 
@@ -21,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import posixpath
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +39,7 @@ from avatars.resource_set import (
     AdviceDocument,
     AvatarizationDocument,
     Document,
+    MetadataDocument,
     ParametersSpec,
     PrivacyMetricsDocument,
     ReportDocument,
@@ -51,6 +55,8 @@ from avatars.server.models import Job
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
+
+log = logging.getLogger(__name__)
 
 
 class JobError(ValueError):
@@ -301,9 +307,54 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         "columns": list(map(str, df.columns)),
         "parameters": params.model_dump(mode="json", exclude_none=True),
         "engine": result.metadata,
+        # Read back by the report job (its contribution figure).
+        "contributions": (
+            result.contributions.to_dict() if result.contributions is not None else None
+        ),
     }
+    if spec.compute_figures is not False:
+        job.progress(0.95, "figures")
+        outputs.update(_standard_figures(job, table, df, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, f"run_metadata.{job.name}.json", metadata)]
     return {k.value: v for k, v in outputs.items()}
+
+
+def _standard_figures(
+    job: JobInput,
+    table: Table,
+    original: pd.DataFrame,
+    result: Any,
+    spec: ParametersSpec,
+    metadata: dict[str, Any],
+) -> dict[ResultKind, list[str]]:
+    """``<t>.<plot kind>.html`` files and ``figures_metadata.json``, when the engine can draw
+    them. Figures illustrate the avatars; failing to draw them must not lose the avatars, so
+    a failure is logged and noted in the run metadata instead of failing the job."""
+    try:
+        from avatars.engine.figures import build_figures, figure_files, figures_metadata
+    except ImportError:
+        return {}
+    try:
+        figures = build_figures(
+            original,
+            result.shuffled,
+            original_coordinates=result.original_coordinates,
+            avatar_coordinates=result.avatar_coordinates,
+            contributions=result.contributions,
+            column_types=table.column_types() or None,
+            max_distribution_plots=spec.results.max_distribution_plots if spec.results else None,
+            explained_variance=(result.metadata.get("projection") or {}).get(
+                "explained_variance_ratio"
+            ),
+        )
+        files = figure_files(table.name, figures)
+    except Exception as exc:  # a drawing library failing on odd data
+        log.warning("figures of job %s failed", job.name, exc_info=True)
+        metadata["figures_error"] = f"{type(exc).__name__}: {exc}"
+        return {}
+    keys = [write_bytes(job, f.filename, f.html.encode("utf-8")) for f in files]
+    index = write_json(job, "figures_metadata.json", figures_metadata(table.name, files))
+    return {ResultKind.figures: keys, ResultKind.figures_metadata: [index]}
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -321,7 +372,7 @@ def _standard_job_for(job: JobInput, ref: str | None) -> Job | None:
                 ):
                     return parent
         query = select(Job).where(
-            Job.set_name == job.set_name,
+            Job.set_name == uuid.UUID(job.set_name),
             Job.kind == JobKind.standard.value,
             Job.status == JobStatus.finished.value,
             Job.deleted_at.is_(None),
@@ -386,10 +437,15 @@ def _avatars_for_metrics(
 
 
 def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "metadata": {"table_name": table, "computation_type": "standalone", "reference": None},
-        **metrics,
+    """The metrics file: the client reads the table name from ``metadata.table_name``."""
+    extra = metrics.get("metadata")
+    metadata = {
+        **(extra if isinstance(extra, dict) else {}),
+        "table_name": table,
+        "computation_type": "standalone",
+        "reference": None,
     }
+    return {"metadata": metadata, **{k: v for k, v in metrics.items() if k != "metadata"}}
 
 
 def _pick(params: Any, fallback: Any, name: str) -> Any:
@@ -487,42 +543,104 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 
 
 def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
-    """Delegates to ``avatars.engine.reports.build_report`` (a later issue); until it exists
-    the job says so. The contract: ``build_report(report_type=, output_format=, language=,
-    display_name=, tables={name: {"original": df, "avatars": df, "privacy": {...},
-    "signal": {...}}}) -> list[(file name, bytes)]``."""
+    """Build the report documents with ``avatars.engine.reports.build_report`` from what the
+    earlier jobs stored: the original table, the standard job's avatars, projections and run
+    metadata, and the metrics of the report's dependencies."""
     try:
-        from avatars.engine import reports  # type: ignore[attr-defined]
+        from avatars.engine.reports import build_report
     except ImportError:
         raise JobError("reports are not available on this server yet") from None
-    build = getattr(reports, "build_report", None)
-    if build is None:
-        raise JobError("reports are not available on this server yet")
+    job.progress(0.0, "reading")
     tables = _report_inputs(job)
-    documents = build(
+    if not tables:
+        raise JobError(
+            f"{doc.label}: nothing to report on: give the privacy and signal metrics jobs (or a "
+            "standard job) of this set in depends_on"
+        )
+    metadata = next(
+        (d for d in job.resources.of_kind("AvatarMetadata") if isinstance(d, MetadataDocument)),
+        None,
+    )
+    pia = metadata.spec.pia_metadata if metadata is not None and metadata.spec else None
+    job.progress(0.3, "writing the report")
+    documents = build_report(
         report_type=doc.spec.report_type,
         output_format="docx" if doc.spec.report_type == "pia" else doc.spec.output_format,
         language=doc.spec.language,
-        display_name=job.resources.display_name or "",
+        display_name=job.resources.display_name,
         tables=tables,
+        pia_metadata=pia,
     )
     keys = [write_bytes(job, name, data) for name, data in documents]
     return {ResultKind.report.value: keys}
 
 
-def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
-    """The metrics of the report's dependencies, and the tables they measured."""
-    tables: dict[str, dict[str, Any]] = {}
+def _ancestors(job: JobInput) -> list[Job]:
+    """The finished jobs the report depends on, directly or through its dependencies."""
+    found: dict[str, Job] = {}
+    frontier = list(job.depends_on or [])
     with job.db.reading() as session:
-        parents = list(session.scalars(select(Job).where(Job.name.in_(job.depends_on or []))))
-    for parent in parents:
-        for kind in (ResultKind.privacy_metrics, ResultKind.signal_metrics):
+        while frontier:
+            rows = session.scalars(select(Job).where(Job.name.in_(frontier))).all()
+            frontier = []
+            for row in rows:
+                if row.name not in found and row.status == JobStatus.finished.value:
+                    found[row.name] = row
+                    frontier += [n for n in row.depends_on or [] if n not in found]
+    return list(found.values())
+
+
+def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
+    """``{table: {original, avatars, privacy, signal, run_metadata, *_coordinates}}``."""
+    from avatars.engine.io import read_table
+
+    ancestors = _ancestors(job)
+    standard = next((j for j in ancestors if j.kind == JobKind.standard.value), None)
+    if standard is None:
+        standard = _standard_job_for(job, None)
+    tables: dict[str, dict[str, Any]] = {}
+
+    def entry(name: str) -> dict[str, Any]:
+        return tables.setdefault(name, {})
+
+    for parent in ancestors:
+        for kind, field_name in (
+            (ResultKind.privacy_metrics, "privacy"),
+            (ResultKind.signal_metrics, "signal"),
+        ):
             for key in (parent.outputs or {}).get(kind.value, []):
                 value = json.loads(job.storage.read_bytes(key))
-                name = value.get("metadata", {}).get("table_name", "")
-                tables.setdefault(name, {})[
-                    "privacy" if kind is ResultKind.privacy_metrics else "signal"
-                ] = value
+                name = (value.get("metadata") or {}).get("table_name")
+                if name:
+                    entry(name)[field_name] = value
+    if standard is not None:
+        outputs = standard.outputs or {}
+        for key in outputs.get(ResultKind.run_metadata.value, []):
+            run_metadata = json.loads(job.storage.read_bytes(key))
+            name = run_metadata.get("table_name")
+            if name:
+                entry(name)["run_metadata"] = run_metadata
+        for kind, field_name, suffix in (
+            (ResultKind.shuffled, "avatars", ".shuffled-0"),
+            (ResultKind.original_projections, "original_coordinates", ".projections.original-0"),
+            (ResultKind.avatar_projections, "avatar_coordinates", ".projections.avatars-0"),
+        ):
+            for key in outputs.get(kind.value, []):
+                stem, _, ext = posixpath.basename(key).rpartition(".")
+                name = next((t for t in tables if escape_table_name(t) + suffix == stem), None)
+                if name is None:
+                    continue
+                with _readable(job.storage, key) as source:
+                    entry(name)[field_name] = read_table(
+                        source, format="parquet" if ext == "parquet" else "csv"
+                    )
+    for schema in job.resources.of_kind(SchemaDocument.KIND):
+        assert isinstance(schema, SchemaDocument)
+        if schema.spec.schema_ref:
+            continue
+        for table in schema.spec.tables:
+            if table.name in tables and "original" not in tables[table.name]:
+                tables[table.name]["original"] = read_input(job, table)
     return tables
 
 
