@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,9 @@ def summarize_validation(errors: list[dict[str, Any]]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to an undecodable body: a validation error like any other.
+            return JSONResponse(error_body("the request body could not be parsed"), status_code=422)
         if isinstance(exc, ApiError):
             body = error_body(exc.message, **jsonable_encoder(exc.extra))
         elif isinstance(exc.detail, dict) and "message" in exc.detail:
@@ -90,6 +94,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": errors, "message": summarize_validation(errors)}, status_code=422
         )
+
+    @app.exception_handler(DataError)
+    async def _bad_data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value that came from the request: PostgreSQL rejects NUL
+        # characters in text, and values too long for their column. The client's fault.
+        if "NUL" in str(exc.orig):
+            message = "text containing a NUL character (\\x00) is not accepted"
+        else:
+            message = "a value of the request is not acceptable (too long, or out of range)"
+        log.info("refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(error_body(message), status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

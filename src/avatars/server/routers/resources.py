@@ -42,7 +42,8 @@ YAML_BODY = {
         "content": {"application/yaml": {"schema": {"type": "string"}}},
     }
 }
-YAML_RESPONSE = {200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}}
+# The YAML text; no schema: tools that parse YAML responses get documents, not a string.
+YAML_RESPONSE = {200: {"content": {"application/yaml": {"schema": {}}}}}
 
 
 async def read_text_body(request: Request, limit: int = MAX_YAML_BYTES) -> str:
