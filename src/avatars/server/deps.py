@@ -12,13 +12,17 @@ organization. Anything else answers 404, exactly like an object that does not ex
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import ColumnElement, select, update
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import ColumnElement, Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from avatars.server import security
@@ -30,6 +34,8 @@ from avatars.server.storage import Storage
 
 if TYPE_CHECKING:
     from avatars.server.jobs.dispatcher import Dispatcher
+
+T = TypeVar("T")
 
 #: ``last_used_at`` of an API key is written at most this often (a write per request would
 #: serialize every reader behind SQLite's single writer).
@@ -43,31 +49,50 @@ class AppState:
     storage: Storage
     secret_key: str
     dispatcher: Dispatcher | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: Small bookkeeping writes that requests do not wait for.
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="avatars-background")
+    )
+    #: When this process last recorded each API key's use (see ``_record_use``).
+    key_uses: dict[uuid.UUID, dt.datetime] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.avatars
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return state_of(request)
 
 
 State = Annotated[AppState, Depends(get_state)]
 
 
-def read_session(request: Request) -> Iterator[Session]:
-    with get_state(request).db.read() as session:
-        yield session
+async def run_db(state: AppState, function: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work from an ``async`` endpoint.
+
+    On SQLite it runs inline, on the event loop: a read of a local WAL database takes
+    microseconds and never waits for a writer, far less than handing the work to a thread and
+    back (which costs more than the query itself and halved throughput in
+    benchmarks/api_latency.py). On PostgreSQL every query is a network round trip, so it goes
+    to the thread pool. Only for reads: writes may wait for SQLite's lock."""
+    if state.db.is_sqlite:
+        return function(*args)
+    return await run_in_threadpool(function, *args)
 
 
-def write_session(request: Request) -> Iterator[Session]:
-    """A session whose transactions take the write lock first (see ``db``). Endpoints commit
-    explicitly; whatever is not committed is rolled back when the request ends."""
-    with get_state(request).db.write() as session:
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    # Creating a session does no I/O; the work with it happens in the (sync) endpoint.
+    session = state_of(request).db.read()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
 
 
 def client_ip(request: Request) -> str:
@@ -76,7 +101,7 @@ def client_ip(request: Request) -> str:
 
 def public_base(request: Request) -> str:
     """The external base URL (``https://host``), used in the URLs given to clients."""
-    configured = get_state(request).settings.public_url
+    configured = state_of(request).settings.public_url
     if configured:
         return configured.rstrip("/")
     return str(request.base_url).rstrip("/")
@@ -122,7 +147,9 @@ NOT_AUTHENTICATED = (
 )
 
 
-def _caller_from_user(user: User, request: Request, **extra: Any) -> Caller:
+def _caller_from_user(user: Any, request: Request, **extra: Any) -> Caller:
+    """``user``: a User, or a row with its ``id``, ``organization_id``, ``role``, ``email``
+    and ``username``."""
     return Caller(
         user_id=user.id,
         organization_id=user.organization_id,
@@ -134,34 +161,71 @@ def _caller_from_user(user: User, request: Request, **extra: Any) -> Caller:
     )
 
 
-def _authenticate_api_key(request: Request, session: Session, key: str) -> Caller:
+# Built once: these run on every request (plain columns, no ORM objects).
+_API_KEY_LOOKUP = (
+    select(
+        ApiKey.secret_hash,
+        ApiKey.revoked_at,
+        ApiKey.expires_at,
+        ApiKey.last_used_at,
+        User.id,
+        User.organization_id,
+        User.role,
+        User.email,
+        User.username,
+        User.deleted_at,
+    )
+    .join(User, User.id == ApiKey.user_id)
+    .where(ApiKey.id == bindparam("key_id"))
+)
+_USER_LOOKUP = select(
+    User.id, User.organization_id, User.role, User.email, User.username, User.deleted_at
+).where(User.id == bindparam("user_id"))
+
+
+def _authenticate_api_key(request: Request, db: Connection | Session, key: str) -> Caller:
     parsed = security.parse_api_key(key)
     if parsed is None:
         raise _unauthorized("Not authenticated: malformed API key", "api-key-v1")
     key_id, secret = parsed
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.id == key_id)
-    ).first()
+    row = db.execute(_API_KEY_LOOKUP, {"key_id": key_id}).first()
     invalid = _unauthorized("Not authenticated: invalid or revoked API key", "api-key-v1")
     if row is None:
         security.same_hash(security.sha256_hex(secret), "0" * 64)  # same work either way
         raise invalid
-    api_key, user = row
-    if not security.same_hash(security.sha256_hex(secret), api_key.secret_hash):
+    if not security.same_hash(security.sha256_hex(secret), row.secret_hash):
         raise invalid
     now = utcnow()
-    if api_key.revoked_at is not None or user.deleted_at is not None:
+    if row.revoked_at is not None or row.deleted_at is not None:
         raise invalid
-    if api_key.expires_at <= now:
+    if row.expires_at <= now:
         raise _unauthorized("Not authenticated: this API key has expired", "api-key-v1")
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        with get_state(request).db.writing() as writer:
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        _record_use(state_of(request), key_id, now)
+    return _caller_from_user(row, request, via="api_key", api_key_id=key_id)
+
+
+def _record_use(state: AppState, key_id: uuid.UUID, now: dt.datetime) -> None:
+    """Update ``last_used_at`` in the background (a request must not wait for the write lock),
+    once per key and resolution period however many requests arrive meanwhile."""
+    with state.lock:
+        last = state.key_uses.get(key_id)
+        if last is not None and now - last < LAST_USED_RESOLUTION:
+            return
+        state.key_uses[key_id] = now
+    state.background.submit(_touch_api_key, state.db, key_id, now)
+
+
+def _touch_api_key(db: Database, key_id: uuid.UUID, now: dt.datetime) -> None:
+    try:
+        with db.writing() as writer:
             writer.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
-    return _caller_from_user(user, request, via="api_key", api_key_id=api_key.id)
+    except Exception:  # bookkeeping only: never worth an error
+        logging.getLogger(__name__).warning("could not record the use of an API key", exc_info=True)
 
 
-def _authenticate_bearer(request: Request, session: Session, token: str) -> Caller:
-    state = get_state(request)
+def _authenticate_bearer(request: Request, db: Connection | Session, token: str) -> Caller:
+    state = state_of(request)
     try:
         claims = security.decode_access_token(state.secret_key, token)
     except security.TokenExpired:
@@ -173,13 +237,13 @@ def _authenticate_bearer(request: Request, session: Session, token: str) -> Call
         family = uuid.UUID(claims["fam"]) if claims.get("fam") else None
     except (ValueError, TypeError):
         raise _unauthorized("Not authenticated: invalid access token") from None
-    user = session.get(User, user_id)
+    user = db.execute(_USER_LOOKUP, {"user_id": user_id}).first()
     if user is None or user.deleted_at is not None:
         raise _unauthorized("Not authenticated: this user no longer exists")
     return _caller_from_user(user, request, via="bearer", family_id=family)
 
 
-def authenticate(request: Request, session: Session) -> Caller:
+def authenticate(request: Request, db: Connection | Session) -> Caller:
     header = request.headers.get("authorization", "").strip()
     scheme, _, value = header.partition(" ")
     value = value.strip()
@@ -187,23 +251,25 @@ def authenticate(request: Request, session: Session) -> Caller:
         raise _unauthorized(NOT_AUTHENTICATED)
     scheme = scheme.lower()
     if scheme == "api-key-v1":
-        return _authenticate_api_key(request, session, value)
+        return _authenticate_api_key(request, db, value)
     if scheme == "bearer":
-        return _authenticate_bearer(request, session, value)
+        return _authenticate_bearer(request, db, value)
     raise _unauthorized(NOT_AUTHENTICATED)
 
 
-def get_caller(request: Request, session: ReadSession) -> Caller:
-    caller = authenticate(request, session)
-    # The read transaction of the lookup is over; do not hold it for the whole request.
-    session.rollback()
-    return caller
+def _authenticate_in_own_session(request: Request) -> Caller:
+    with state_of(request).db.read_engine.connect() as connection:
+        return authenticate(request, connection)
+
+
+async def get_caller(request: Request) -> Caller:
+    return await run_db(state_of(request), _authenticate_in_own_session, request)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def get_admin(caller: CurrentCaller) -> Caller:
+async def get_admin(caller: CurrentCaller) -> Caller:
     if not caller.is_admin:
         raise ApiError(403, "this action needs an organization admin")
     return caller

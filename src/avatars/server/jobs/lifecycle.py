@@ -42,7 +42,8 @@ KIND_OF_DOCUMENT = {
 }
 
 
-def to_wire(job: Job) -> JobResponse:
+def to_wire(job: Job | Any) -> JobResponse:
+    """The wire model of a job (an ORM object, or a row with the same column names)."""
     status = JobStatus(job.status)
     return JobResponse(
         name=job.name,

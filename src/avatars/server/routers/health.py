@@ -67,12 +67,12 @@ def check_user_agent(user_agent: str) -> CompatibilityResponse:
 
 
 @router.get("/", response_model=HealthResponse, summary="Root")
-def root() -> HealthResponse:
+async def root() -> HealthResponse:
     return HealthResponse(message="Avatar API", version=__version__)
 
 
 @router.get("/health", response_model=HealthResponse, summary="Is the server up?")
-def health() -> HealthResponse:
+async def health() -> HealthResponse:
     return HealthResponse(message="ok", version=__version__)
 
 
@@ -93,11 +93,11 @@ def health_db(state: State) -> HealthResponse | JSONResponse:
 
 
 @router.get("/check_client", response_model=CompatibilityResponse, summary="Client compatibility")
-def check_client(request: Request) -> CompatibilityResponse:
+async def check_client(request: Request) -> CompatibilityResponse:
     return check_user_agent(request.headers.get("user-agent", ""))
 
 
 @router.get("/capabilities", response_model=CapabilitiesResponse, summary="What can run here")
-def capabilities() -> CapabilitiesResponse:
+async def capabilities() -> CapabilitiesResponse:
     # Uploaded tables only: no database connections on this server.
     return CapabilitiesResponse(input_protocols=["file"], database_engines=[], connections=[])

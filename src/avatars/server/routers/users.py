@@ -124,12 +124,12 @@ def get_me(session: ReadSession, state: State, caller: CurrentCaller) -> MeUser:
 
 
 @router.get("/credits_info", response_model=CreditsInfo, summary="Credits (not enforced here)")
-def credits_info(caller: CurrentCaller) -> CreditsInfo:
+async def credits_info(caller: CurrentCaller) -> CreditsInfo:
     return CreditsInfo(credits=None, is_credit_enabled=False)
 
 
 @router.get("/features_info", response_model=FeaturesInfo, summary="What this server can do")
-def features_info(caller: CurrentCaller) -> FeaturesInfo:
+async def features_info(caller: CurrentCaller) -> FeaturesInfo:
     return FeaturesInfo(feature_scopes=FEATURES)
 
 
