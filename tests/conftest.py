@@ -484,3 +484,20 @@ def fresh_database_url(backend: str, tmp_path: Path, _postgres_getter: Callable[
     if backend == "postgres":
         return new_postgres_database(_postgres_getter())
     return f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[[Path, dict[str, str]], PlatformServer]]:
+    """``start_server(data_dir, env)``: a bare ``avatars serve`` (no admin set up), stopped at
+    the end of the test."""
+    started: list[PlatformServer] = []
+
+    def start(data_dir: Path, env: dict[str, str]) -> PlatformServer:
+        server = PlatformServer(data_dir, env)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -76,3 +76,57 @@ def test_clean_stop_hands_the_job_back(platform_factory: Any, big_csv: bytes) ->
     assert client.get(f"/jobs/{name}").json()["status"] in ("queued", "pending")
     job = wait_status(client, name, {"finished", "error", "lost"}, timeout=60)
     assert job["status"] == "finished", job
+
+
+def _job_workers(platform: Any) -> list[psutil.Process]:
+    """The processes that run jobs: children of the forkserver, itself a child of the server."""
+    found = []
+    for process in _children(platform):
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.ppid() != platform.server.process.pid and "forkserver" in " ".join(
+                process.cmdline()
+            ):
+                found.append(process)
+        except psutil.Error:  # gone meanwhile
+            continue
+    return found
+
+
+def _wait_running_again(client: Any, name: str, previous: set[int], platform: Any) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{name}").json()
+        fresh = {p.pid for p in _job_workers(platform)} - previous
+        if fresh and job["status"] == "pending" and job["progress"] >= 0.1:
+            return
+        assert not job["done"], job
+        time.sleep(0.05)
+    raise AssertionError("the job did not run again")
+
+
+def test_a_crashing_worker_does_not_take_the_server_down(
+    platform_factory: Any, big_csv: bytes
+) -> None:
+    platform = platform_factory(env={"AVATAR_WORKERS": "1"})
+    name = _start_long_job(platform, big_csv)
+    client = platform.client(platform.admin.api_key)
+    # Killed once (as by the kernel's OOM killer): the job runs again in a new worker.
+    first = _job_workers(platform)
+    assert len(first) == 1
+    first[0].kill()
+    _wait_running_again(client, name, {p.pid for p in first}, platform)
+    # Killed again: out of attempts, the job ends in error and says why.
+    second = _job_workers(platform)
+    for process in second:
+        process.kill()
+    job = platform.wait_for_job(client, name, timeout=60)
+    assert job["status"] == "error", job
+    assert "stopped unexpectedly" in job["exception"]
+    # The API never went down and new jobs still run.
+    set_name = create_set(
+        client, "after-crash", file="big.csv", table="big", columns=BIG_COLUMNS, k=10
+    )
+    after = platform.wait_for_job(client, create_job(client, set_name, "standard"), timeout=120)
+    assert after["status"] == "finished", after
