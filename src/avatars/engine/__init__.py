@@ -25,7 +25,10 @@ from avatars.engine.errors import (
     UnknownColumnError,
 )
 from avatars.engine.io import read_table, write_table
+from avatars.engine.privacy import PrivacyMetricsResult, privacy_metrics
 from avatars.engine.schema import ColumnType, categorical_under_threshold, resolve_column_types
+from avatars.engine.signal import SignalMetricsResult, signal_metrics
+from avatars.engine.targets import MetricValue
 
 __all__ = [
     "AvatarizationResult",
@@ -33,12 +36,17 @@ __all__ = [
     "ColumnType",
     "InvalidDataError",
     "InvalidParameterError",
+    "MetricValue",
+    "PrivacyMetricsResult",
+    "SignalMetricsResult",
     "UnknownColumnError",
     "advise_parameters",
     "avatarize",
     "categorical_under_threshold",
+    "privacy_metrics",
     "read_table",
     "resolve_column_types",
+    "signal_metrics",
     "table_summary",
     "write_table",
 ]

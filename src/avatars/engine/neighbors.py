@@ -107,3 +107,59 @@ def count_within(
             queries[start:stop], r=radii[start:stop] + atol, return_length=True, workers=workers
         )
     return counts
+
+
+def nearest_lowest_label(
+    tree: cKDTree,
+    queries: np.ndarray,
+    labels: np.ndarray,
+    *,
+    atol: float,
+    workers: int = -1,
+    probe: int = 8,
+    max_block: int = 4_000_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest tree point of each query; among equidistant points (within ``atol``), the one
+    with the lowest ``labels`` value. Returns ``(labels of the chosen points, distances)``.
+
+    With ``labels = arange(tree.n)`` this is :func:`nearest_lowest_index`. It exists for trees
+    built on *deduplicated* points: a point standing for several identical records carries the
+    lowest index among them, so the paper's lowest-index rule (method.md §2.1) holds while the
+    tree stays small on discrete data. Queries whose ``probe`` nearest points are all tied are
+    asked again with ``k`` widened eightfold, in blocks of at most ``max_block`` distances, until
+    the tie is closed or every point has been seen: no per-query Python loop.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = queries.shape[0]
+    n_points = tree.n
+    probe = max(1, min(probe, n_points))
+    sentinel = np.iinfo(np.int64).max
+    best = np.empty(n, dtype=np.int64)
+    best_d = np.empty(n)
+
+    def query(rows: np.ndarray | slice, k: int) -> tuple[np.ndarray, np.ndarray]:
+        d, idx = tree.query(queries[rows], k=k, workers=workers)
+        m = len(d) if np.ndim(d) else 1
+        return np.reshape(d, (m, k)), np.reshape(idx, (m, k))
+
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
+        d, idx = query(slice(start, stop), probe)
+        tied = d <= d[:, :1] + atol
+        best[start:stop] = np.where(tied, labels[idx], sentinel).min(axis=1)
+        best_d[start:stop] = d[:, 0]
+        overflow = np.flatnonzero(tied[:, -1]) + start if probe < n_points else np.empty(0, int)
+        k = probe
+        while overflow.size and k < n_points:
+            k = min(n_points, 8 * k)
+            block = max(1, max_block // k)
+            unresolved = []
+            for b in range(0, overflow.size, block):
+                rows = overflow[b : b + block]
+                d2, idx2 = query(rows, k)
+                tied2 = d2 <= d2[:, :1] + atol
+                best[rows] = np.where(tied2, labels[idx2], sentinel).min(axis=1)
+                if k < n_points:
+                    unresolved.append(rows[tied2[:, -1]])
+            overflow = np.concatenate(unresolved) if unresolved else np.empty(0, int)
+    return best, best_d
