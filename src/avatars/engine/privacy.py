@@ -12,8 +12,11 @@ Singling out (§2.1-2.8)
 - hidden rate (§2.1) ``100 · (1/n) Σ_i 1[nn(i) ≠ i]``, ``nn(i) = argmin_j ‖c_i − a_j‖`` with the
   paper's tie rule: among equidistant avatars the **lowest index** wins (faiss ``IndexFlatL2``).
   The strict variant counts ``i`` hidden only if another avatar is *strictly* closer.
-- local cloaking (§2.2) ``LC_i = #{j ≠ i : ‖c_i − a_j‖ ≤ ‖c_i − a_i‖}`` (ties count), exact
-  (no truncated neighbour list); reported value: the median.
+- local cloaking (§2.2) ``LC_i = #{j ≠ i : ‖c_i − a_j‖ ≤ ‖c_i − a_i‖}`` (ties count), counted
+  exactly (no truncated neighbour list); reported value: the median, always exact. Per-record
+  values are exact below ``max(100, 2·10⁷ / n)`` — every value on tables up to ~4,500 rows —
+  and larger ones are reported as that bound ("at least"), because records whose own avatar is
+  far reach much of the avatar cloud and counting them all is quadratic (see local_cloaking).
 - distance to closest (§2.3) ``DCR(s) = min_x ‖s − x‖`` and closest distances ratio (§2.4)
   ``NNDR(s) = d₁(s) / d₂(s)`` (1 when ``d₂ = 0``) per avatar, over the originals; reported: medians.
 - closest rate (§2.5, provisional), column and row direct match protection (§2.6, §2.8,
@@ -23,13 +26,16 @@ Linkability and inference (need ``known_variables``; §2.9-2.10, provisional).
 
 Reproduction (tests/engine/test_privacy_paper.py): our projection reproduces saiph's full-SVD
 coordinates. On WBCD (``wbcd.csv`` without its id) against the paper's avatars with ``Class``
-categorical and the 9 scores numeric — a FAMD, exactly what the paper's metric code did (its
-``get_column_type`` typed only low-cardinality *object* columns as categorical) — ``ncp = 2``
-gives hidden rate 92.68 % and local cloaking median 24: the paper's "93 %" and "24". Typing
-every column categorical (the MCA used to *generate* the avatars) gives 90.48 % / 13 with an
-exact SVD; saiph's randomized SVD for ``nf = 2`` lands at 92.7-93.6 % there only as an artefact
-of its approximation, so the FAMD typing is the reproduction setting. DCR/NNDR recomputed in the
-full FAMD space on the paper's round-0 split match its stored vectors to float32 precision.
+categorical and the 9 scores numeric — a FAMD, exactly what the paper's metric code did — with
+``ncp = 2``: hidden rate 92.68 % and local cloaking median 24, the paper's "93 %" and "24".
+Typing every column categorical (the MCA used to *generate* the avatars) gives 90.48 % / 13 with
+an exact SVD; saiph's randomized SVD for ``nf = 2`` lands at 92.7-93.6 % there only as an
+artefact of its approximation, so the FAMD typing is the reproduction setting (method.md §5.4).
+DCR/NNDR of the paper's round-0 split (method.md §2.3) match its stored vectors to float32
+precision: WBCD with ``ncp = rank``; AIDS in the full standardized space. With ``ncp = rank``,
+8 AIDS avatars differ: they break exact dependencies of the originals (``treat = 1[arms ≠ 0]``,
+``str2 = 1[strat ≠ 1]``), so part of them lies outside the span of the originals' axes, which
+the projection (``rank`` axes) drops while saiph's full SVD keeps zero-variance axes.
 
 Distances within ``atol`` (:func:`~avatars.engine.neighbors.tie_tolerance`, 1e-9 relative) are
 ties, and are reported as 0 when they are that close to 0: identical records get coordinates
@@ -42,14 +48,16 @@ by the metrics.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+from threadpoolctl import threadpool_limits
 
 from avatars.engine.errors import InvalidDataError, InvalidParameterError
 from avatars.engine.imputation import ImputationParameters, impute
@@ -72,6 +80,22 @@ from avatars.engine.schema import ColumnType
 from avatars.engine.targets import MetricValue, make_metric
 
 ProgressCallback = Callable[[float, str], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def single_threaded_blas(function: F) -> F:
+    """Run ``function`` with one BLAS thread. The metrics' matrix products are small chunked
+    Gram and projection products: a multi-threaded OpenBLAS only spins on them, and makes them
+    several times slower on a busy machine (measured: signal metrics of 50,000 rows 1.7 s with
+    2 BLAS threads, 0.44 s with 1, on 2 loaded cores). KD-tree queries keep their own workers."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 #: Closest rate: percentile of the originals' nearest-other-original distances used as the
 #: "too close" threshold τ when ``quantile_threshold`` is None (our choice; method.md §2.5 [U]).
@@ -100,10 +124,11 @@ MAX_CONFUSION_MODALITIES = 50
 class PrivacyMetricsResult:
     """What :func:`privacy_metrics` returns.
 
-    Per-record arrays (``None`` when not computed): ``hidden`` / ``hidden_strict`` and
-    ``local_cloaking`` per original record, ``distance_to_closest``,
-    ``closest_distances_ratio`` and ``closest_at_risk`` per avatar. They stay out of
-    :meth:`to_dict` unless asked for (``records_limit``): the JSON holds summaries only.
+    Per-record arrays: ``hidden`` / ``hidden_strict`` (bool) and ``local_cloaking`` (int; values
+    at ``details["local_cloaking"]["exact_below"]`` mean "at least that", see the module
+    docstring) per original record; ``distance_to_closest``, ``closest_distances_ratio`` and
+    ``closest_at_risk`` per avatar; ``categorical_hidden`` when that metric was asked for. They
+    stay out of :meth:`to_dict` unless asked for (``records_limit``): the JSON holds summaries.
     """
 
     metrics: list[MetricValue]
@@ -497,6 +522,7 @@ def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # =====================================================================================
 # the public entry point
 # =====================================================================================
+@single_threaded_blas
 def privacy_metrics(
     original: pd.DataFrame,
     unshuffled_avatars: pd.DataFrame,
@@ -1016,7 +1042,12 @@ def _inference(
     Rows where the original's or the guessed avatar's target is missing are left out.
     """
     types = {v: space.encoder.column_types[v] for v in known}
-    encoder = TableEncoder.fit(avatars[known], types)
+    try:
+        encoder = TableEncoder.fit(avatars[known], types)
+    except InvalidDataError as exc:
+        raise InvalidDataError(
+            f"inference metrics project the avatars' known_variables, which fails: {exc}"
+        ) from None
     encoder.missing_columns = []
     n_modalities = encoder.n_modalities()
     params = ImputationParameters.parse(imputation)

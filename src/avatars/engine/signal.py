@@ -44,7 +44,7 @@ from avatars.engine.preprocessing import (
     check_columns_exist,
     validate_table,
 )
-from avatars.engine.privacy import _align_columns, _check_table, _jsonable
+from avatars.engine.privacy import _align_columns, _check_table, _jsonable, single_threaded_blas
 from avatars.engine.schema import ColumnType, resolve_column_types
 from avatars.engine.targets import MetricValue, make_metric
 
@@ -173,6 +173,7 @@ def hellinger_categorical(original: np.ndarray, avatars: np.ndarray, n_modalitie
 # =====================================================================================
 # the public entry point
 # =====================================================================================
+@single_threaded_blas
 def signal_metrics(
     original: pd.DataFrame,
     avatars: pd.DataFrame,
