@@ -242,10 +242,13 @@ def hidden_flags(
     _check_paired(original_coordinates, avatar_coordinates)
     if atol is None:
         atol = tie_tolerance(original_coordinates, avatar_coordinates)
-    index = _AvatarIndex.build(avatar_coordinates, avatar_keys, atol)
-    own = paired_distances(original_coordinates, avatar_coordinates)
-    scan = _scan_nearest(index, original_coordinates, own, atol)
-    return _finish_hidden(scan, index, original_coordinates, own, atol)
+    frame = _Frame.of(original_coordinates, avatar_coordinates, avatar_keys)
+    index = _AvatarIndex.build(frame.avatars, frame.keys, atol, labels=frame.order)
+    scan = _scan_nearest(index, frame.originals, frame.own, atol)
+    hidden, strict = _finish_hidden(
+        scan, index, frame.originals, frame.own, atol, query_labels=frame.order
+    )
+    return frame.restore(hidden), frame.restore(strict)
 
 
 def local_cloaking(
@@ -276,12 +279,11 @@ def local_cloaking(
     _check_paired(original_coordinates, avatar_coordinates)
     if atol is None:
         atol = tie_tolerance(original_coordinates, avatar_coordinates)
-    index = _AvatarIndex.build(avatar_coordinates, avatar_keys, atol)
-    own = paired_distances(original_coordinates, avatar_coordinates)
-    scan = _scan_nearest(index, original_coordinates, own, atol)
-    return _finish_local_cloaking(
-        scan, original_coordinates, avatar_coordinates, own, atol, cap, seed
-    )
+    frame = _Frame.of(original_coordinates, avatar_coordinates, avatar_keys)
+    index = _AvatarIndex.build(frame.avatars, frame.keys, atol, labels=frame.order)
+    scan = _scan_nearest(index, frame.originals, frame.own, atol)
+    lc = _finish_local_cloaking(scan, frame.originals, frame.avatars, frame.own, atol, cap, seed)
+    return frame.restore(lc)
 
 
 #: The scan behind the hidden rate and local cloaking asks for this many nearest avatars.
@@ -313,13 +315,19 @@ class _AvatarIndex:
 
     @classmethod
     def build(
-        cls, avatar_coordinates: np.ndarray, keys: np.ndarray | None, atol: float
+        cls,
+        avatar_coordinates: np.ndarray,
+        keys: np.ndarray | None,
+        atol: float,
+        labels: np.ndarray | None = None,
     ) -> _AvatarIndex:
-        grouped = None if keys is None else _group_identical(avatar_coordinates, keys, atol)
+        """``labels``: the avatars' indices in the caller's numbering (default: positions)."""
+        grouped = None if keys is None else _group_identical(avatar_coordinates, keys, atol, labels)
         if grouped is None:
-            return cls(_balanced_tree(avatar_coordinates), None, None)
+            return cls(_balanced_tree(avatar_coordinates), labels, None)
         points, weights = grouped
-        return cls(_balanced_tree(avatar_coordinates[points]), points, weights)
+        point_labels = points if labels is None else labels[points]
+        return cls(_balanced_tree(avatar_coordinates[points]), point_labels, weights)
 
 
 @dataclass
@@ -376,15 +384,23 @@ def _scan_nearest(
 
 
 def _finish_hidden(
-    scan: _Scan, index: _AvatarIndex, original_coordinates: np.ndarray, own: np.ndarray, atol: float
+    scan: _Scan,
+    index: _AvatarIndex,
+    original_coordinates: np.ndarray,
+    own: np.ndarray,
+    atol: float,
+    query_labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """``query_labels``: each original's index in the caller's numbering (that of the avatar
+    labels): an original is hidden when its nearest avatar's label differs from its own."""
     best = scan.best.copy()
     rows = np.flatnonzero(scan.tie_overflow)
     if rows.size:  # ties wider than the scan: widen the search for those rows
         best[rows], _ = nearest_lowest_label(
             index.tree, original_coordinates[rows], index.point_labels, atol=atol
         )
-    hidden = best != np.arange(len(best))
+    own_labels = np.arange(len(best)) if query_labels is None else query_labels
+    hidden = best != own_labels
     strict = scan.best_distance < own - atol
     return hidden, strict
 
@@ -437,7 +453,7 @@ def _finish_local_cloaking(
         rows = open_rows[active]
         if size < n_avatars:
             assert order is not None and cap is not None
-            sub = _balanced_tree(avatar_coordinates[order[:size]])
+            sub = _balanced_tree(avatar_coordinates[np.sort(order[:size])])
             counts = count_within(sub, original_coordinates[rows], own[rows], atol=atol)
             proven = counts - 1 >= cap  # own avatar possibly in the sample: LC ≥ counts − 1
             lc[rows[proven]] = cap
@@ -448,6 +464,36 @@ def _finish_local_cloaking(
             lc[rows] = np.maximum(counts - 1, 0)
             still[active] = False
     return lc if cap is None else np.minimum(lc, cap)
+
+
+@dataclass
+class _Frame:
+    """Originals and avatars permuted together into the leaf order of a KD-tree on the
+    originals, so that chunked queries touch nearby tree nodes one after another: at a
+    million rows this makes the k-nearest and ball queries ~3× faster (cache locality). Row
+    ``k`` of the frame is original ``order[k]`` and its own avatar; :meth:`restore` puts
+    per-record results back in the callers' order, and the lowest-index tie rule works on
+    the original indices (``order`` as labels)."""
+
+    order: np.ndarray
+    originals: np.ndarray
+    avatars: np.ndarray
+    keys: np.ndarray | None
+    own: np.ndarray  # ‖c_i − a_i‖ in frame order
+
+    @classmethod
+    def of(
+        cls, originals: np.ndarray, avatars: np.ndarray, keys: np.ndarray | None = None
+    ) -> _Frame:
+        order = np.asarray(cKDTree(originals).indices, dtype=np.int64)
+        o = np.ascontiguousarray(originals[order])
+        a = np.ascontiguousarray(avatars[order])
+        return cls(order, o, a, None if keys is None else keys[order], paired_distances(o, a))
+
+    def restore(self, values: np.ndarray) -> np.ndarray:
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
 
 
 def _balanced_tree(points: np.ndarray) -> cKDTree:
@@ -633,20 +679,21 @@ def privacy_metrics(
     # -- singling out: hidden rate, local cloaking -----------------------------------------
     report(0.25, "hidden rate and local cloaking")
     t = time.perf_counter()
-    own = paired_distances(orig_c, avat_c)
     keys = _row_keys(space.avatars.continuous, space.avatars.codes)
-    index = _AvatarIndex.build(avat_c, keys, atol)
-    scan = _scan_nearest(index, orig_c, own, atol)
-    hidden, hidden_strict = _finish_hidden(scan, index, orig_c, own, atol)
+    frame = _Frame.of(orig_c, avat_c, keys)
+    o, a, own = frame.originals, frame.avatars, frame.own
+    index = _AvatarIndex.build(a, frame.keys, atol, labels=frame.order)
+    scan = _scan_nearest(index, o, own, atol)
+    hidden, hidden_strict = _finish_hidden(scan, index, o, own, atol, query_labels=frame.order)
     del index
     timings["hidden_rate"] = time.perf_counter() - t
     report(0.35, "local cloaking")
     t = time.perf_counter()
     lc_cap = max(LC_MIN_CAP, LC_COUNT_BUDGET // n)
-    lc = _finish_local_cloaking(scan, orig_c, avat_c, own, atol, lc_cap, seeds[1])
+    lc = _finish_local_cloaking(scan, o, a, own, atol, lc_cap, seeds[1])
     if lc_cap < n - 1 and np.median(lc) >= lc_cap:  # the median must be exact: count it all
         capped = np.flatnonzero(lc >= lc_cap)
-        exact = _finish_local_cloaking(scan, orig_c, avat_c, own, atol, None, 0, only=capped)
+        exact = _finish_local_cloaking(scan, o, a, own, atol, None, 0, only=capped)
         lc[capped] = exact[capped]
         lc_cap = n - 1
     n_capped = int(np.sum(lc >= lc_cap)) if lc_cap < n - 1 else 0
@@ -656,9 +703,9 @@ def privacy_metrics(
     # -- DCR, NNDR, closest rate (one tree on the originals) --------------------------------
     report(0.5, "distance to closest")
     t = time.perf_counter()
-    original_tree = _balanced_tree(orig_c)
-    dcr, nndr = dcr_nndr(orig_c, avat_c, atol=atol, tree=original_tree)
-    nearest_other, _ = nearest_other_neighbors(orig_c, 1, tree=original_tree)
+    original_tree = _balanced_tree(o)
+    dcr, nndr = dcr_nndr(o, a, atol=atol, tree=original_tree)
+    nearest_other, _ = nearest_other_neighbors(o, 1, tree=original_tree)
     nearest_other = _snap_zero(nearest_other[:, 0], atol)
     rate, at_risk, tau = closest_rate(
         dcr, nndr, nearest_other, quantile_threshold=quantile, ratio_threshold=ratio
@@ -667,6 +714,14 @@ def privacy_metrics(
     # own-avatar distance; RC_i = 0 exactly when the nearest other original is farther
     empty = (lc == 0) & (nearest_other > own + atol)
     del original_tree
+    hidden, hidden_strict, lc = (
+        frame.restore(hidden),
+        frame.restore(hidden_strict),
+        frame.restore(lc),
+    )
+    dcr, nndr, at_risk = frame.restore(dcr), frame.restore(nndr), frame.restore(at_risk)
+    nearest_other, empty = frame.restore(nearest_other), frame.restore(empty)
+    del frame, o, a
     timings["distance_to_closest"] = time.perf_counter() - t
 
     # -- direct matches on values ---------------------------------------------------------
@@ -1122,18 +1177,23 @@ def _row_keys(continuous: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _group_identical(
-    coordinates: np.ndarray, keys: np.ndarray, atol: float
+    coordinates: np.ndarray,
+    keys: np.ndarray,
+    atol: float,
+    labels: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Groups of identical records (equal ``keys``): ``(lowest index of each group, group
-    sizes)``, or None when fewer than :data:`DUPLICATE_SHARE` of the records are duplicates. A
-    record farther than ``atol`` from its group's first (a hash collision) stays on its own."""
-    series = pd.Series(keys)
-    first = np.flatnonzero(~series.duplicated().to_numpy())
+    """Groups of identical records (equal ``keys``): ``(position of the member with the lowest
+    label in each group, group sizes)``, or None when fewer than :data:`DUPLICATE_SHARE` of the
+    records are duplicates. ``labels`` default to positions. A record farther than ``atol``
+    from its group's representative (a hash collision) stays on its own."""
     n = len(keys)
-    if first.size > (1.0 - DUPLICATE_SHARE) * n:
+    group, uniques = pd.factorize(pd.Series(keys))
+    if len(uniques) > (1.0 - DUPLICATE_SHARE) * n:
         return None
-    group, _ = pd.factorize(series)
-    representative = first[group]
+    lab = np.arange(n) if labels is None else np.asarray(labels)
+    by_group = np.lexsort((lab, group))  # grouped, lowest label first within each group
+    starts = np.r_[0, np.flatnonzero(np.diff(group[by_group])) + 1]
+    representative = by_group[starts][group]
     moved = np.flatnonzero(representative != np.arange(n))
     for start in range(0, moved.size, CHUNK_ROWS):
         rows = moved[start : start + CHUNK_ROWS]
