@@ -47,8 +47,6 @@ def test_cli_users_and_keys_then_serve(
     assert "created admin ada@example.com" in created.stdout
     again = _cli(env, "users", "create", "--email", "ada@example.com", "--password", "whatever-1")
     assert again.returncode == 1 and "already exists" in again.stderr
-    weak = _cli(env, "users", "create", "--email", "bob@example.com", "--password", "short")
-    assert weak.returncode == 1 and "at least 8" in weak.stderr
     key = _cli(env, "api-keys", "create", "--email", "ada@example.com", "--name", "ci")
     assert key.returncode == 0, key.stderr
     plaintext = key.stdout.strip()

@@ -335,3 +335,19 @@ def test_statuses_and_progress_along_a_run(platform: Any, api: httpx.Client) -> 
             break
         time.sleep(0.02)
     assert "finished" in seen and seen <= {"queued", "pending", "finished"}
+
+
+def test_deleting_a_running_job_stops_it_and_leaves_no_files(
+    platform: Any, api: httpx.Client, user: Any
+) -> None:
+    platform.upload(user.api_key, "big.csv", big_table_csv(60_000))
+    set_name = create_set(api, "big_delete", file="big.csv", table="big", columns=BIG_COLUMNS, k=10)
+    name = create_job(api, set_name, "standard")
+    wait_status(api, name, {"pending"})
+    deleted = api.delete(f"/jobs/{name}")
+    assert deleted.status_code == 200 and deleted.json()["deleted_at"]
+    job = platform.wait_for_job(api, name, timeout=60)
+    assert job["status"] in ("cancelled", "finished") and job["deleted_at"], job
+    folder = platform.server.data_dir / "storage" / user.id / "30d" / "results" / set_name / name
+    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+    assert api.get(f"/results/{name}").status_code == 404

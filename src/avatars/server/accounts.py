@@ -8,6 +8,7 @@ import re
 import uuid
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from avatars.server import security
@@ -132,15 +133,18 @@ def ensure_admin(settings: Settings, db: Database) -> None:
     if not settings.admin_email or settings.admin_password is None:
         return
     email = settings.admin_email.strip().lower()
-    with db.writing() as session:
-        if live_user_with(session, email=email, username=None) is not None:
-            return
-        org = get_or_create_organization(session, settings.admin_organization)
-        create_user(
-            session,
-            organization_id=org.id,
-            email=email,
-            password=settings.admin_password.get_secret_value(),
-            role="admin",
-        )
+    try:
+        with db.writing() as session:
+            if live_user_with(session, email=email, username=None) is not None:
+                return
+            org = get_or_create_organization(session, settings.admin_organization)
+            create_user(
+                session,
+                organization_id=org.id,
+                email=email,
+                password=settings.admin_password.get_secret_value(),
+                role="admin",
+            )
+    except IntegrityError:  # another API process starting at the same time created it
+        return
     log.info("created the admin user %s", email)

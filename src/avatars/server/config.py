@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, description="jobs running at once in this process")
     dispatch_interval_seconds: float = 0.1
     heartbeat_timeout_seconds: float = Field(
-        default=60.0, description="a running job silent that long is taken as lost"
+        default=30.0, description="a running job silent that long is taken as lost"
     )
     job_max_attempts: int = Field(default=2, ge=1, description="runs of a job before 'lost'")
 

@@ -225,16 +225,28 @@ class Dispatcher:
             return
         try:
             with self.db.writing() as session:
+                running = [Job.name.in_(names), Job.status == JobStatus.pending.value]
+                # Those somebody asked to stop are stopped; the others will run again.
                 session.execute(
                     update(Job)
-                    .where(Job.name.in_(names), Job.status == JobStatus.pending.value)
+                    .where(*running, Job.cancel_requested.is_(True))
+                    .values(
+                        status=JobStatus.cancelled.value,
+                        exception="cancelled while running",
+                        finished_at=utcnow(),
+                        phase="",
+                        cancel_requested=False,
+                    )
+                )
+                session.execute(
+                    update(Job)
+                    .where(*running)
                     .values(
                         status=JobStatus.queued.value,
                         attempts=Job.attempts - 1,
                         worker=None,
                         phase="",
                         progress=0.0,
-                        cancel_requested=False,
                     )
                 )
             log.info("handed %d running job(s) back to the queue", len(names))

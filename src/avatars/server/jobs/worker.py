@@ -218,9 +218,7 @@ class _Run:
         if status == JobStatus.finished:
             values["progress"] = 1.0
         with self.db.writing() as session:
-            count = session.execute(
-                update(Job).where(*self._mine(), Job.deleted_at.is_(None)).values(**values)
-            ).rowcount
+            count = session.execute(update(Job).where(*self._mine()).values(**values)).rowcount
         return count == 1
 
     def run(self) -> str:
@@ -262,13 +260,14 @@ class _Run:
         if status != JobStatus.finished:
             self._discard(job)
         if not self._finish(status, exception, outputs if status == JobStatus.finished else {}):
-            # Deleted (or superseded) meanwhile: what this attempt wrote must not linger.
-            with self.db.reading() as session:
-                row = session.get(Job, self.name)
-                deleted = row is None or row.deleted_at is not None
-            if deleted:
-                self._discard(job)
             return "superseded"
+        with self.db.reading() as session:
+            deleted = session.scalar(select(Job.deleted_at).where(Job.name == self.name))
+        if deleted is not None and status == JobStatus.finished:
+            # Deleted while it ran: what it wrote must not linger.
+            self._discard(job)
+            with self.db.writing() as session:
+                session.execute(update(Job).where(Job.name == self.name).values(outputs={}))
         return status.value
 
     def _discard(self, job: JobInput) -> None:
