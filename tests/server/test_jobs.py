@@ -351,3 +351,19 @@ def test_deleting_a_running_job_stops_it_and_leaves_no_files(
     folder = platform.server.data_dir / "storage" / user.id / "30d" / "results" / set_name / name
     assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
     assert api.get(f"/results/{name}").status_code == 404
+
+
+def test_metrics_of_uploaded_avatars(
+    platform: Any, api: httpx.Client, user: Any, iris_csv: bytes
+) -> None:
+    """Avatars made elsewhere (``add_table(..., avatar_data)``): measured without standard job."""
+    frame = pd.read_csv(io.BytesIO(iris_csv))
+    avatars = frame.sample(frac=1, random_state=1).reset_index(drop=True)
+    platform.upload(user.api_key, "iris_avatars.csv", avatars.to_csv(index=False).encode())
+    set_name = create_set(api, "own_avatars", avatars_file="iris_avatars.csv")
+    signal = platform.wait_for_job(api, create_job(api, set_name, "signal_metrics"))
+    assert signal["status"] == "finished", signal
+    privacy = platform.wait_for_job(api, create_job(api, set_name, "privacy_metrics"))
+    assert privacy["status"] == "finished", privacy
+    url = api.get(f"/results/{privacy['name']}").json()["privacy_metrics"][0]
+    assert json.loads(storage_path(platform, url))["metadata"]["table_name"] == "iris"

@@ -75,7 +75,7 @@ async def run_db(state: AppState, function: Callable[..., T], *args: Any) -> T:
 
     On SQLite it runs inline, on the event loop: a read of a local WAL database takes
     microseconds and never waits for a writer, far less than handing the work to a thread and
-    back (which costs more than the query itself and halved throughput in
+    back (which costs more than the query itself: it cut throughput by more than half in
     benchmarks/api_latency.py). On PostgreSQL every query is a network round trip, so it goes
     to the thread pool. Only for reads: writes may wait for SQLite's lock."""
     if state.db.is_sqlite:

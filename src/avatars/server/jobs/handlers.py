@@ -106,8 +106,11 @@ def _readable(storage: Storage, key: str) -> Iterator[Any]:
             yield handle
 
 
-def read_input(job: JobInput, table: Table, *, avatars: bool = False) -> pd.DataFrame:
-    """Read a table of the set (its data, or its user-supplied avatars) with its column types."""
+def read_input(
+    job: JobInput, table: Table, *, avatars: bool = False, types_of: Table | None = None
+) -> pd.DataFrame:
+    """Read a table of the set (its data, or its user-supplied avatars) with the column types
+    of ``types_of`` (default: ``table``; avatars take those of their original table)."""
     from avatars.engine.io import read_table
 
     data = table.avatars_data if avatars else table.data
@@ -120,7 +123,7 @@ def read_input(job: JobInput, table: Table, *, avatars: bool = False) -> pd.Data
         raise JobError(
             f"the file '{data.file}' of table '{table.name}' was not uploaded with the set"
         )
-    types = table.column_types()
+    types = (types_of or table).column_types()
     with _readable(job.storage, key) as source:
         df = read_table(source, format=_format_of(data.file), column_types=types or None)
     check_limits(job.settings, table.name, df)
@@ -424,7 +427,7 @@ def _avatars_for_metrics(
     data = avatar_table.avatars_data if avatar_table is not None else None
     if data is not None and data.file:
         assert avatar_table is not None
-        avatars = read_input(job, avatar_table, avatars=True)
+        avatars = read_input(job, avatar_table, avatars=True, types_of=table)
         return table, original, avatars, standard_params
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
