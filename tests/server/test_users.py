@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
+from server_helpers import create_job, create_set
 
 from avatars.models import FeaturesInfo, MeUser, User
+
+IRIS = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data" / "iris.csv"
 
 
 def test_admin_creates_users_in_their_organization(platform: Any) -> None:
@@ -77,18 +81,10 @@ def test_limits_come_from_the_settings(platform_factory: Any) -> None:
     environment = admin.get("/users/me").json()["environment"]
     assert environment["max_allowed_lines_per_dataset"] == 100
     assert environment["max_allowed_dimensions_per_dataset"] == 3
-    from server_helpers import create_job, create_set
-
-    platform.upload(platform.admin.api_key, "iris.csv", (platform_root() / "iris.csv").read_bytes())
+    platform.upload(platform.admin.api_key, "iris.csv", IRIS.read_bytes())
     job = platform.wait_for_job(admin, create_job(admin, create_set(admin, "limits"), "standard"))
     assert job["status"] == "error"
     assert "150 rows" in job["exception"] and "limit of 100" in job["exception"]
-
-
-def platform_root() -> Any:
-    from pathlib import Path
-
-    return Path(__file__).resolve().parents[2] / "src" / "avatars" / "data"
 
 
 def test_admin_deletes_a_user(platform: Any) -> None:
