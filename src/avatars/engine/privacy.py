@@ -41,9 +41,11 @@ Distances within ``atol`` (:func:`~avatars.engine.neighbors.tie_tolerance`, 1e-9
 ties, and are reported as 0 when they are that close to 0: identical records get coordinates
 that differ in the last bits.
 
-Memory: KD-trees queried in bounded chunks (:mod:`avatars.engine.neighbors`), never an n × n
-(or n × k-large) matrix; the trees on the originals and on the avatars are built once and shared
-by the metrics.
+Memory and speed: KD-trees queried in bounded chunks (:mod:`avatars.engine.neighbors`), never an
+n × n (or n × k-large) matrix; the trees on the originals and on the avatars are built once and
+shared by the metrics, queries run in KD-tree leaf order (:class:`_Frame`), and BLAS runs on one
+thread (:func:`single_threaded_blas`). Measured on 2 busy cores, 16 mixed columns: 50,000 rows
+~2 s of privacy metrics, 1,000,000 rows ~40 s (avatarization excluded).
 """
 
 from __future__ import annotations
