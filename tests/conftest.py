@@ -164,9 +164,10 @@ class TestUser:
 class PlatformServer:
     """``avatars serve`` in a subprocess, on a free loopback port."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str], log_level: str = "warning") -> None:
         self.data_dir = data_dir
         self.env = env
+        self.log_level = log_level
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
@@ -192,7 +193,7 @@ class PlatformServer:
                 "--port",
                 str(self.port),
                 "--log-level",
-                "warning",
+                self.log_level,
             ],
             env=env,
             stdout=log,
@@ -487,13 +488,13 @@ def fresh_database_url(backend: str, tmp_path: Path, _postgres_getter: Callable[
 
 
 @pytest.fixture
-def start_server() -> Iterator[Callable[[Path, dict[str, str]], PlatformServer]]:
-    """``start_server(data_dir, env)``: a bare ``avatars serve`` (no admin set up), stopped at
-    the end of the test."""
+def start_server() -> Iterator[Callable[..., PlatformServer]]:
+    """``start_server(data_dir, env, log_level="warning")``: a bare ``avatars serve`` (no admin
+    set up), stopped at the end of the test."""
     started: list[PlatformServer] = []
 
-    def start(data_dir: Path, env: dict[str, str]) -> PlatformServer:
-        server = PlatformServer(data_dir, env)
+    def start(data_dir: Path, env: dict[str, str], log_level: str = "warning") -> PlatformServer:
+        server = PlatformServer(data_dir, env, log_level)
         started.append(server)
         server.start()
         return server

@@ -272,3 +272,22 @@ def test_expired_api_key_is_refused(platform: Any) -> None:
     response = client.get("/jobs")
     assert response.status_code == 401 and "expired" in response.json()["message"]
     assert "credentials expired" not in response.text  # no pointless refresh by the client
+
+
+def test_refresh_tokens_stay_out_of_the_access_log(tmp_path: Any, start_server: Any) -> None:
+    env = {"AVATAR_ADMIN_EMAIL": "a@example.com", "AVATAR_ADMIN_PASSWORD": "admin-password-1"}
+    server = start_server(tmp_path / "data", env, log_level="info")
+    tokens = httpx.post(
+        f"{server.api_url}/login",
+        data={"username": "a@example.com", "password": "admin-password-1"},
+    ).json()
+    assert (
+        httpx.post(
+            f"{server.api_url}/refresh", params={"token": tokens["refresh_token"]}
+        ).status_code
+        == 200
+    )
+    server.stop()
+    log = server.log()
+    assert "/api/refresh?token=[redacted]" in log
+    assert tokens["refresh_token"] not in log and "admin-password-1" not in log

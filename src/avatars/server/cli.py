@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,20 @@ def _database(data_dir: Path | None):  # type: ignore[no-untyped-def]
     return settings, db
 
 
+class _RedactTokens(logging.Filter):
+    """Hide the refresh token that clients send in the query string (``POST
+    /refresh?token=...``, protocol.md §2.2) from the access log: logs must hold no secret."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = self._TOKEN.sub(r"\1[redacted]", str(args[2]))
+            record.args = tuple(args)
+        return True
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
@@ -64,6 +79,7 @@ def serve(
     )
     typer.echo(f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/api", err=True)
     app = create_app(settings)
+    logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
 
 
