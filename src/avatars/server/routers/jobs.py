@@ -47,6 +47,7 @@ from avatars.server.deps import (
     State,
     authenticate,
     run_db,
+    state_of,
 )
 from avatars.server.errors import ApiError, not_found
 from avatars.server.events import record_event
@@ -315,9 +316,11 @@ def bulk_delete_jobs(
     responses={**AUTH_ERRORS, **errors(404)},
     summary="One job",
 )
-async def get_job_status(job_name: str, request: Request, state: State) -> Response:
+async def get_job_status(job_name: str, request: Request) -> Response:
     # The endpoint clients poll (benchmarks/api_latency.py): authentication and lookup on one
-    # connection, run inline on SQLite (see deps.run_db), serialized once.
+    # connection, run inline on SQLite (see deps.run_db), serialized once; no dependency at all.
+    state = state_of(request)
+
     def load() -> bytes:
         with state.db.read_engine.connect() as connection:
             caller = authenticate(request, connection)
