@@ -1,0 +1,40 @@
+"""Several API processes on one database share the job queue: every job runs exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from server_helpers import create_job, create_set
+from sqlalchemy import select
+
+from avatars.server.config import Settings
+from avatars.server.db import Database
+from avatars.server.models import Job
+
+
+def test_two_api_processes_share_the_queue(
+    platform_factory: Any, start_server: Any, iris_csv: bytes
+) -> None:
+    first = platform_factory(env={"AVATAR_WORKERS": "1"})
+    second = start_server(first.server.data_dir, first.server.env)
+    first.upload(first.admin.api_key, "iris.csv", iris_csv)
+    client = first.client(first.admin.api_key)
+    other = httpx.Client(base_url=second.api_url, headers=first.admin.headers, timeout=60)
+    set_name = create_set(client, "shared", k=5)
+    names = [create_job(client if i % 2 else other, set_name, "standard") for i in range(8)]
+    for name in names:
+        assert first.wait_for_job(other, name)["status"] == "finished"
+    other.close()
+
+    settings = Settings(data_dir=first.server.data_dir, database_url=first.database_url or "")
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.reading() as session:
+            rows = session.execute(
+                select(Job.name, Job.attempts, Job.worker).where(Job.name.in_(names))
+            ).all()
+    finally:
+        db.dispose()
+    assert sorted(r.name for r in rows) == sorted(names)
+    assert all(r.attempts == 1 for r in rows), rows  # claimed once, never twice
