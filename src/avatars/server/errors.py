@@ -20,8 +20,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from avatars.server.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,26 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "a value of the request is not acceptable (too long, or out of range)"
         log.info("refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse(error_body(message), status_code=422)
+
+    @app.exception_handler(StorageError)
+    async def _storage_down(request: Request, exc: StorageError) -> JSONResponse:
+        # The object store failed (down, unreachable): nothing was committed, retrying helps.
+        log.error("storage failure on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body("the storage backend is unavailable; retry later"),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is unreachable (restarting...): the pool reconnects by itself.
+        log.error("database failure on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            error_body("the database is unavailable; retry later"),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -38,6 +38,29 @@ class StorageError(Exception):
     """The storage backend failed (unreachable, permission denied, ...)."""
 
 
+def _backend_error_types() -> tuple[type[BaseException], ...]:
+    """What fsspec backends raise when the store fails: OS errors, and for S3 the errors of
+    botocore and aiohttp that s3fs lets through (an unreachable endpoint, for one)."""
+    types: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        types += [BotoCoreError, ClientError]
+    except ImportError:  # pragma: no cover - botocore is a base dependency
+        pass
+    try:
+        from aiohttp import ClientError as HttpClientError
+
+        types.append(HttpClientError)
+    except ImportError:  # only s3fs brings aiohttp
+        pass
+    return tuple(types)
+
+
+#: Exceptions of the backend that mean "the store failed": turned into StorageError.
+BACKEND_ERRORS = _backend_error_types()
+
+
 class ObjectNotFoundError(StorageError, FileNotFoundError):
     """No object under that key."""
 
@@ -99,7 +122,7 @@ class AtomicWriter:
         self.size += len(data)
         try:
             self._file.write(data)
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not write {self.key}: {exc}") from exc
 
     def commit(self) -> ObjectInfo:
@@ -110,7 +133,7 @@ class AtomicWriter:
             self._file.close()
             if self._tmp is not None:
                 os.replace(self._tmp, self._final)
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             self._cleanup()
             raise StorageError(f"could not store {self.key}: {exc}") from exc
         return self._storage.info(self.key)
@@ -175,7 +198,7 @@ class Storage:
             raw = self.fs.info(self.path(key))
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(key) from exc
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not stat {key}: {exc}") from exc
         if raw.get("type") != "file":
             raise ObjectNotFoundError(key)
@@ -218,7 +241,7 @@ class Storage:
             found = self.fs.find(base_path, detail=True)
         except FileNotFoundError:
             return
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not list {prefix!r}: {exc}") from exc
         for path in sorted(found):
             raw = found[path]
@@ -235,7 +258,7 @@ class Storage:
             return self.fs.open(self.path(key), "rb")
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(key) from exc
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not read {key}: {exc}") from exc
 
     def iter_read(
@@ -243,17 +266,22 @@ class Storage:
     ) -> Iterator[bytes]:
         """Stream bytes ``[start, end)`` of the object (``end=None``: to the end)."""
         with self.open_read(key) as handle:
-            if start:
-                handle.seek(start)
             remaining = None if end is None else max(0, end - start)
-            while remaining is None or remaining > 0:
-                size = block_size if remaining is None else min(block_size, remaining)
-                block = handle.read(size)
-                if not block:
-                    break
-                if remaining is not None:
-                    remaining -= len(block)
-                yield block
+            try:
+                if start:
+                    handle.seek(start)
+                while remaining is None or remaining > 0:
+                    size = block_size if remaining is None else min(block_size, remaining)
+                    block = handle.read(size)
+                    if not block:
+                        break
+                    if remaining is not None:
+                        remaining -= len(block)
+                    yield block
+            except FileNotFoundError as exc:
+                raise ObjectNotFoundError(key) from exc
+            except BACKEND_ERRORS as exc:
+                raise StorageError(f"could not read {key}: {exc}") from exc
 
     def read_bytes(self, key: str) -> bytes:
         return b"".join(self.iter_read(key))
@@ -263,7 +291,7 @@ class Storage:
         """An atomic writer for ``key``: see :class:`AtomicWriter`."""
         try:
             return AtomicWriter(self, key)
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not open {key} for writing: {exc}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> ObjectInfo:
@@ -289,7 +317,7 @@ class Storage:
                 self.fs.copy(src, dst)
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(source) from exc
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             raise StorageError(f"could not copy {source} to {destination}: {exc}") from exc
         return self.info(destination)
 
@@ -313,7 +341,7 @@ class Storage:
                     with open(self.path(source), "rb", buffering=0) as src:
                         _copy_file(src, out)
             os.replace(tmp, dst)
-        except OSError as exc:
+        except BACKEND_ERRORS as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, FileNotFoundError):
@@ -323,16 +351,25 @@ class Storage:
 
     def delete(self, key: str) -> None:
         """Delete one object; deleting a missing object is not an error (as in S3)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.fs.rm_file(self.path(key))
+        path = self.path(key)
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except BACKEND_ERRORS as exc:
+            raise StorageError(f"could not delete {key}: {exc}") from exc
 
     def delete_prefix(self, prefix: str) -> None:
         """Delete every object under ``prefix`` (a ``/``-terminated folder-like prefix)."""
         if not prefix.endswith("/"):
             raise ValueError("delete_prefix needs a prefix ending with '/'")
         path = f"{self.root}/{prefix.rstrip('/')}"
-        with contextlib.suppress(FileNotFoundError):
+        try:
             self.fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            pass
+        except BACKEND_ERRORS as exc:
+            raise StorageError(f"could not delete {prefix}: {exc}") from exc
 
 
 def _copy_file(source: BinaryIO, target: BinaryIO) -> None:

@@ -33,7 +33,7 @@ from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.jobs.handlers import JobError, JobInput, run_handler
 from avatars.server.models import Job, ResourceSet, utcnow
-from avatars.server.storage import Storage
+from avatars.server.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,9 @@ class _Run:
         except JobCancelled:
             status = JobStatus.cancelled
             exception = "cancelled while running" if self.cancel_reason != "deleted" else "deleted"
+        except StorageError as exc:  # the object store failed: nothing partial was committed
+            log.error("job %s: storage failure: %s", self.name, exc)
+            exception = "the storage backend failed (unavailable?); run the job again later"
         except ValueError as exc:  # the engine's errors and ours: meant for the user
             exception = str(exc) or type(exc).__name__
         except Exception as exc:

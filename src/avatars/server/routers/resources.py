@@ -8,6 +8,7 @@ a later upload with the same name cannot change what this set's jobs read.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 
@@ -32,6 +33,8 @@ from avatars.server.events import record_event
 from avatars.server.models import ResourceSet as ResourceSetRow
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.storage import StorageError
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/resources", tags=["resources"], responses=AUTH_ERRORS)
 
@@ -134,8 +137,9 @@ def snapshot_inputs(
                 except ValueError as exc:  # includes invalid storage keys
                     problems.append(f"{doc.label}: table '{table.name}': {exc}")
                     continue
-                except StorageError as exc:
-                    raise ApiError(503, f"storage unavailable: {exc}") from None
+                except StorageError as exc:  # details (endpoints...) go to the log only
+                    log.error("could not snapshot input file %s: %s", data.file, exc)
+                    raise ApiError(503, "the storage backend is unavailable; retry later") from None
                 inputs[ref] = target
     if problems:
         state.storage.delete_prefix(f"{owner_id}/{files.SETS_DIR}/{set_name}/")

@@ -102,3 +102,8 @@ def precondition_failed(condition: str) -> S3Error:
 
 def internal_error() -> S3Error:
     return S3Error("InternalError", "We encountered an internal error. Please try again.", 500)
+
+
+def storage_unavailable() -> S3Error:
+    """The store behind the endpoint failed (down, unreachable): the client may retry."""
+    return S3Error("ServiceUnavailable", "The storage backend is unavailable; retry later.", 503)

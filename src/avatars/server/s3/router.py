@@ -50,6 +50,7 @@ from avatars.server.s3.errors import (
     no_such_key,
     not_implemented,
     precondition_failed,
+    storage_unavailable,
 )
 from avatars.server.s3.multipart import (
     MAX_PART_SIZE,
@@ -250,12 +251,12 @@ class S3Service:
         except StorageError as exc:
             if not _is_path_conflict(exc):
                 logger.exception(
-                    "S3 %s %s: storage failure (request %s)",
+                    "S3 %s %s: storage backend failure (request %s)",
                     request.method,
                     request.url.path,
                     request_id,
                 )
-            error = _path_conflict() if _is_path_conflict(exc) else internal_error()
+            error = _path_conflict() if _is_path_conflict(exc) else storage_unavailable()
             response = self._error_response(request, error, request_id, auth)
         except Exception:
             logger.exception(
