@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
     storage_url: str = Field(default="", description="fsspec root URL; default data_dir/storage")
     storage_options: dict[str, Any] = Field(default_factory=dict, description="fsspec options")
+    # Conveniences for an S3 storage_url: folded into storage_options for s3fs.
+    storage_endpoint_url: str | None = Field(default=None, description="S3 endpoint of the store")
+    storage_access_key_id: str | None = None
+    storage_secret_access_key: SecretStr | None = None
     public_url: str | None = Field(
         default=None, description="external base URL (https://host), else each request's own"
     )
@@ -51,6 +55,11 @@ class Settings(BaseSettings):
 
     # -- jobs ----------------------------------------------------------------------------
     workers: int = Field(default=1, ge=1, description="jobs running at once in this process")
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="tcp://host:port of a Dask scheduler: jobs run on its workers instead of "
+        "local processes",
+    )
     dispatch_interval_seconds: float = 0.1
     heartbeat_timeout_seconds: float = Field(
         default=30.0, description="a running job silent that long is taken as lost"
@@ -92,6 +101,17 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{data_dir / 'avatars.db'}"
         if not self.storage_url:
             self.storage_url = str(data_dir / "storage")
+        if self.storage_url.startswith(("s3://", "s3a://")):
+            options = self.storage_options
+            client_kwargs = dict(options.get("client_kwargs") or {})
+            if self.storage_endpoint_url:
+                client_kwargs.setdefault("endpoint_url", self.storage_endpoint_url)
+            if client_kwargs:
+                options["client_kwargs"] = client_kwargs
+            if self.storage_access_key_id:
+                options.setdefault("key", self.storage_access_key_id)
+            if self.storage_secret_access_key is not None:
+                options.setdefault("secret", self.storage_secret_access_key.get_secret_value())
         return self
 
     # -- derived -------------------------------------------------------------------------
@@ -131,13 +151,18 @@ class Settings(BaseSettings):
         return key
 
     def to_worker_json(self) -> str:
-        """Everything a job worker needs, secrets included (it may run in another process)."""
+        """What a job worker needs, which may run on another machine (a Dask worker).
+
+        Workers reach the database and the storage (whose credentials are in the URL and the
+        storage options), but never sign tokens, derive storage keys, send mail or create users:
+        the server's secret key, the SMTP and admin passwords stay in the API process.
+        """
         data = self.model_dump(mode="json")
-        for name in ("secret_key", "admin_password", "smtp_password"):
-            value = getattr(self, name)
-            data[name] = value.get_secret_value() if value is not None else None
-        data["admin_email"] = None  # workers never create users
-        data["admin_password"] = None
+        for name in ("secret_key", "admin_password", "smtp_password", "storage_secret_access_key"):
+            data[name] = None
+        data["admin_email"] = None
+        data["storage_endpoint_url"] = None  # already folded into storage_options
+        data["storage_access_key_id"] = None
         return json.dumps(data)
 
     @classmethod

@@ -29,8 +29,9 @@ from avatars.server.db import Database, upgrade_database
 from avatars.server.deps import AppState
 from avatars.server.errors import install_error_handlers
 from avatars.server.events import record_event
+from avatars.server.jobs import lifecycle
 from avatars.server.jobs.dispatcher import Dispatcher
-from avatars.server.jobs.executors import LocalExecutor
+from avatars.server.jobs.executors import Executor, LocalExecutor
 from avatars.server.models import User
 from avatars.server.routers import (
     api_keys,
@@ -111,19 +112,39 @@ def _housekeeping(state: AppState, stop: threading.Event) -> None:
 def _start_jobs(state: AppState) -> Dispatcher:
     settings = state.settings
     dispatcher = Dispatcher(settings, state.db)
-    executor = LocalExecutor(settings.workers, settings.to_worker_json(), dispatcher.on_crash)
-    dispatcher.executor = executor
 
     def warm_then_dispatch() -> None:
         # Claiming waits for warm workers, so a job's heartbeat starts as soon as it is claimed.
-        try:
-            executor.warm_up()
-        except Exception:
-            log.exception("could not start the job worker processes")
+        while True:
+            try:
+                dispatcher.executor = _executor(state, dispatcher)
+                break
+            except Exception:  # e.g. the Dask scheduler is not up yet: jobs wait in the queue
+                log.exception("could not start the job executor; trying again in 10 s")
+            if dispatcher.stopping.wait(10):
+                return
         dispatcher.start()
 
     threading.Thread(target=warm_then_dispatch, name="avatars-warm-up", daemon=True).start()
     return dispatcher
+
+
+def _executor(state: AppState, dispatcher: Dispatcher) -> Executor:
+    """Local worker processes (embedded default), or the Dask cluster of the settings."""
+    settings = state.settings
+    if settings.dask_scheduler:
+        from avatars.server.jobs.executors import DaskExecutor
+
+        log.info("jobs run on the Dask cluster at %s", settings.dask_scheduler)
+        return DaskExecutor(
+            settings.dask_scheduler,
+            settings.to_worker_json(),
+            dispatcher.on_crash,
+            running_jobs=lambda: lifecycle.count_running(state.db),
+        )
+    executor = LocalExecutor(settings.workers, settings.to_worker_json(), dispatcher.on_crash)
+    executor.warm_up()
+    return executor
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:

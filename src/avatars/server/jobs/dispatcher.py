@@ -53,6 +53,11 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._loop, name="avatars-dispatcher", daemon=True)
         self._thread.start()
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once :meth:`stop` was called."""
+        return self._stop
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from avatars.models import (
@@ -24,6 +24,7 @@ from avatars.models import (
     JobResponse,
     JobStatus,
 )
+from avatars.server.db import Database
 from avatars.server.models import Job, utcnow
 from avatars.server.storage import Storage
 
@@ -187,3 +188,14 @@ def dependency_verdict(job: Job, statuses: dict[str, tuple[str, str, Any]]) -> t
 
 def since(seconds: float) -> dt.datetime:
     return utcnow() - dt.timedelta(seconds=seconds)
+
+
+def count_running(db: Database) -> int:
+    """Jobs running anywhere (every API process, every worker): status ``pending``."""
+    with db.reading() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Job).where(Job.status == JobStatus.pending.value)
+            )
+            or 0
+        )
