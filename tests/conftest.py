@@ -47,6 +47,8 @@ from typing import Any
 import httpx
 import pytest
 
+from stack import DaskCluster, SeaweedS3
+
 ROOT = Path(__file__).resolve().parent.parent
 IRIS_CSV = ROOT / "src" / "avatars" / "data" / "iris.csv"
 ADMIN_PASSWORD = "admin-password-1"
@@ -75,6 +77,7 @@ class LocalPostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="avatars-pg-"))
         self.port = free_port()
         self.as_root = os.geteuid() == 0
+        self.url = ""
 
     def _run(self, *args: str) -> None:
         command = list(args)
@@ -99,6 +102,14 @@ class LocalPostgres:
         )
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    def restart(self) -> None:
+        """Stop and start the server (connections are cut), same data, same port."""
+        pg_ctl = _pg_bin("pg_ctl")
+        assert pg_ctl is not None
+        data, log = str(self.dir / "data"), str(self.dir / "pg.log")
+        # -l: the new postmaster must not inherit (and hold open) our output pipes
+        self._run(pg_ctl, "-D", data, "-l", log, "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         pg_ctl = _pg_bin("pg_ctl")
         with contextlib.suppress(Exception):
@@ -108,15 +119,15 @@ class LocalPostgres:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server URL (admin rights), or the test is skipped (failed in CI)."""
-    given = os.environ.get("AVATAR_TEST_POSTGRES_URL")
-    if given:
-        yield given
+def local_postgres() -> Iterator[LocalPostgres | None]:
+    """The PostgreSQL cluster this session started, or None when AVATAR_TEST_POSTGRES_URL
+    names an external server. Skips (fails in CI) when there is no PostgreSQL at all."""
+    if os.environ.get("AVATAR_TEST_POSTGRES_URL"):
+        yield None
         return
     server = LocalPostgres()
     try:
-        url = server.start()
+        server.url = server.start()
     except Exception as exc:  # no binaries, no postgres user, ...
         server.stop()
         reason = f"no PostgreSQL for the tests ({exc}); set AVATAR_TEST_POSTGRES_URL"
@@ -124,9 +135,17 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(reason)
         pytest.skip(reason)
     try:
-        yield url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(local_postgres: LocalPostgres | None) -> str:
+    """A PostgreSQL server URL (admin rights), or the test is skipped (failed in CI)."""
+    if local_postgres is None:
+        return os.environ["AVATAR_TEST_POSTGRES_URL"]
+    return local_postgres.url
 
 
 _db_counter = itertools.count()
@@ -164,11 +183,17 @@ class TestUser:
 class PlatformServer:
     """``avatars serve`` in a subprocess, on a free loopback port."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str],
+        log_level: str = "warning",
+        port: int | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.env = env
         self.log_level = log_level
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
@@ -250,6 +275,23 @@ class Platform:
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    @property
+    def storage(self) -> Any:
+        """The server's object storage, configured as the server is (a folder, or S3)."""
+        from avatars.server.config import Settings
+        from avatars.server.storage import Storage
+
+        env = {k[len("AVATAR_") :].lower(): v for k, v in self.server.env.items()}
+        keys = ("storage_url", "storage_endpoint_url", "storage_access_key_id")
+        keys += ("storage_secret_access_key",)
+        settings = Settings(data_dir=self.server.data_dir, **{k: env[k] for k in keys if k in env})
+        return Storage(settings.storage_url, settings.storage_options)
+
+    def read_object(self, path: str) -> bytes:
+        """The bytes of ``s3://<bucket>/<key>`` (or of a result URL ending in ``url=...``)."""
+        path = path.split("url=", 1)[-1]
+        return bytes(self.storage.read_bytes(path.removeprefix("s3://")))
 
     @property
     def api_url(self) -> str:
@@ -365,13 +407,13 @@ class Platform:
 
     def restart(self, *, kill: bool) -> None:
         """Stop the server (SIGKILL with ``kill``, else a clean SIGTERM) and start a new one
-        on the same data directory and database, on a new port (clients must be recreated)."""
+        on the same data directory, database and port (HTTP clients must be recreated)."""
         if kill:
             self.server.kill()
         else:
             self.server.stop()
         self.close()
-        self.server = PlatformServer(self.server.data_dir, self.server.env)
+        self.server = PlatformServer(self.server.data_dir, self.server.env, port=self.server.port)
         self.server.start()
 
     def close(self) -> None:
@@ -381,7 +423,11 @@ class Platform:
 
 
 def _start_platform(
-    root: Path, backend: str, postgres: Callable[[], str], env: dict[str, str] | None = None
+    root: Path,
+    backend: str,
+    postgres: Callable[[], str],
+    env: dict[str, str] | None = None,
+    scaleout: Callable[[], ScaleoutStack] | None = None,
 ) -> Platform:
     data_dir = root / f"platform-{uuid.uuid4().hex[:8]}"
     settings_env = {
@@ -392,9 +438,13 @@ def _start_platform(
         **(env or {}),
     }
     database_url = None
-    if backend == "postgres":
+    if backend in ("postgres", "scaleout"):
         database_url = new_postgres_database(postgres())
         settings_env["AVATAR_DATABASE_URL"] = database_url
+    if backend == "scaleout":
+        if scaleout is None:
+            raise RuntimeError("the scaleout backend needs the scale-out services")
+        settings_env = {**scaleout().settings_env(prefix=data_dir.name), **settings_env}
     server = PlatformServer(data_dir, settings_env)
     server.start()
     platform = Platform(server, database_url)
@@ -418,7 +468,56 @@ def _set_up_admin(platform: Platform, settings_env: dict[str, str]) -> None:
     )
 
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("scaleout", marks=[pytest.mark.postgres, pytest.mark.scaleout]),
+]
+
+
+# -- the scale-out stack: PostgreSQL + SeaweedFS S3 + a Dask cluster -----------------------------
+
+
+@dataclass
+class ScaleoutStack:
+    s3: SeaweedS3
+    dask: DaskCluster
+
+    def settings_env(self, prefix: str) -> dict[str, str]:
+        """Settings of a server on this stack; ``prefix`` separates servers in the bucket."""
+        return {
+            "AVATAR_STORAGE_URL": f"s3://{self.s3.bucket}/{prefix}",
+            "AVATAR_STORAGE_ENDPOINT_URL": self.s3.endpoint_url,
+            "AVATAR_STORAGE_ACCESS_KEY_ID": self.s3.access_key,
+            "AVATAR_STORAGE_SECRET_ACCESS_KEY": self.s3.secret_key,
+            "AVATAR_DASK_SCHEDULER": self.dask.address,
+        }
+
+
+@pytest.fixture(scope="session")
+def scaleout_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleoutStack]:
+    """SeaweedFS (S3) and a Dask scheduler with two workers, for the whole session."""
+    root = tmp_path_factory.mktemp("scaleout")
+    try:
+        s3 = SeaweedS3(root / "seaweedfs")
+        s3.start()
+    except Exception as exc:
+        if os.environ.get("AVATAR_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"the scale-out stack cannot start: {exc}")
+        pytest.skip(f"the scale-out stack cannot start: {exc}")
+    dask = DaskCluster(root / "dask")
+    try:
+        dask.start(workers=2)
+        yield ScaleoutStack(s3, dask)
+    finally:
+        dask.stop()
+        s3.stop()
+
+
+@pytest.fixture(scope="session")
+def _scaleout_getter(request: pytest.FixtureRequest) -> Callable[[], ScaleoutStack]:
+    # Started on first use only: runs without the scaleout backend never need it.
+    return lambda: request.getfixturevalue("scaleout_stack")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -434,10 +533,13 @@ def _postgres_getter(request: pytest.FixtureRequest) -> Callable[[], str]:
 
 @pytest.fixture(scope="session")
 def platform(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, _postgres_getter: Callable[[], str]
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    _postgres_getter: Callable[[], str],
+    _scaleout_getter: Callable[[], ScaleoutStack],
 ) -> Iterator[Platform]:
     root = tmp_path_factory.mktemp(f"platform-{backend}")
-    started = _start_platform(root, backend, _postgres_getter)
+    started = _start_platform(root, backend, _postgres_getter, scaleout=_scaleout_getter)
     try:
         yield started
     finally:
@@ -450,10 +552,11 @@ class PlatformFactory:
     root: Path
     backend: str
     postgres: Callable[[], str]
+    scaleout: Callable[[], ScaleoutStack] | None = None
     started: list[Platform] = field(default_factory=list)
 
     def __call__(self, env: dict[str, str] | None = None) -> Platform:
-        platform = _start_platform(self.root, self.backend, self.postgres, env)
+        platform = _start_platform(self.root, self.backend, self.postgres, env, self.scaleout)
         self.started.append(platform)
         return platform
 
@@ -465,9 +568,12 @@ class PlatformFactory:
 
 @pytest.fixture
 def platform_factory(
-    backend: str, tmp_path: Path, _postgres_getter: Callable[[], str]
+    backend: str,
+    tmp_path: Path,
+    _postgres_getter: Callable[[], str],
+    _scaleout_getter: Callable[[], ScaleoutStack],
 ) -> Iterator[PlatformFactory]:
-    factory = PlatformFactory(tmp_path, backend, _postgres_getter)
+    factory = PlatformFactory(tmp_path, backend, _postgres_getter, _scaleout_getter)
     try:
         yield factory
     finally:
@@ -482,7 +588,7 @@ def iris_csv() -> bytes:
 @pytest.fixture
 def fresh_database_url(backend: str, tmp_path: Path, _postgres_getter: Callable[[], str]) -> str:
     """The URL of a new, empty database of the current backend."""
-    if backend == "postgres":
+    if backend in ("postgres", "scaleout"):
         return new_postgres_database(_postgres_getter())
     return f"sqlite:///{tmp_path / 'fresh.db'}"
 

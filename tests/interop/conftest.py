@@ -38,7 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
-        (drop if str(item.path).startswith(here) and backend == "postgres" else keep).append(item)
+        # SQLite, and the scale-out stack (PostgreSQL + S3 + Dask) as the Scale-out issue asks
+        ours = str(item.path).startswith(here)
+        (drop if ours and backend not in (None, "sqlite", "scaleout") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

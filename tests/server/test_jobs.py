@@ -28,11 +28,11 @@ IRIS = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data" / "iris.
 
 
 def storage_path(platform: Any, url: str) -> bytes:
-    """The bytes behind a result URL, read from the server's storage folder (the S3 endpoint
+    """The bytes behind a result URL, read from the server's storage directly (the S3 endpoint
     is tested elsewhere): ``...?url=s3://<bucket>/<key>``."""
     path = parse_qs(urlsplit(url).query)["url"][0]
     assert path.startswith("s3://")
-    return (platform.server.data_dir / "storage" / path[len("s3://") :]).read_bytes()
+    return platform.read_object(path)
 
 
 def test_standard_job_to_results(platform: Any, api: httpx.Client, user: Any) -> None:
@@ -348,8 +348,8 @@ def test_deleting_a_running_job_stops_it_and_leaves_no_files(
     assert deleted.status_code == 200 and deleted.json()["deleted_at"]
     job = platform.wait_for_job(api, name, timeout=60)
     assert job["status"] in ("cancelled", "finished") and job["deleted_at"], job
-    folder = platform.server.data_dir / "storage" / user.id / "30d" / "results" / set_name / name
-    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
+    prefix = f"{user.id}/30d/results/{set_name}/{name}/"
+    assert list(platform.storage.list(prefix)) == []
     assert api.get(f"/results/{name}").status_code == 404
 
 

@@ -110,7 +110,7 @@ def test_inputs_are_snapshotted_at_upload(
     assert job["status"] == "finished", job
     metadata_url = api.get(f"/results/{job['name']}").json()["run_metadata"][0]
     key = metadata_url.split("url=s3://", 1)[1]
-    metadata = yaml.safe_load((platform.server.data_dir / "storage" / key).read_text())
+    metadata = yaml.safe_load(platform.read_object(key))
     assert metadata["rows"] == 150
     # A set created now reads the new file.
     newer = create_set(api, "snapshot2", k=5)
@@ -118,7 +118,7 @@ def test_inputs_are_snapshotted_at_upload(
     assert job["status"] == "finished", job
     metadata_url = api.get(f"/results/{job['name']}").json()["run_metadata"][0]
     key = metadata_url.split("url=s3://", 1)[1]
-    assert yaml.safe_load((platform.server.data_dir / "storage" / key).read_text())["rows"] == 30
+    assert yaml.safe_load(platform.read_object(key))["rows"] == 30
     platform.upload(user.api_key, "iris.csv", iris_csv)
 
 
@@ -168,7 +168,7 @@ def test_parquet_input_and_parquet_results(
     shuffled = api.get(f"/results/{job['name']}").json()["shuffled"][0]
     assert shuffled.endswith("iris.shuffled-0.parquet")
     key = shuffled.split("url=s3://", 1)[1]
-    avatars = pd.read_parquet(platform.server.data_dir / "storage" / key)
+    avatars = pd.read_parquet(io.BytesIO(platform.read_object(key)))
     assert list(avatars.columns) == list(frame.columns) and len(avatars) == 150
 
 

@@ -1,5 +1,10 @@
 """A job interrupted by a server stop runs again (or ends ``lost``) at the next start: never
-``pending`` forever."""
+``pending`` forever.
+
+These tests are about the embedded executor, whose worker processes belong to the API process.
+On the scale-out stack jobs run on Dask workers and outlive API restarts: tests/scaleout has
+that stack's fault tests (killed Dask worker, API restarted mid-job, store and database down).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,12 @@ import pytest
 from server_helpers import BIG_COLUMNS, big_table_csv, create_job, create_set, wait_status
 
 ROWS = 80_000  # a few seconds of engine time, and as long again to write the results
+
+
+@pytest.fixture(autouse=True)
+def _local_workers_only(backend: str) -> None:
+    if backend == "scaleout":
+        pytest.skip("local worker processes only: tests/scaleout covers the Dask executor")
 
 
 @pytest.fixture(scope="module")
