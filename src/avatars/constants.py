@@ -92,6 +92,7 @@ class Results(StrEnum):
     FIGURES_METADATA = "figures_metadata"
     PRIVACY_METRICS_SUMMARY = "privacy_metrics_summary"
     SIGNAL_METRICS_SUMMARY = "signal_metrics_summary"
+    REPORT_HTML = "report_html"  # ours: the interactive HTML report of a basic report job
 
 
 class PlotKind(StrEnum):

@@ -104,6 +104,9 @@ class ResultKind(StrEnum):
     figures_metadata = "figures_metadata"
     privacy_metrics_summary = "privacy_metrics_summary"
     signal_metrics_summary = "signal_metrics_summary"
+    #: ours: the self-contained interactive HTML report of a basic report job (official
+    #: clients ignore unknown kinds; under ``report`` they would save it as a second report)
+    report_html = "report_html"
 
 
 class UserRole(StrEnum):

@@ -1048,6 +1048,19 @@ class Runner:
             saved.append(str(target))
         return saved
 
+    def download_html_report(self, path: str | None = None, timeout: float | None = None) -> str:
+        """Save the interactive HTML report (self-contained, opens offline) of the basic report
+        job beside the PDF; return its path (``report.html`` by default)."""
+        name = self._parameters_name(JobKind.report, pia_report=False)
+        if name not in self.jobs:
+            raise ValueError(f"Expected job '{name}' to be created. Try running it first.")
+        urls = self.get_specific_result_urls(name, Results.REPORT_HTML, timeout)
+        if not urls:
+            raise ValueError("the server returned no HTML report")
+        target = Path(path) if path is not None else Path(Path(storage_path_of(urls[0])).name)
+        self.client.download_file(urls[0], target)
+        return str(target)
+
     def get_all_results(self, timeout: float | None = None) -> RunResults:
         """Every stored result of every job (waiting for them), as the official client's
         ``ResultsOrganizer``: ``results.shuffled["iris"]``, ``results.privacy_metrics[...]``.

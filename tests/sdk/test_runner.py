@@ -71,18 +71,15 @@ def test_tutorial_flow_iris(manager: Manager, iris: pd.DataFrame, tmp_path: Path
     assert runner.get_status(JobKind.standard) == "finished"
     assert runner.get_job(JobKind.privacy_metrics).done
 
-    try:
-        saved = runner.download_report(str(tmp_path / "report.pdf"))
-    except JobFailedError as exc:  # until the Reports issue lands, the server says so
-        assert "reports are not available" in str(exc)
-    else:
-        assert saved == [str(tmp_path / "report.pdf")]
-        assert Path(saved[0]).read_bytes()[:5] == b"%PDF-"
+    saved = runner.download_report(str(tmp_path / "report.pdf"))
+    assert saved == [str(tmp_path / "report.pdf")]
+    assert Path(saved[0]).read_bytes()[:5] == b"%PDF-"
+    page = Path(runner.download_html_report(str(tmp_path / "report.html"))).read_text()
+    assert "<html" in page.lower() and "plotly" in page.lower()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", page)
 
-    figures = runner.results_urls.get("standard", {}).get("figures")
-    if figures:
-        html = runner.render_plot("iris", PlotKind.PROJECTION_2D)
-        assert html and "<" in html[0]
+    html = runner.render_plot("iris", PlotKind.PROJECTION_2D)
+    assert html and "<" in html[0]
 
 
 def test_wbcd_flow_and_all_results(manager: Manager, wbcd: pd.DataFrame) -> None:

@@ -16,7 +16,7 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str = "avatars@localhost"
     smtp_starttls: bool = True
+
+    # -- figures -------------------------------------------------------------------------
+    figures_plotlyjs: Literal["inline", "cdn"] = Field(
+        default="inline",
+        description="inline: figure files and HTML reports work offline (+4.8 MB each); cdn: "
+        "small files that load plotly.js from its CDN",
+    )
 
     log_level: str = "info"
 

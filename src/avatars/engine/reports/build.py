@@ -209,6 +209,8 @@ def build_report(
     pia_metadata: Mapping[str, Any] | PiaContext | None = None,
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
+    with_html: bool = False,
+    plotlyjs: PlotlyJs = "inline",
 ) -> list[tuple[str, bytes]]:
     """The documents of one report job, as ``[(file name, bytes)]`` for the ``report`` result.
 
@@ -216,13 +218,16 @@ def build_report(
     - basic, docx: ``[("report.docx", ...)]``
     - pia:         ``[("<table>.report.pia.docx", ...)]``, one per table, in table order
 
+    With ``with_html`` a basic report also returns ``("report.html", ...)`` last: the
+    analysts' interactive report, built from the same prepared figure data.
+
     ``tables`` maps a table name to a :class:`TableReportInput` or to a dict of its fields
     (``original``, ``avatars``, ``privacy``, ``signal``, ``avatarization`` (or
     ``run_metadata``), ``original_coordinates``, ``avatar_coordinates``, ``contributions``).
     The HTML report is not part of the ``report`` result — the official client would save it
     under the PDF's name — see :func:`build_html_report`.
     """
-    inputs = _inputs(tables)
+    inputs: Sequence[TableLike] = _inputs(tables)
     if report_type == "pia":
         return [
             (
@@ -233,25 +238,22 @@ def build_report(
         ]
     if report_type != "basic":
         raise ValueError(f"report_type must be 'basic' or 'pia', got {report_type!r}")
-    if output_format == "pdf":
-        data = build_pdf_report(
+    if output_format not in ("pdf", "docx"):
+        raise ValueError(f"output_format must be 'pdf' or 'docx', got {output_format!r}")
+    inputs = _prepared(inputs, max_distribution_plots)  # figure data once for every document
+    builder = build_pdf_report if output_format == "pdf" else build_docx_report
+    data = builder(inputs, language=language, display_name=display_name, created=created)
+    documents = [(REPORT_PDF if output_format == "pdf" else REPORT_DOCX, data)]
+    if with_html:
+        html = build_html_report(
             inputs,
             language=language,
             display_name=display_name,
             created=created,
-            max_distribution_plots=max_distribution_plots,
+            plotlyjs=plotlyjs,
         )
-        return [(REPORT_PDF, data)]
-    if output_format == "docx":
-        data = build_docx_report(
-            inputs,
-            language=language,
-            display_name=display_name,
-            created=created,
-            max_distribution_plots=max_distribution_plots,
-        )
-        return [(REPORT_DOCX, data)]
-    raise ValueError(f"output_format must be 'pdf' or 'docx', got {output_format!r}")
+        documents.append((REPORT_HTML, html.encode("utf-8")))
+    return documents
 
 
 _INPUT_FIELDS = {

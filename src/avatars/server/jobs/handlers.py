@@ -350,7 +350,7 @@ def _standard_figures(
                 "explained_variance_ratio"
             ),
         )
-        files = figure_files(table.name, figures)
+        files = figure_files(table.name, figures, plotlyjs=job.settings.figures_plotlyjs)
     except Exception as exc:  # a drawing library failing on odd data
         log.warning("figures of job %s failed", job.name, exc_info=True)
         metadata["figures_error"] = f"{type(exc).__name__}: {exc}"
@@ -573,9 +573,14 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         display_name=job.resources.display_name,
         tables=tables,
         pia_metadata=pia,
+        with_html=doc.spec.report_type != "pia",
+        plotlyjs=job.settings.figures_plotlyjs,
     )
-    keys = [write_bytes(job, name, data) for name, data in documents]
-    return {ResultKind.report.value: keys}
+    outputs: dict[str, list[str]] = {}
+    for name, data in documents:
+        kind = ResultKind.report_html if name.endswith(".html") else ResultKind.report
+        outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
+    return outputs
 
 
 def _ancestors(job: JobInput) -> list[Job]:
