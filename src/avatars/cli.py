@@ -45,8 +45,12 @@ try:
     from avatars.server.cli import register as _register_server
 except ModuleNotFoundError as missing:
     _unavailable("serve", "server", missing)
+    _unavailable("demo", "server", missing)
 else:
+    from avatars.demo import register as _register_demo
+
     _register_server(app)
+    _register_demo(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

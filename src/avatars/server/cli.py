@@ -45,9 +45,10 @@ def _database(data_dir: Path | None):  # type: ignore[no-untyped-def]
 
 class _RedactTokens(logging.Filter):
     """Hide the refresh token that clients send in the query string (``POST
-    /refresh?token=...``, protocol.md §2.2) from the access log: logs must hold no secret."""
+    /refresh?token=...``, protocol.md §2.2) and the signature of presigned storage URLs from
+    the access log: logs must hold no secret."""
 
-    _TOKEN = re.compile(r"(token=)[^&\s]+")
+    _TOKEN = re.compile(r"((?:token|X-Amz-Signature|X-Amz-Security-Token)=)[^&\s]+", re.I)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3:

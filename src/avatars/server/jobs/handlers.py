@@ -385,7 +385,11 @@ def _standard_job_for(job: JobInput, ref: str | None) -> Job | None:
         return session.scalars(query.order_by(Job.created_at.desc())).first()
 
 
-def _standard_output(job: JobInput, standard: Job, kind: ResultKind, table: str) -> pd.DataFrame:
+def _standard_output(
+    job: JobInput, standard: Job, kind: ResultKind, table: str, column_types: dict[str, str]
+) -> pd.DataFrame:
+    """The avatars a standard job wrote, read with the table's column types (as the original
+    is: a category column of digits must not come back as integers)."""
     from avatars.engine.io import read_table
 
     wanted = (
@@ -401,7 +405,11 @@ def _standard_output(job: JobInput, standard: Job, kind: ResultKind, table: str)
         stem, _, ext = base.rpartition(".")
         if stem == wanted:
             with _readable(job.storage, key) as source:
-                return read_table(source, format="parquet" if ext == "parquet" else "csv")
+                return read_table(
+                    source,
+                    format="parquet" if ext == "parquet" else "csv",
+                    column_types=column_types or None,
+                )
     raise JobError(
         f"the standard job {standard.name} has no {kind.value} avatars of table '{table}'"
     )
@@ -435,7 +443,7 @@ def _avatars_for_metrics(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    avatars = _standard_output(job, standard, kind, table.name)
+    avatars = _standard_output(job, standard, kind, table.name, table.column_types())
     return table, original, avatars, standard_params
 
 
@@ -611,6 +619,12 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
     def entry(name: str) -> dict[str, Any]:
         return tables.setdefault(name, {})
 
+    original_tables: dict[str, Table] = {}
+    for schema in job.resources.of_kind(SchemaDocument.KIND):
+        assert isinstance(schema, SchemaDocument)
+        if not schema.spec.schema_ref:
+            original_tables.update({t.name: t for t in schema.spec.tables})
+
     for parent in ancestors:
         for kind, field_name in (
             (ResultKind.privacy_metrics, "privacy"),
@@ -638,17 +652,18 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
                 name = next((t for t in tables if escape_table_name(t) + suffix == stem), None)
                 if name is None:
                     continue
+                # avatars are read with the original's types (projections are plain numbers)
+                schema_table = original_tables.get(name) if field_name == "avatars" else None
+                types = schema_table.column_types() if schema_table is not None else {}
                 with _readable(job.storage, key) as source:
                     entry(name)[field_name] = read_table(
-                        source, format="parquet" if ext == "parquet" else "csv"
+                        source,
+                        format="parquet" if ext == "parquet" else "csv",
+                        column_types=types or None,
                     )
-    for schema in job.resources.of_kind(SchemaDocument.KIND):
-        assert isinstance(schema, SchemaDocument)
-        if schema.spec.schema_ref:
-            continue
-        for table in schema.spec.tables:
-            if table.name in tables and "original" not in tables[table.name]:
-                tables[table.name]["original"] = read_input(job, table)
+    for name, table in original_tables.items():
+        if name in tables and "original" not in tables[name]:
+            tables[name]["original"] = read_input(job, table)
     return tables
 
 
