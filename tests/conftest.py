@@ -28,15 +28,11 @@ Servers run as subprocesses (``python -m avatars.cli serve``); their log is in
 from __future__ import annotations
 
 import contextlib
-import glob
 import itertools
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,7 +43,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stack import DaskCluster, SeaweedS3
+from stack import DaskCluster, LocalPostgres, SeaweedS3, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IRIS_CSV = ROOT / "src" / "avatars" / "data" / "iris.csv"
@@ -55,67 +51,7 @@ ADMIN_PASSWORD = "admin-password-1"
 USER_PASSWORD = "user-password-1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # -- PostgreSQL ---------------------------------------------------------------------------------
-
-
-def _pg_bin(name: str) -> str | None:
-    for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):
-        return candidate
-    return shutil.which(name)
-
-
-class LocalPostgres:
-    """A throw-away PostgreSQL cluster in a temporary folder (run as ``postgres`` when root)."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="avatars-pg-"))
-        self.port = free_port()
-        self.as_root = os.geteuid() == 0
-        self.url = ""
-
-    def _run(self, *args: str) -> None:
-        command = list(args)
-        if self.as_root:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
-
-    def start(self) -> str:
-        initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-        if not initdb or not pg_ctl:
-            raise RuntimeError("initdb/pg_ctl not found")
-        if self.as_root:
-            shutil.chown(self.dir, "postgres", "postgres")
-        data = self.dir / "data"
-        self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-        )
-        self._run(
-            pg_ctl, "-D", str(data), "-o", options, "-l", str(self.dir / "pg.log"), "-w", "start"
-        )
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def restart(self) -> None:
-        """Stop and start the server (connections are cut), same data, same port."""
-        pg_ctl = _pg_bin("pg_ctl")
-        assert pg_ctl is not None
-        data, log = str(self.dir / "data"), str(self.dir / "pg.log")
-        # -l: the new postmaster must not inherit (and hold open) our output pipes
-        self._run(pg_ctl, "-D", data, "-l", log, "-m", "fast", "-w", "restart")
-
-    def stop(self) -> None:
-        pg_ctl = _pg_bin("pg_ctl")
-        with contextlib.suppress(Exception):
-            if pg_ctl:
-                self._run(pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

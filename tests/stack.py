@@ -5,6 +5,7 @@
 - :class:`DaskCluster`: ``dask scheduler`` and named ``dask worker`` processes (one thread
   each) running this interpreter, so workers import the project under test; workers can be
   killed and added.
+- :class:`LocalPostgres`: a throw-away PostgreSQL cluster from the server binaries.
 
 Both write their logs into their folder, shown when something fails to start.
 """
@@ -12,6 +13,7 @@ Both write their logs into their folder, shown when something fails to start.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -19,10 +21,17 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def free_port_pair(offset: int = 10_000) -> int:
@@ -252,3 +261,57 @@ class DaskCluster:
         self.workers.clear()
         _stop_process(self.scheduler)
         self.scheduler = None
+
+
+def _pg_bin(name: str) -> str | None:
+    for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):
+        return candidate
+    return shutil.which(name)
+
+
+class LocalPostgres:
+    """A throw-away PostgreSQL cluster in a temporary folder (run as ``postgres`` when root)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="avatars-pg-"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        self.url = ""
+
+    def _run(self, *args: str) -> None:
+        command = list(args)
+        if self.as_root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> str:
+        initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+        if not initdb or not pg_ctl:
+            raise RuntimeError("initdb/pg_ctl not found")
+        if self.as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        data = self.dir / "data"
+        self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        self._run(
+            pg_ctl, "-D", str(data), "-o", options, "-l", str(self.dir / "pg.log"), "-w", "start"
+        )
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """Stop and start the server (connections are cut), same data, same port."""
+        pg_ctl = _pg_bin("pg_ctl")
+        assert pg_ctl is not None
+        data, log = str(self.dir / "data"), str(self.dir / "pg.log")
+        # -l: the new postmaster must not inherit (and hold open) our output pipes
+        self._run(pg_ctl, "-D", data, "-l", log, "-m", "fast", "-w", "restart")
+
+    def stop(self) -> None:
+        pg_ctl = _pg_bin("pg_ctl")
+        with contextlib.suppress(Exception):
+            if pg_ctl:
+                self._run(pg_ctl, "-D", str(self.dir / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
