@@ -52,11 +52,14 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(0.2):
+            watched = {pid for pids in list(self.processes.values()) for pid in pids}
             for label, pids in list(self.processes.items()):
                 for pid in pids:
                     try:
                         process = psutil.Process(pid)
-                        family = [process, *process.children(recursive=True)]
+                        children = process.children(recursive=True)
+                        # a watched process is reported under its own label, not as a child
+                        family = [process, *(c for c in children if c.pid not in watched)]
                         for member in family:
                             rss = member.memory_info().rss / 1024**3
                             key = label if member.pid == pid else f"{label} (child)"
