@@ -37,7 +37,7 @@ def _comparable(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k != "seconds"}
 
 
-def test_our_sdk_runs_the_tutorial_flow(our_flow: dict[str, Any], reports_available: bool) -> None:
+def test_our_sdk_runs_the_tutorial_flow(our_flow: dict[str, Any]) -> None:
     for table, rows, columns in (("iris", 150, 5), ("wbcd", 683, 11)):
         entry = our_flow[table]
         assert entry["shuffled"]["rows"] == rows
@@ -50,8 +50,8 @@ def test_our_sdk_runs_the_tutorial_flow(our_flow: dict[str, Any], reports_availa
         assert entry["all_results"]["shuffled"] == {table: entry["shuffled"]}
         assert entry["all_results"]["original_projections"] == {table: rows}
         assert entry["job_status"] == "finished"
-        if reports_available:
-            assert entry["report_magic"] == "%PDF-"
+        assert entry["report_magic"] == "%PDF-"
+        assert {"2d_projection", "distribution", "correlation"} <= set(entry["figures"])
     k500 = our_flow["k500"]
     assert k500["raised"] and k500["status"] == "error"
     assert "k" in k500["exception"] and k500["message_in_error"]
@@ -65,24 +65,15 @@ def test_official_client_runs_the_tutorial_flow(
     flow_env: Callable[..., dict],
     interop_user: Any,
     our_flow: dict[str, Any],
-    reports_available: bool,
-    server_probe: Any,
 ) -> None:
-    server_probe.require_official_flow()
     python = official_python(version)
-    extra = {"FLOW_WITH_REPORT": "1" if reports_available else "0"}
+    extra: dict[str, str] = {}
     if auth == "password":
         extra |= {"FLOW_USERNAME": interop_user.email, "FLOW_PASSWORD": interop_user.password}
     else:
         extra |= {"AVATAR_API_KEY": interop_user.api_key}
     theirs = run_script(python, "tutorial_flow.py", flow_env(**extra))
     assert _comparable(theirs) == _comparable(our_flow)
-
-
-def test_report_download(reports_available: bool, our_flow: dict[str, Any]) -> None:
-    if not reports_available:
-        pytest.skip("reports are not available on this server yet (the Reports issue)")
-    assert our_flow["iris"]["report_magic"] == "%PDF-"
 
 
 def test_yaml_identical_to_official_1_20(official_python: Callable[[str], Path]) -> None:

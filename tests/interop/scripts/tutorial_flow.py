@@ -10,7 +10,6 @@ Settings come from the environment:
 - ``AVATAR_BASE_URL``: the server (``http://127.0.0.1:<port>``)
 - ``AVATAR_API_KEY``, or ``FLOW_USERNAME`` and ``FLOW_PASSWORD`` (password login, 1.19)
 - ``FLOW_IRIS``, ``FLOW_WBCD``: CSV paths
-- ``FLOW_WITH_REPORT``: ``1`` to run the report jobs and download the report
 - ``FLOW_OUT``: a folder for the report
 """
 
@@ -24,6 +23,7 @@ import warnings
 
 import pandas as pd
 
+from avatars.constants import PlotKind
 from avatars.manager import Manager
 from avatars.models import JobKind
 
@@ -43,7 +43,6 @@ def main() -> None:
     started = time.monotonic()
     base_url = os.environ["AVATAR_BASE_URL"]
     api_key = os.environ.get("AVATAR_API_KEY")
-    with_report = os.environ.get("FLOW_WITH_REPORT") == "1"
     out = os.environ.get("FLOW_OUT", ".")
     if api_key:
         manager = Manager(base_url=base_url, api_key=api_key)
@@ -52,9 +51,7 @@ def main() -> None:
         manager.authenticate(os.environ["FLOW_USERNAME"], os.environ["FLOW_PASSWORD"])
     summary: dict = {"health": sorted(manager.get_health())}
 
-    jobs = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics]
-    if with_report:
-        jobs.append(JobKind.report)
+    jobs = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
 
     iris = pd.read_csv(os.environ["FLOW_IRIS"])
     wbcd = pd.read_csv(os.environ["FLOW_WBCD"])
@@ -104,11 +101,13 @@ def main() -> None:
                 runner.get_job(JobKind.standard).status,
             )
         )
-        if with_report:
-            path = os.path.join(out, f"{name}_report.pdf")
-            runner.download_report(path)
-            with open(path, "rb") as handle:
-                entry["report_magic"] = handle.read(5).decode("latin-1")
+        path = os.path.join(out, f"{name}_report.pdf")
+        runner.download_report(path)
+        with open(path, "rb") as handle:
+            entry["report_magic"] = handle.read(5).decode("latin-1")
+        # render_plot fetches the figure through figures_metadata (protocol.md §5.5)
+        runner.render_plot(name, PlotKind.PROJECTION_2D)
+        entry["figures"] = sorted(str(k) for k in results.figures.get(name, {}))
         summary[name] = entry
 
     try:
