@@ -20,6 +20,7 @@ Methods (``ImputationParameters.method``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -48,51 +49,58 @@ class ImputeMethod(StrEnum):
 
 @dataclass(frozen=True)
 class ImputationParameters:
+    """How missing values are filled; validated on construction (errors name the field)."""
+
     method: ImputeMethod = ImputeMethod.FAST_KNN
     k: int = 5
     training_fraction: float | None = None  # None: all rows, capped for fast_knn on big tables
     return_data_imputed: bool = False
 
-    @classmethod
-    def parse(cls, value: ImputationParameters | dict[str, Any] | None) -> ImputationParameters:
-        if value is None:
-            return cls()
-        if isinstance(value, ImputationParameters):
-            params = value
-        else:
-            unknown = set(value) - {"method", "k", "training_fraction", "return_data_imputed"}
-            if unknown:
-                names = ", ".join(repr(u) for u in sorted(map(str, unknown)))
-                raise InvalidParameterError(
-                    "imputation",
-                    f"unknown field(s) {names}; expected method, k, training_fraction, "
-                    "return_data_imputed",
-                )
-            raw = {k: v for k, v in value.items() if v is not None}
-            method = raw.get("method", ImputeMethod.FAST_KNN)
-            try:
-                method = ImputeMethod(str(getattr(method, "value", method)).lower())
-            except ValueError:
-                allowed = ", ".join(m.value for m in ImputeMethod)
-                raise InvalidParameterError(
-                    "imputation.method", f"expected one of {allowed}, got {method!r}"
-                ) from None
-            params = cls(
-                method=method,
-                k=raw.get("k", 5),
-                training_fraction=raw.get("training_fraction"),
-                return_data_imputed=bool(raw.get("return_data_imputed", False)),
-            )
-        if not isinstance(params.k, int | np.integer) or isinstance(params.k, bool) or params.k < 1:
+    def __post_init__(self) -> None:
+        method = self.method
+        try:
+            method = ImputeMethod(str(getattr(method, "value", method)).lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in ImputeMethod)
             raise InvalidParameterError(
-                "imputation.k", f"expected an integer ≥ 1, got {params.k!r}"
-            )
-        fraction = params.training_fraction
-        if fraction is not None and not (0 < float(fraction) <= 1):
+                "imputation.method", f"expected one of {allowed}, got {method!r}"
+            ) from None
+        object.__setattr__(self, "method", method)
+        k = self.k
+        if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
+            raise InvalidParameterError("imputation.k", f"expected an integer ≥ 1, got {k!r}")
+        fraction = self.training_fraction
+        try:
+            valid = fraction is None or 0 < float(fraction) <= 1
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
             raise InvalidParameterError(
                 "imputation.training_fraction", f"expected a number in (0, 1], got {fraction!r}"
             )
-        return params
+
+    @classmethod
+    def parse(cls, value: ImputationParameters | Mapping[str, Any] | None) -> ImputationParameters:
+        """From the YAML/dict form ``{method, k, training_fraction, return_data_imputed}``."""
+        if value is None:
+            return cls()
+        if isinstance(value, ImputationParameters):
+            return value
+        unknown = set(value) - {"method", "k", "training_fraction", "return_data_imputed"}
+        if unknown:
+            names = ", ".join(repr(u) for u in sorted(map(str, unknown)))
+            raise InvalidParameterError(
+                "imputation",
+                f"unknown field(s) {names}; expected method, k, training_fraction, "
+                "return_data_imputed",
+            )
+        raw = {k: v for k, v in value.items() if v is not None}
+        return cls(
+            method=raw.get("method", ImputeMethod.FAST_KNN),
+            k=raw.get("k", 5),
+            training_fraction=raw.get("training_fraction"),
+            return_data_imputed=bool(raw.get("return_data_imputed", False)),
+        )
 
 
 def impute(
