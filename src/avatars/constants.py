@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from avatars.models import JobKind, JobStatus
+from avatars.models import JobKind, JobStatus, PlotKind
 
 __all__ = [
     "DEFAULT_POLL_BACKOFF",
@@ -93,22 +93,6 @@ class Results(StrEnum):
     PRIVACY_METRICS_SUMMARY = "privacy_metrics_summary"
     SIGNAL_METRICS_SUMMARY = "signal_metrics_summary"
     REPORT_HTML = "report_html"  # ours: the interactive HTML report of a basic report job
-
-
-class PlotKind(StrEnum):
-    """Figures a standard job may produce (``render_plot``)."""
-
-    CORRELATION = "correlation"
-    CORRELATION_DIFFERENCE = "correlation_difference"
-    CONTRIBUTION = "contribution"
-    PROJECTION_2D = "2d_projection"
-    PROJECTION_3D = "3d_projection"
-    DISTRIBUTION = "distribution"
-    AGGREGATE_STATS = "aggregate_stats"
-    RAW_SERIES = "raw_series"
-    NORMALIZED_SERIES = "normalized_series"
-    CLASS_PROJECTION_2D = "class_projection_2d"
-    METRICS_SUMMARY = "metrics_summary"
 
 
 #: What ``get_all_results()`` downloads.

@@ -109,6 +109,40 @@ class ResultKind(StrEnum):
     report_html = "report_html"
 
 
+class PlotKind(StrEnum):
+    """Figures of a standard job (``figures_metadata.json`` kinds, protocol.md §5.5)."""
+
+    CORRELATION = "correlation"
+    CORRELATION_DIFFERENCE = "correlation_difference"
+    CONTRIBUTION = "contribution"
+    PROJECTION_2D = "2d_projection"
+    PROJECTION_3D = "3d_projection"
+    DISTRIBUTION = "distribution"
+    AGGREGATE_STATS = "aggregate_stats"
+    RAW_SERIES = "raw_series"  # time series: not produced by our single-table engine
+    NORMALIZED_SERIES = "normalized_series"  # idem
+    CLASS_PROJECTION_2D = "class_projection_2d"  # class-balancing augmentation: idem
+    METRICS_SUMMARY = "metrics_summary"
+
+
+#: protocol.md §5.5: characters of a table name escaped in result file names.
+_TABLE_ESCAPES = (("/", "_slash_"), ("&", "_ampersand_"), ("+", "_plus_"), (".", "_dot_"))
+
+
+def escape_table_name(name: str) -> str:
+    """A table name as it appears in result file names (``iris.v2`` → ``iris_dot_v2``)."""
+    for char, escape in _TABLE_ESCAPES:
+        name = name.replace(char, escape)
+    return name
+
+
+def unescape_table_name(name: str) -> str:
+    """The table name of a result file name (``iris_dot_v2`` → ``iris.v2``)."""
+    for char, escape in _TABLE_ESCAPES:
+        name = name.replace(escape, char)
+    return name
+
+
 class UserRole(StrEnum):
     admin = "admin"
     user = "user"

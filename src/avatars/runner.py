@@ -78,6 +78,7 @@ from avatars.models import (
     JobCreateResponse,
     JobKind,
     JobResponse,
+    unescape_table_name,
 )
 from avatars.runner_config import RunnerConfig, exclude_block, imputation_block
 
@@ -121,15 +122,6 @@ UNSUPPORTED_PARAMETERS = {
     "processors": "avatarization processors",
     "pseudonymized_columns": "pseudonymization",
 }
-
-_UNESCAPE = {"_dot_": ".", "_slash_": "/", "_ampersand_": "&", "_plus_": "+"}
-
-
-def unescape_table_name(name: str) -> str:
-    """Table names in result file names are escaped (``iris_dot_v2`` → ``iris.v2``)."""
-    for escaped, plain in _UNESCAPE.items():
-        name = name.replace(escaped, plain)
-    return name
 
 
 def _env_float(name: str, default: float | None) -> float | None:

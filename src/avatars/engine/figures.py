@@ -37,7 +37,6 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -55,23 +54,7 @@ from avatars.engine.reports.text import (
     tr,
 )
 from avatars.engine.schema import ColumnType, infer_column_type, parse_column_type
-
-
-class PlotKind(StrEnum):
-    """The official client's ``PlotKind`` values (protocol.md §5.5)."""
-
-    CORRELATION = "correlation"
-    CORRELATION_DIFFERENCE = "correlation_difference"
-    CONTRIBUTION = "contribution"
-    PROJECTION_2D = "2d_projection"
-    PROJECTION_3D = "3d_projection"
-    DISTRIBUTION = "distribution"
-    AGGREGATE_STATS = "aggregate_stats"
-    RAW_SERIES = "raw_series"  # time series: not produced by the single-table engine
-    NORMALIZED_SERIES = "normalized_series"  # idem
-    CLASS_PROJECTION_2D = "class_projection_2d"  # class-balancing augmentation: idem
-    METRICS_SUMMARY = "metrics_summary"
-
+from avatars.models import PlotKind, escape_table_name
 
 #: Points per set (originals, avatars) in the projection scatter plots.
 MAX_SCATTER_POINTS = 5_000
@@ -1037,17 +1020,6 @@ class FigureFile(NamedTuple):
     filename: str
     html: str
     kind: str
-
-
-# protocol.md §5.5: the client un-escapes these in the table part of result file names (the same
-# rule as the server's ``files.escape_table_name``; the engine does not import the server).
-_TABLE_ESCAPES = (("/", "_slash_"), ("&", "_ampersand_"), ("+", "_plus_"), (".", "_dot_"))
-
-
-def escape_table_name(name: str) -> str:
-    for char, escape in _TABLE_ESCAPES:
-        name = name.replace(char, escape)
-    return name
 
 
 def plotly_js_script(plotlyjs: PlotlyJs = "inline") -> str:

@@ -19,15 +19,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 RESULTS_DIR = "results"
 SETS_DIR = "sets"
 
-# protocol.md §5.5: the client un-escapes these in the table part of result file names.
-_TABLE_ESCAPES = (("/", "_slash_"), ("&", "_ampersand_"), ("+", "_plus_"), (".", "_dot_"))
-
-
-def escape_table_name(name: str) -> str:
-    for char, escape in _TABLE_ESCAPES:
-        name = name.replace(char, escape)
-    return name
-
 
 def upload_prefix(user_id: uuid.UUID | str, expiration_days: int) -> str:
     return f"{user_id}/{expiration_days}d"

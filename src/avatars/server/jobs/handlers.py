@@ -12,7 +12,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
 - report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), built by
                    ``avatars.engine.reports`` from the earlier jobs' results
 
-``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped (``files.escape_table_name``).
+``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped
+(``avatars.models.escape_table_name``).
 
 Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
 the job in ``error`` with a message naming the parameter: never a silent approximation.
@@ -34,7 +35,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from avatars.models import JobKind, JobStatus, ResultKind
+from avatars.models import JobKind, JobStatus, ResultKind, escape_table_name
 from avatars.resource_set import (
     AdviceDocument,
     AvatarizationDocument,
@@ -50,7 +51,6 @@ from avatars.resource_set import (
 )
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.files import escape_table_name
 from avatars.server.models import Job
 from avatars.server.storage import Storage
 
