@@ -291,3 +291,80 @@ def test_refresh_tokens_stay_out_of_the_access_log(tmp_path: Any, start_server: 
     log = server.log()
     assert "/api/refresh?token=[redacted]" in log
     assert tokens["refresh_token"] not in log and "admin-password-1" not in log
+
+
+def test_reset_token_delivered_by_email(tmp_path: Any, start_server: Any) -> None:
+    """With SMTP configured the token goes by e-mail (a real SMTP server with login), not to
+    the log."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from stack import free_port
+
+    received: list[Any] = []
+    logins: list[tuple[bytes, bytes]] = []
+
+    class Inbox:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(envelope)
+            return "250 Message accepted for delivery"
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"smtp-secret")
+
+    port = free_port()
+    controller = Controller(
+        Inbox(),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        env = {
+            "AVATAR_ADMIN_EMAIL": "dpo@example.com",
+            "AVATAR_ADMIN_PASSWORD": "admin-password-1",
+            "AVATAR_SMTP_HOST": "127.0.0.1",
+            "AVATAR_SMTP_PORT": str(port),
+            "AVATAR_SMTP_STARTTLS": "false",
+            "AVATAR_SMTP_USER": "platform",
+            "AVATAR_SMTP_PASSWORD": "smtp-secret",
+            "AVATAR_SMTP_FROM": "avatars@hospital.example",
+        }
+        server = start_server(tmp_path / "data", env, log_level="info")
+        url = server.api_url
+        response = httpx.post(f"{url}/login/forgotten_password", json={"email": "dpo@example.com"})
+        assert response.status_code == 200
+        deadline = time.monotonic() + 20
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert received, f"no e-mail arrived; server log:\n{server.log()}"
+        assert logins == [(b"platform", b"smtp-secret")]
+        envelope = received[0]
+        assert envelope.mail_from == "avatars@hospital.example"
+        assert envelope.rcpt_tos == ["dpo@example.com"]
+        text = envelope.content.decode()
+        found = re.search(r"reset token is: ([0-9a-f-]{36})", text)
+        assert found, text
+        token = found.group(1)
+        reset = httpx.post(
+            f"{url}/login/reset_password",
+            json={
+                "email": "dpo@example.com",
+                "token": token,
+                "new_password": "brand-new-pass",
+                "new_password_repeated": "brand-new-pass",
+            },
+        )
+        assert reset.status_code == 200, reset.text
+        login = httpx.post(
+            f"{url}/login", data={"username": "dpo@example.com", "password": "brand-new-pass"}
+        )
+        assert login.status_code == 200
+        server.stop()
+        log = server.log()
+        assert token not in log and "smtp-secret" not in log
+    finally:
+        controller.stop()
