@@ -425,6 +425,7 @@ class Dataset(_Model):
     etag: str
     last_modified: AwareDatetime
     url: str  # the storage path, ``s3://<bucket>/<prefix>/<name>``
+    expires_at: AwareDatetime | None = None  # deleted by the platform's retention after it
 
 
 class DatasetList(_Model):

@@ -67,7 +67,16 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=2, ge=1, description="runs of a job before 'lost'")
 
     # -- limits reported in GET /users/me --------------------------------------------------
-    dataset_expiration_days: int = 30
+    dataset_expiration_days: int = Field(
+        default=30,
+        ge=1,
+        description="uploads, their snapshots and job results are deleted after that many days",
+    )
+    housekeeping_interval_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how often expired data and abandoned multipart uploads are deleted",
+    )
     max_rows: int = 1_000_000
     max_columns: int = 200
     max_upload_bytes: int = 2 * 1024**3

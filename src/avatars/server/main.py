@@ -33,6 +33,7 @@ from avatars.server.jobs import lifecycle
 from avatars.server.jobs.dispatcher import Dispatcher
 from avatars.server.jobs.executors import Executor, LocalExecutor
 from avatars.server.models import User
+from avatars.server.retention import delete_expired
 from avatars.server.routers import (
     api_keys,
     datasets,
@@ -48,7 +49,6 @@ from avatars.server.storage import Storage
 
 log = logging.getLogger(__name__)
 
-HOUSEKEEPING_INTERVAL = 3600.0
 STALE_UPLOAD_AGE = dt.timedelta(days=1)
 
 _S3_VERBS = {
@@ -97,16 +97,22 @@ def _mount_storage(app: FastAPI, state: AppState) -> None:
 
 
 def _housekeeping(state: AppState, stop: threading.Event) -> None:
-    """Hourly: forget multipart uploads abandoned by killed clients."""
+    """At start, then every ``housekeeping_interval_seconds``: delete expired data
+    (``avatars.server.retention``) and multipart uploads abandoned by killed clients."""
     try:
         from avatars.server.s3 import purge_stale_uploads
     except ImportError:  # pragma: no cover
-        return
-    while not stop.wait(HOUSEKEEPING_INTERVAL):
+        purge_stale_uploads = None
+    settings = state.settings
+    while True:
         try:
-            purge_stale_uploads(state.storage, STALE_UPLOAD_AGE)
-        except Exception:
+            delete_expired(state.storage, settings.dataset_expiration_days)
+            if purge_stale_uploads is not None:
+                purge_stale_uploads(state.storage, STALE_UPLOAD_AGE)
+        except Exception:  # storage briefly unavailable: next round
             log.exception("housekeeping failed")
+        if stop.wait(settings.housekeeping_interval_seconds):
+            return
 
 
 def _start_jobs(state: AppState) -> Dispatcher:

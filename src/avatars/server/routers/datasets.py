@@ -12,6 +12,7 @@ resource set at once. Bodies stream in both directions; nothing holds a whole fi
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 from collections.abc import Iterator
 
@@ -49,13 +50,14 @@ def _prefix(state: AppState, caller: Caller) -> str:
     return files.upload_prefix(caller.user_id, state.settings.dataset_expiration_days) + "/"
 
 
-def _to_wire(info: ObjectInfo, prefix: str) -> Dataset:
+def _to_wire(info: ObjectInfo, prefix: str, days: int) -> Dataset:
     return Dataset(
         name=info.key[len(prefix) :],
         size=info.size,
         etag=info.etag,
         last_modified=info.last_modified,
         url=files.s3_path(info.key),
+        expires_at=info.last_modified + dt.timedelta(days=days),
     )
 
 
@@ -71,7 +73,7 @@ def _media_type(name: str) -> str:
 def list_datasets(state: State, caller: CurrentCaller) -> DatasetList:
     prefix = _prefix(state, caller)
     found = [
-        _to_wire(info, prefix)
+        _to_wire(info, prefix, state.settings.dataset_expiration_days)
         for info in state.storage.list(prefix)
         if info.key[len(prefix) :].split("/", 1)[0] not in _RESERVED
     ]
@@ -132,7 +134,7 @@ async def upload_dataset(
             ip=caller.ip,
             details={"size": info.size},
         )
-    return _to_wire(info, prefix)
+    return _to_wire(info, prefix, state.settings.dataset_expiration_days)
 
 
 @router.get(

@@ -17,6 +17,8 @@ from avatars.server import files
 from avatars.server.access import current_credentials, may_use_bucket
 from avatars.server.deps import Caller, CurrentCaller, ReadSession, State, public_base
 from avatars.server.errors import ApiError
+from avatars.server.models import utcnow
+from avatars.server.retention import results_expired
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.routers.jobs import visible_job
 
@@ -33,7 +35,7 @@ MAX_BATCH = 1000
     summary="The result files of a finished job: {kind: [URL]}",
 )
 def get_results(
-    job_name: str, request: Request, session: ReadSession, caller: CurrentCaller
+    job_name: str, request: Request, session: ReadSession, state: State, caller: CurrentCaller
 ) -> dict[str, list[str]]:
     job = visible_job(session, caller, job_name)
     if job.deleted_at is not None:
@@ -41,6 +43,12 @@ def get_results(
     if job.status != JobStatus.finished.value:
         why = f": {job.exception}" if job.exception else ""
         raise ApiError(409, f"the job has no results: it is {job.status}{why}")
+    keys = [key for kind_keys in job.outputs.values() for key in kind_keys]
+    days = results_expired(job.finished_at, keys, state.settings.dataset_expiration_days, utcnow())
+    if days is not None:
+        raise ApiError(
+            404, f"results file for job {job_name} expired: results are kept {days} days"
+        )
     base = public_base(request)
     return {
         kind: [files.access_url(base, key) for key in keys] for kind, keys in job.outputs.items()
