@@ -125,12 +125,21 @@ def test_expired_access_token_then_refresh(short_tokens: Any) -> None:
     assert bogus.status_code == 401
 
 
-def test_logout_revokes_the_refresh_token(platform: Any) -> None:
+def test_logout_revokes_the_session(platform: Any) -> None:
     tokens = platform.login(platform.admin.email, platform.admin.password)
+    other = platform.login(platform.admin.email, platform.admin.password)
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.get(f"{platform.api_url}/users/me", headers=headers).status_code == 200
     assert httpx.post(f"{platform.api_url}/logout", headers=headers).status_code == 200
     response = httpx.post(f"{platform.api_url}/refresh", params={"token": tokens["refresh_token"]})
     assert response.status_code == 401
+    # The access token dies with its session, before its own expiry.
+    after = httpx.get(f"{platform.api_url}/users/me", headers=headers)
+    assert after.status_code == 401
+    assert "logged out" in after.json()["detail"]["message"]
+    # Another session of the same user is untouched.
+    still = {"Authorization": f"Bearer {other['access_token']}"}
+    assert httpx.get(f"{platform.api_url}/users/me", headers=still).status_code == 200
 
 
 def _reset_token_from_log(platform: Any, email: str) -> str:
@@ -181,6 +190,8 @@ def test_forgotten_and_reset_password(platform: Any) -> None:
     assert (
         httpx.post(f"{url}/refresh", params={"token": tokens["refresh_token"]}).status_code == 401
     )
+    before = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert httpx.get(f"{url}/users/me", headers=before).status_code == 401
 
 
 def test_api_key_lifecycle(platform: Any) -> None:

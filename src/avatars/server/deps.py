@@ -29,7 +29,7 @@ from avatars.server import security
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.errors import ApiError
-from avatars.server.models import ApiKey, User, utcnow
+from avatars.server.models import ApiKey, RefreshToken, User, utcnow
 from avatars.server.storage import Storage
 
 if TYPE_CHECKING:
@@ -182,6 +182,15 @@ _USER_LOOKUP = select(
     User.id, User.organization_id, User.role, User.email, User.username, User.deleted_at
 ).where(User.id == bindparam("user_id"))
 
+#: A session (a refresh-token family) is over once any of its tokens is revoked: logout,
+#: replay of a used refresh token and password reset revoke the whole family at once. Access
+#: tokens carry their family, so they die with the session instead of living to expiry.
+_SESSION_REVOKED = (
+    select(RefreshToken.id)
+    .where(RefreshToken.family_id == bindparam("family_id"), RefreshToken.revoked_at.is_not(None))
+    .limit(1)
+)
+
 
 def _authenticate_api_key(request: Request, db: Connection | Session, key: str) -> Caller:
     parsed = security.parse_api_key(key)
@@ -240,6 +249,8 @@ def _authenticate_bearer(request: Request, db: Connection | Session, token: str)
     user = db.execute(_USER_LOOKUP, {"user_id": user_id}).first()
     if user is None or user.deleted_at is not None:
         raise _unauthorized("Not authenticated: this user no longer exists")
+    if family is not None and db.execute(_SESSION_REVOKED, {"family_id": family}).first():
+        raise _unauthorized("Not authenticated: this session was logged out or revoked")
     return _caller_from_user(user, request, via="bearer", family_id=family)
 
 
