@@ -125,6 +125,9 @@ class SeaweedS3:
             "-s3.port.lance=0",
             "-volume.max=8",
             "-master.volumeSizeLimitMB=256",
+            # A single master: a short election makes a restart (the outage tests) take
+            # seconds instead of the 10 s default timeout plus re-election.
+            "-master.electionTimeout=1s",
         ]
         log = open(self.folder / "weed.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
@@ -141,7 +144,13 @@ class SeaweedS3:
             if self.process is not None and self.process.poll() is not None:
                 break
             try:
-                fs = s3fs.S3FileSystem(skip_instance_cache=True, **self.storage_options())
+                # One attempt per probe: botocore's own retries would make each probe of a
+                # store that is still starting take seconds.
+                fs = s3fs.S3FileSystem(
+                    skip_instance_cache=True,
+                    config_kwargs={"retries": {"mode": "standard", "total_max_attempts": 1}},
+                    **self.storage_options(),
+                )
                 if not fs.exists(self.bucket):
                     fs.mkdir(self.bucket)
                 fs.pipe(f"{self.bucket}/.ready", b"1")
@@ -153,7 +162,16 @@ class SeaweedS3:
         raise RuntimeError(f"SeaweedFS did not start ({last}):\n{log}")
 
     def stop(self) -> None:
-        _stop_process(self.process)
+        # weed takes 10 s to honour SIGTERM; a throw-away test store need not wait for it.
+        _stop_process(self.process, timeout=2)
+        self.process = None
+
+    def kill(self) -> None:
+        """The store goes down at once (SIGKILL), as in a crash or a network cut."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
         self.process = None
 
 

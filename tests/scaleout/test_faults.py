@@ -133,7 +133,7 @@ def test_store_down_gives_503_and_jobs_fail_cleanly(
     assert put.status_code == 200, put.text
     set_name = put.json()["set_name"]
     s3 = scaleout_stack.s3
-    s3.stop()
+    s3.kill()  # down at once, as in a crash or a network cut
     try:
         # the API: a clear 503 with a message, not a 500
         response = client.put("/datasets/during-outage.csv", content=b"a,b\n1,2\n")

@@ -128,6 +128,13 @@ class Settings(BaseSettings):
                 options.setdefault("key", self.storage_access_key_id)
             if self.storage_secret_access_key is not None:
                 options.setdefault("secret", self.storage_secret_access_key.get_secret_value())
+            # botocore's default (legacy mode, 5 attempts with growing back-off) makes every
+            # call to a store that is down take ~8 s before the API can answer 503. AWS's
+            # "standard" mode with 3 attempts still rides out throttling and a dropped
+            # connection, and fails in about a second when the store is really gone.
+            config_kwargs = dict(options.get("config_kwargs") or {})
+            config_kwargs.setdefault("retries", {"mode": "standard", "total_max_attempts": 3})
+            options["config_kwargs"] = config_kwargs
         return self
 
     # -- derived -------------------------------------------------------------------------
