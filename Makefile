@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/avatars demo
 
+# Two workers: most tests wait on servers and jobs, not on the CPU. Tests of one backend
+# (sqlite, postgres, scaleout) stay on one worker, so each stack is started once.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ Run as a script to warm the cache: ``python tests/interop/venvs.py 1.19.0 1.20.0
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -67,9 +68,20 @@ def venv_python(version: str) -> Path:
 
 
 def ensure_venv(version: str) -> Path:
-    """The python of the venv with client ``version``, created if needed."""
+    """The python of the venv with client ``version``, created if needed.
+
+    Parallel test workers (pytest-xdist) may ask for the same venv at once: a lock file
+    makes one of them build it while the others wait, then reuse it.
+    """
     if version not in CLIENTS:
         raise ValueError(f"no pinned requirements for client {version}")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"venv-{version}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_venv_locked(version)
+
+
+def _ensure_venv_locked(version: str) -> Path:
     venv = CACHE / f"venv-{version}"
     ready = venv / ".ready"
     python = venv_python(version)
