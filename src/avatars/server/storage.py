@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import os
 import posixpath
 import uuid
@@ -30,6 +31,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 #: Size of the blocks streamed by :meth:`Storage.iter_read`.
 READ_BLOCK_SIZE = 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 _TMP_PREFIX = ".avatars-tmp-"
 
@@ -327,6 +330,8 @@ class Storage:
         an order of magnitude faster than through Python; elsewhere they stream through an
         atomic writer. Either way nothing is visible until the whole object is."""
         if not self.is_local:
+            if self._merge_in_store(sources, destination):
+                return self.info(destination)
             with self.writer(destination) as out:
                 for source in sources:
                     for block in self.iter_read(source):
@@ -348,6 +353,21 @@ class Storage:
                 raise ObjectNotFoundError(str(exc.filename or "")) from exc
             raise StorageError(f"could not assemble {destination}: {exc}") from exc
         return self.info(destination)
+
+    def _merge_in_store(self, sources: Sequence[str], destination: str) -> bool:
+        """On an S3 store, assemble ``destination`` inside the store (a multipart upload of
+        UploadPartCopy parts, s3fs ``merge``): no byte goes through this process, and the
+        object appears whole when the upload completes. False when the store cannot do it
+        (parts under S3's 5 MiB minimum, no UploadPartCopy, ...): the caller then streams."""
+        merge = getattr(self.fs, "merge", None)
+        if merge is None or not sources:
+            return False
+        try:
+            merge(self.path(destination), [self.path(source) for source in sources])
+        except Exception as exc:  # the store declined: streaming is always possible
+            log.debug("in-store assembly of %s declined (%s); streaming it", destination, exc)
+            return False
+        return True
 
     def delete(self, key: str) -> None:
         """Delete one object; deleting a missing object is not an error (as in S3)."""
