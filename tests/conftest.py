@@ -456,16 +456,6 @@ def _scaleout_getter(request: pytest.FixtureRequest) -> Callable[[], ScaleoutSta
     return lambda: request.getfixturevalue("scaleout_stack")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` (``make test``), all tests of one backend run on
-    one worker, so its session server (and the scale-out stack) is started once."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec else None
-        if backend is not None:
-            item.add_marker(pytest.mark.xdist_group(str(backend)))
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
