@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from avatars.server.config import Settings
-from avatars.server.storage import Storage
+from avatars.server.storage import ObjectNotFoundError, Storage
 
 MIB = 1024 * 1024
 
@@ -53,9 +53,11 @@ def test_large_parts_are_assembled_inside_the_store(
     keys, whole = _put_parts(storage, [5 * MIB, 5 * MIB + 17, 1000])
     with caplog.at_level(logging.DEBUG, logger="avatars.server.storage"):
         info = storage.concatenate(keys, "bucket/30d/big.bin")
-    assert "declined" not in caplog.text  # UploadPartCopy, not a copy through this process
+    # UploadPartCopy, not a copy through this process
+    assert "assembled bucket/30d/big.bin inside the store from 3 parts" in caplog.text
     assert info.size == len(whole)
     assert _read(storage, "bucket/30d/big.bin") == whole
+    assert not _open_uploads(storage)
 
 
 def test_small_parts_fall_back_to_streaming(
@@ -65,6 +67,25 @@ def test_small_parts_fall_back_to_streaming(
     keys, whole = _put_parts(storage, [1000, 2000, 3000])  # under S3's 5 MiB part minimum
     with caplog.at_level(logging.DEBUG, logger="avatars.server.storage"):
         info = storage.concatenate(keys, "bucket/30d/small.bin")
-    assert "declined" in caplog.text
+    assert "inside the store" not in caplog.text  # not even attempted
     assert info.size == len(whole)
     assert _read(storage, "bucket/30d/small.bin") == whole
+    assert not _open_uploads(storage)
+
+
+def test_a_missing_part_is_reported_and_nothing_appears(
+    backend: str, scaleout_stack: Any, tmp_path: Path
+) -> None:
+    storage = _storage(scaleout_stack, tmp_path)
+    keys, _ = _put_parts(storage, [5 * MIB, 1000])
+    with pytest.raises(ObjectNotFoundError):
+        storage.concatenate([keys[0], "staging/part-missing", keys[1]], "bucket/30d/broken.bin")
+    assert not storage.exists("bucket/30d/broken.bin")
+    assert not _open_uploads(storage)
+
+
+def _open_uploads(storage: Storage) -> list[dict[str, Any]]:
+    """Multipart uploads left open in the store under this storage's root."""
+    bucket, _, root = storage.root.partition("/")
+    listed = storage.fs.call_s3("list_multipart_uploads", Bucket=bucket, Prefix=root)
+    return list(listed.get("Uploads", []))

@@ -15,6 +15,7 @@ Reads and writes stream in bounded chunks; nothing here holds a whole object in 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hashlib
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import fsspec
+import fsspec.asyn
 from fsspec.implementations.local import LocalFileSystem
 
 #: Size of the blocks streamed by :meth:`Storage.iter_read`.
@@ -164,6 +166,47 @@ class AtomicWriter:
             self.commit()
         else:
             self.discard()
+
+
+#: S3's limits for the parts of a multipart upload (UploadPartCopy included).
+S3_MIN_PART_SIZE = 5 * 1024 * 1024
+S3_MAX_PART_SIZE = 5 * 1024**3
+S3_MAX_PARTS = 10_000
+#: Part copies in flight at once during an in-store assembly.
+_PART_COPY_CONCURRENCY = 8
+
+
+async def _copy_into_multipart_upload(fs: Any, bucket: str, key: str, paths: list[str]) -> None:
+    """``bucket/key`` := the concatenation of ``paths`` (``bucket/key`` strings of the same
+    S3 store), copied inside the store; the upload is aborted if anything fails."""
+    upload_id = (await fs._call_s3("create_multipart_upload", Bucket=bucket, Key=key))["UploadId"]
+    limit = asyncio.Semaphore(_PART_COPY_CONCURRENCY)
+
+    async def copy(number: int, path: str) -> dict[str, Any]:
+        async with limit:
+            out = await fs._call_s3(
+                "upload_part_copy",
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                CopySource=path,
+                PartNumber=number,
+            )
+        return {"PartNumber": number, "ETag": out["CopyPartResult"]["ETag"]}
+
+    try:
+        parts = await asyncio.gather(*(copy(n, p) for n, p in enumerate(paths, start=1)))
+        await fs._call_s3(
+            "complete_multipart_upload",
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": list(parts)},
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await fs._call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
 
 
 class Storage:
@@ -355,18 +398,34 @@ class Storage:
         return self.info(destination)
 
     def _merge_in_store(self, sources: Sequence[str], destination: str) -> bool:
-        """On an S3 store, assemble ``destination`` inside the store (a multipart upload of
-        UploadPartCopy parts, s3fs ``merge``): no byte goes through this process, and the
-        object appears whole when the upload completes. False when the store cannot do it
-        (parts under S3's 5 MiB minimum, no UploadPartCopy, ...): the caller then streams."""
-        merge = getattr(self.fs, "merge", None)
-        if merge is None or not sources:
+        """On an S3 store, assemble ``destination`` inside the store: a multipart upload
+        whose parts are server-side copies of ``sources`` (UploadPartCopy), so no byte goes
+        through this process and the object appears whole when the upload completes.
+
+        False, with nothing left behind, when it cannot be done: not an S3 store, parts
+        outside S3's copy limits (every part but the last >= 5 MiB, each <= 5 GiB, at most
+        10,000), or a store that refuses UploadPartCopy. The caller then streams."""
+        if not hasattr(self.fs, "_call_s3") or not sources:
             return False
+        paths = [self.path(source) for source in sources]
         try:
-            merge(self.path(destination), [self.path(source) for source in sources])
-        except Exception as exc:  # the store declined: streaming is always possible
-            log.debug("in-store assembly of %s declined (%s); streaming it", destination, exc)
+            sizes = [int(self.fs.info(path)["size"]) for path in paths]
+        except Exception:  # a missing part: the streaming path reports it properly
             return False
+        if (
+            len(paths) > S3_MAX_PARTS
+            or any(size < S3_MIN_PART_SIZE for size in sizes[:-1])
+            or any(size > S3_MAX_PART_SIZE for size in sizes)
+        ):
+            return False
+        bucket, key, _ = self.fs.split_path(self.path(destination))
+        try:
+            fsspec.asyn.sync(self.fs.loop, _copy_into_multipart_upload, self.fs, bucket, key, paths)
+        except Exception as exc:  # the store declined: streaming is always possible
+            log.info("in-store assembly of %s declined (%s); streaming it", destination, exc)
+            return False
+        self.fs.invalidate_cache(self.path(destination))
+        log.debug("assembled %s inside the store from %d parts", destination, len(paths))
         return True
 
     def delete(self, key: str) -> None:
