@@ -21,7 +21,7 @@ demo: $(STAMP)
 # starts its own servers and scale-out stack (grouping tests by backend with --dist loadgroup
 # would save those starts, but it silently does nothing on pytest 9.2: pytest-xdist#1386).
 test: $(STAMP)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

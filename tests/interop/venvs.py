@@ -41,10 +41,16 @@ def find_python312() -> str:
     candidates = []
     if os.environ.get("AVATAR_TEST_PYTHON312"):
         candidates.append(os.environ["AVATAR_TEST_PYTHON312"])
+    # pyenv's own 3.12 builds, called directly: its shims obey PYENV_VERSION, which a
+    # process started through a pyenv shim inherits set to its own version (3.11 here).
+    pyenv_root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates += sorted(str(p) for p in pyenv_root.glob("versions/3.12*/bin/python3.12"))
     found = shutil.which("python3.12")
     if found:
         candidates.append(found)
     env = {**os.environ}
+    if not env.get("PYENV_VERSION", "3.12").startswith("3.12"):
+        env["PYENV_VERSION"] = "3.12.1"
     env.setdefault("PYENV_VERSION", "3.12.1")
     for candidate in candidates:
         try:
