@@ -293,10 +293,10 @@ class Platform:
             user.api_key = self.create_api_key(email, password)
         return user
 
-    def _create_in_database(
-        self, email: str, password: str, organization: str, admin: bool
-    ) -> TestUser:
-        from avatars.server import accounts
+    @contextlib.contextmanager
+    def database_session(self) -> Iterator[Any]:
+        """A write session on this server's own database, for what a test cannot make happen
+        through the API (time passing, a user created out of band); committed at the end."""
         from avatars.server.config import Settings
         from avatars.server.db import Database
 
@@ -304,17 +304,25 @@ class Platform:
         db = Database(settings.database_url, pool_size=1)
         try:
             with db.writing() as session:
-                org = accounts.get_or_create_organization(session, organization)
-                row = accounts.create_user(
-                    session,
-                    organization_id=org.id,
-                    email=email,
-                    password=password,
-                    role="admin" if admin else "user",
-                )
-                return TestUser(str(row.id), email, password, str(org.id), row.role)
+                yield session
         finally:
             db.dispose()
+
+    def _create_in_database(
+        self, email: str, password: str, organization: str, admin: bool
+    ) -> TestUser:
+        from avatars.server import accounts
+
+        with self.database_session() as session:
+            org = accounts.get_or_create_organization(session, organization)
+            row = accounts.create_user(
+                session,
+                organization_id=org.id,
+                email=email,
+                password=password,
+                role="admin" if admin else "user",
+            )
+            return TestUser(str(row.id), email, password, str(org.id), row.role)
 
     def upload(self, api_key: str, name: str, data: bytes) -> dict[str, Any]:
         """Upload a table to the user's upload prefix (``PUT /api/datasets/{name}``)."""

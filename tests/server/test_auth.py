@@ -262,24 +262,17 @@ def test_admin_revokes_keys_of_their_organization_only(platform: Any) -> None:
 
 
 def test_expired_api_key_is_refused(platform: Any) -> None:
-    from avatars.server.config import Settings
-    from avatars.server.db import Database
     from avatars.server.models import ApiKey as ApiKeyRow
 
     user = platform.new_user()
     client = platform.client(user.api_key)
     key_id = uuid.UUID(client.get("/api-keys").json()[0]["id"])
-    settings = Settings(data_dir=platform.server.data_dir, database_url=platform.database_url or "")
-    db = Database(settings.database_url, pool_size=1)
-    try:
-        with db.writing() as session:
-            session.execute(
-                update(ApiKeyRow)
-                .where(ApiKeyRow.id == key_id)
-                .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
-            )
-    finally:
-        db.dispose()
+    with platform.database_session() as session:
+        session.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.id == key_id)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
     response = client.get("/jobs")
     assert response.status_code == 401 and "expired" in response.json()["message"]
     assert "credentials expired" not in response.text  # no pointless refresh by the client

@@ -55,8 +55,6 @@ def test_server_sweeps_expired_data_and_says_results_expired(
 ) -> None:
     if backend == "scaleout":
         pytest.skip("file ages can only be set by hand on the local storage folder")
-    from avatars.server.config import Settings
-    from avatars.server.db import Database
     from avatars.server.models import Job
 
     platform = platform_factory(env={"AVATAR_HOUSEKEEPING_INTERVAL_SECONDS": "0.5"})
@@ -79,17 +77,12 @@ def test_server_sweeps_expired_data_and_says_results_expired(
     _age(storage.path(f"{user.id}/30d/old.csv"), 31)
     for key in result_keys:
         _age(storage.path(key), 31)
-    settings = Settings(data_dir=platform.server.data_dir, database_url=platform.database_url or "")
-    db = Database(settings.database_url, pool_size=1)
-    try:
-        with db.writing() as session:
-            session.execute(
-                update(Job)
-                .where(Job.name == name)
-                .values(finished_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=31))
-            )
-    finally:
-        db.dispose()
+    with platform.database_session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.name == name)
+            .values(finished_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=31))
+        )
 
     expired = api.get(f"/results/{name}")
     assert expired.status_code == 404

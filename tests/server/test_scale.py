@@ -8,8 +8,6 @@ import httpx
 from server_helpers import create_job, create_set
 from sqlalchemy import select
 
-from avatars.server.config import Settings
-from avatars.server.db import Database
 from avatars.server.models import Job
 
 
@@ -27,14 +25,9 @@ def test_two_api_processes_share_the_queue(
         assert first.wait_for_job(other, name)["status"] == "finished"
     other.close()
 
-    settings = Settings(data_dir=first.server.data_dir, database_url=first.database_url or "")
-    db = Database(settings.database_url, pool_size=1)
-    try:
-        with db.reading() as session:
-            rows = session.execute(
-                select(Job.name, Job.attempts, Job.worker).where(Job.name.in_(names))
-            ).all()
-    finally:
-        db.dispose()
+    with first.database_session() as session:
+        rows = session.execute(
+            select(Job.name, Job.attempts, Job.worker).where(Job.name.in_(names))
+        ).all()
     assert sorted(r.name for r in rows) == sorted(names)
     assert all(r.attempts == 1 for r in rows), rows  # claimed once, never twice
