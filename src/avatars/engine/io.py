@@ -5,14 +5,20 @@ here and write results here; nothing else in the engine touches files.
 
 CSV conventions: a header row, comma separator (``;`` and tab are detected from the header),
 empty fields or ``NA`` for missing values. Columns typed ``category`` are read as text so that
-labels such as ``"007"`` keep their form.
+labels such as ``"007"`` keep their form. A text column without a declared type whose every
+value is an ISO 8601 date or date-time (``2015-04-18``, ``2015-04-18 07:05:27``,
+``2015-04-18T07:05:27+02:00``) is read as ``datetime`` (``datetime_tz`` when every value
+carries an offset): CSV has no date type, and a date read as text would be a category with one
+modality per row. Other date layouts (``18/04/2015``: day or month first?) stay text unless
+declared.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -64,6 +70,7 @@ def read_table(
             raise InvalidDataError(f"cannot read the Parquet input: {exc}") from None
     else:
         df = _read_csv(source, types, sep)
+        types = {**infer_text_datetimes(df, skip=types), **types}
     missing = [c for c in types if c not in df.columns]
     if missing:
         raise InvalidDataError(
@@ -82,6 +89,42 @@ def _read_csv(source: Source, types: Mapping[str, ColumnType], sep: str | None) 
         raise InvalidDataError("the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InvalidDataError(f"cannot parse the CSV input: {exc}") from None
+
+
+# ISO 8601 calendar dates with an optional time (``T`` or space) and an optional offset.
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
+    r"(?P<offset>\s?(?:Z|[+-]\d{2}(?::?\d{2})?))?"
+)
+
+
+def infer_text_datetimes(df: pd.DataFrame, skip: Collection[str] = ()) -> dict[str, ColumnType]:
+    """The text columns (not in ``skip``) whose every value is an ISO 8601 date or date-time:
+    ``datetime``, or ``datetime_tz`` when every value has an offset. Values that look like
+    dates but do not exist (``2021-02-30``) keep the column as text."""
+    found: dict[str, ColumnType] = {}
+    for column in df.columns:
+        series = df[column]
+        if column in skip or not (
+            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+        ):
+            continue
+        values = series.dropna().unique()
+        offsets = 0
+        for value in values:
+            match = _ISO_DATETIME.fullmatch(value.strip()) if isinstance(value, str) else None
+            if match is None:
+                break  # most text columns stop at their first value
+            offsets += match["offset"] is not None
+        else:
+            if len(values) == 0 or 0 < offsets < len(values):
+                continue  # some local, some absolute: ambiguous, let the user declare it
+            try:
+                pd.to_datetime(pd.Series(values), format="ISO8601", utc=offsets > 0)
+            except (TypeError, ValueError):
+                continue
+            found[str(column)] = ColumnType.DATETIME_TZ if offsets else ColumnType.DATETIME
+    return found
 
 
 def _detect_separator(source: Source) -> tuple[str, Source]:
