@@ -1,17 +1,37 @@
 """Names and defaults of the SDK, with the values of Octopize's official client.
 
 Notebooks written for the official client import these names (``from avatars.constants
-import PlotKind``; the enums of ``avatar_yaml`` through ``avatars.runner``), so the members
-and string values match the official ones exactly (protocol.md §4-5). They are ``StrEnum``:
-comparing with the plain string works too.
+import PlotKind``; the enums of ``avatar_yaml`` through ``avatars.runner``). The enums are
+defined once, in :mod:`avatars.protocol.enums`, and re-exported here; this module adds the
+SDK's own defaults (timeouts, polling, the order jobs run in).
 """
 
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
-from avatars.models import JobKind, JobStatus, PlotKind
+from avatars.protocol.enums import (
+    AdviceType,
+    AlignmentMethod,
+    AugmentationStrategy,
+    ColumnType,
+    DataRecipient,
+    DataSubject,
+    DataType,
+    ExcludeVariablesMethod,
+    ImputeMethod,
+    JobKind,
+    JobStatus,
+    LinkMethod,
+    OutputFormat,
+    PlotKind,
+    ProjectionType,
+    ReportLanguage,
+    ReportType,
+    Results,
+    SensitivityLevel,
+)
+from avatars.protocol.results import TABULAR_STEMS
 
 __all__ = [
     "DEFAULT_POLL_BACKOFF",
@@ -73,28 +93,6 @@ CANCELLED_STATUSES = [JobStatus.cancelled.value]
 READY_STATUSES = [JobStatus.finished.value, *ERROR_STATUSES]
 
 
-class Results(StrEnum):
-    """Result kinds of ``GET /results/{job}`` (protocol.md §5.4)."""
-
-    ADVICE = "advice"
-    SHUFFLED = "shuffled"
-    UNSHUFFLED = "unshuffled"
-    PRIVACY_METRICS = "privacy_metrics"
-    SIGNAL_METRICS = "signal_metrics"
-    REPORT_IMAGES = "report_images"
-    PROJECTIONS_ORIGINAL = "original_projections"
-    PROJECTIONS_AVATARS = "avatar_projections"
-    METADATA = "run_metadata"
-    REPORT = "report"
-    META_PRIVACY_METRIC = "meta_privacy_metric"
-    META_SIGNAL_METRIC = "meta_signal_metric"
-    FIGURES = "figures"
-    FIGURES_METADATA = "figures_metadata"
-    PRIVACY_METRICS_SUMMARY = "privacy_metrics_summary"
-    SIGNAL_METRICS_SUMMARY = "signal_metrics_summary"
-    REPORT_HTML = "report_html"  # ours: the interactive HTML report of a basic report job
-
-
 #: What ``get_all_results()`` downloads.
 RESULTS_TO_STORE = [
     Results.SHUFFLED,
@@ -110,114 +108,6 @@ RESULTS_TO_STORE = [
 ]
 
 
-# -- the enums of the resource-set YAML (avatar_yaml's names and values) --------------------
-
-
-class ColumnType(StrEnum):
-    INT = "int"
-    BOOL = "bool"
-    CATEGORY = "category"
-    NUMERIC = "float"
-    DATETIME = "datetime"
-    DATETIME_TZ = "datetime_tz"
-
-
-class ImputeMethod(StrEnum):
-    KNN = "knn"
-    MODE = "mode"
-    MEDIAN = "median"
-    MEAN = "mean"
-    FAST_KNN = "fast_knn"
-
-
-class ExcludeVariablesMethod(StrEnum):
-    ROW_ORDER = "row_order"
-    COORDINATE_SIMILARITY = "coordinate_similarity"
-
-
-class ReportLanguage(StrEnum):
-    EN = "en"
-    FR = "fr"
-
-
-class ReportType(StrEnum):
-    BASIC = "basic"
-    PIA = "pia"
-
-
-class OutputFormat(StrEnum):
-    PDF = "pdf"
-    DOCX = "docx"
-
-
-class ProjectionType(StrEnum):
-    FPCA = "fpca"
-    FLATTEN = "flatten"
-
-
-class AlignmentMethod(StrEnum):
-    SPECIFIED = "specified"
-    MAX = "max"
-    MIN = "min"
-    MEAN = "mean"
-
-
-class AugmentationStrategy(StrEnum):
-    minority = "minority"
-    not_majority = "not_majority"
-
-
-class LinkMethod(StrEnum):
-    LINEAR_SUM_ASSIGNMENT = "linear_sum_assignment"
-    MINIMUM_DISTANCE_ASSIGNMENT = "minimum_distance_assignment"
-    SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT = "sensitive_original_order_assignment"
-    TIME_SERIES = "time_series"
-
-
-class AdviceType(StrEnum):
-    VARIABLES = "variables"
-    PARAMETERS = "parameters"
-    TABLES_LINKS = "tables_links"
-
-
-class DataRecipient(StrEnum):
-    UNKNOWN = "unknown"
-    OPENDATA = "opendata"
-    CONTRACTUAL_THIRDPARTY = "contractual_thirdparty"
-    INTERNAL = "internal"
-    OUTSIDE_EU = "outside_eu"
-    TRUSTED_THIRDPARTY = "trusted_thirdparty"
-
-
-class DataSubject(StrEnum):
-    UNKNOWN = "unknown"
-    PATIENTS = "patients"
-    EMPLOYEES = "employees"
-    CLIENTS = "clients"
-    USERS = "users"
-    STUDENTS = "students"
-
-
-class DataType(StrEnum):
-    UNKNOWN = "unknown"
-    HEALTH = "health"
-    HR = "hr"
-    MOBILITY = "mobility"
-    INSURANCE = "insurance"
-    FINANCE = "finance"
-    EDUCATION = "education"
-
-
-class SensitivityLevel(StrEnum):
-    VERY_HIGH = "Very High"
-    HIGH = "High"
-    MEDIUM = "Medium"
-    LOW = "Low"
-    VERY_LOW = "Very Low"
-    NEGLIGIBLE = "Negligible"
-    UNDEFINED = "Undefined"
-
-
 #: pandas dtype → column type. Timezone-aware datetimes are matched first: the official
 #: client's table tests ``datetime`` first and so never produces ``datetime_tz``.
 MATCHERS: dict[re.Pattern[str], ColumnType] = {
@@ -230,9 +120,4 @@ MATCHERS: dict[re.Pattern[str], ColumnType] = {
 DEFAULT_TYPE = ColumnType.CATEGORY
 
 #: File-name stems of the tabular result kinds (the table name is what precedes them).
-RESULT_FILE_STEMS = {
-    Results.SHUFFLED: "shuffled",
-    Results.UNSHUFFLED: "unshuffled",
-    Results.PROJECTIONS_ORIGINAL: "projections.original",
-    Results.PROJECTIONS_AVATARS: "projections.avatars",
-}
+RESULT_FILE_STEMS = TABULAR_STEMS

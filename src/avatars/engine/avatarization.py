@@ -47,6 +47,7 @@ from avatars.engine.preprocessing import (
 )
 from avatars.engine.projection import Projection
 from avatars.engine.schema import ColumnType
+from avatars.protocol.enums import ExcludeVariablesMethod
 
 #: Projected dimensions used for the neighbour search unless ``ncp`` is given (method.md §4).
 DEFAULT_NCP = 5
@@ -57,9 +58,8 @@ CHUNK_ROWS = 20_000
 ProgressCallback = Callable[[float, str], None]
 
 
-class ExcludeMethod(StrEnum):
-    ROW_ORDER = "row_order"  # SENSITIVE: avatar i gets original i's value
-    COORDINATE_SIMILARITY = "coordinate_similarity"  # value of the nearest original record
+#: How excluded columns come back (``row_order`` is SENSITIVE: avatar i gets original i's value).
+ExcludeMethod = ExcludeVariablesMethod
 
 
 class CategoricalAssignment(StrEnum):

@@ -54,7 +54,8 @@ from avatars.engine.reports.text import (
     tr,
 )
 from avatars.engine.schema import ColumnType, infer_column_type, parse_column_type
-from avatars.models import PlotKind, escape_table_name
+from avatars.protocol.enums import PlotKind
+from avatars.protocol.results import escape_table_name
 
 #: Points per set (originals, avatars) in the projection scatter plots.
 MAX_SCATTER_POINTS = 5_000

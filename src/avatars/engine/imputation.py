@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from scipy.spatial import cKDTree
 
 from avatars.engine.errors import InvalidParameterError
 from avatars.engine.preprocessing import EncodedTable
+from avatars.protocol.enums import ImputeMethod
 
 #: Above this many rows fast_knn trains on a sample by default (``training_fraction=None``).
 FAST_KNN_MAX_TRAINING_ROWS = 100_000
@@ -37,14 +37,6 @@ FAST_KNN_MAX_TRAINING_ROWS = 100_000
 FAST_KNN_MAX_DIMENSIONS = 6
 #: Categorical predictors with more modalities than this are left out of fast_knn's space.
 FAST_KNN_MAX_PREDICTOR_MODALITIES = 50
-
-
-class ImputeMethod(StrEnum):
-    KNN = "knn"
-    FAST_KNN = "fast_knn"
-    MEAN = "mean"
-    MEDIAN = "median"
-    MODE = "mode"
 
 
 @dataclass(frozen=True)

@@ -11,31 +11,11 @@ For the projection, int/float/datetime are continuous and category/bool are cate
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 
 import pandas as pd
 
 from avatars.engine.errors import InvalidParameterError, UnknownColumnError
-
-
-class ColumnType(StrEnum):
-    INT = "int"
-    FLOAT = "float"
-    BOOL = "bool"
-    CATEGORY = "category"
-    DATETIME = "datetime"
-    DATETIME_TZ = "datetime_tz"
-
-    @property
-    def is_continuous(self) -> bool:
-        """Whether the projection treats the column as a number (else: as modalities)."""
-        return self in (
-            ColumnType.INT,
-            ColumnType.FLOAT,
-            ColumnType.DATETIME,
-            ColumnType.DATETIME_TZ,
-        )
-
+from avatars.protocol.enums import ColumnType
 
 #: Accepted spellings of the types (the YAML's ``numeric`` is the client's name for float).
 _ALIASES = {
