@@ -36,6 +36,7 @@ from avatars.protocol.enums import (
     ReportLanguage,
     ReportType,
 )
+from avatars.protocol.errors import validation_issues
 from avatars.protocol.parameters import (
     AvatarizationFastDPParameters,
     AvatarizationOpenDPParameters,
@@ -280,11 +281,7 @@ def _dotted(loc: Iterable[Any]) -> str:
 
 
 def _issues_from_validation(label: str, exc: ValidationError) -> list[ResourceSetIssue]:
-    issues = []
-    for err in exc.errors(include_url=False):
-        loc = list(err.get("loc", ()))
-        issues.append(ResourceSetIssue(label, _dotted(loc), err.get("msg", "invalid")))
-    return issues
+    return [ResourceSetIssue(label, field, problem) for field, problem in validation_issues(exc)]
 
 
 # -- the set ----------------------------------------------------------------------------------

@@ -93,17 +93,33 @@ class DataAugmentation(_Spec):
     should_anonymize_original_table: bool | None = True
     exclude_variables: ExcludeVariables | None = None
 
-    @field_validator("augmentation_strategy")
+    @field_validator("augmentation_strategy", mode="before")
     @classmethod
     def _strategy(cls, value: Any) -> Any:
-        is_number = isinstance(value, float | int) and not isinstance(value, bool)
-        if is_number and (not math.isfinite(value) or value <= 1):
-            raise ValueError(f"a multiplier must be a number > 1, got {value}")
+        """One message for the three accepted forms (rather than one per form)."""
+        expected = "expected a multiplier > 1, 'minority', 'not_majority' or {modality: ratio}"
+        if isinstance(value, bool):
+            raise ValueError(f"{expected}, got {value!r}")
+        if isinstance(value, int | float):
+            if not math.isfinite(value) or value <= 1:
+                raise ValueError(f"a multiplier must be a number > 1, got {value}")
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return AugmentationStrategy(value)
+            except ValueError:
+                raise ValueError(f"{expected}, got {value!r}") from None
         if isinstance(value, dict):
+            ratios = {}
             for modality, ratio in value.items():
-                if not math.isfinite(ratio) or ratio <= 0:
-                    raise ValueError(f"the ratio of modality {modality!r} must be > 0")
-        return value
+                valid = isinstance(ratio, int | float) and not isinstance(ratio, bool)
+                if not valid or not math.isfinite(ratio) or ratio <= 0:
+                    raise ValueError(
+                        f"the ratio of modality {modality!r} must be > 0, got {ratio!r}"
+                    )
+                ratios[str(modality)] = float(ratio)
+            return ratios
+        raise ValueError(f"{expected}, got {value!r}")
 
     @model_validator(mode="after")
     def _target(self) -> DataAugmentation:
