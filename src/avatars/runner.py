@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -80,9 +79,24 @@ from avatars.models import (
     JobResponse,
     unescape_table_name,
 )
-from avatars.runner_config import RunnerConfig, exclude_block, imputation_block
+from avatars.runner_config import (
+    UNSUPPORTED_PARAMETERS,
+    RunnerConfig,
+    avatarization_block,
+    check_columns,
+    data_augmentation_parameters,
+    differential_privacy_parameters,
+    exclude_block,
+    imputation_block,
+    privacy_metrics_block,
+    processors_parameters,
+    pseudonymization_parameters,
+    signal_metrics_block,
+    time_series_parameters,
+)
 
 __all__ = [
+    "UNSUPPORTED_PARAMETERS",
     "AdviceType",
     "AlignmentMethod",
     "AugmentationStrategy",
@@ -107,21 +121,6 @@ __all__ = [
 
 #: Default time a getter waits for its job, in seconds.
 DEFAULT_JOB_TIMEOUT = 3600.0
-
-#: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
-UNSUPPORTED_PARAMETERS = {
-    "open_dp_epsilon": "differential privacy (OpenDP)",
-    "fast_dp_epsilon": "differential privacy (fastDP)",
-    "time_series_nf": "time series",
-    "time_series_projection_type": "time series",
-    "time_series_nb_points": "time series",
-    "time_series_method": "time series",
-    "data_augmentation_strategy": "data augmentation",
-    "data_augmentation_target_column": "data augmentation",
-    "data_augmentation_should_anonymize_original_table": "data augmentation",
-    "processors": "avatarization processors",
-    "pseudonymized_columns": "pseudonymization",
-}
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -358,153 +357,69 @@ class Runner:
         ``target``, ``quantile_threshold``) apply to the privacy metrics; ``ncp``,
         ``column_weights``, the imputation and the excluded variables apply to the metrics too
         (unless ``use_excluded_variables_in_metrics``).
+
+        A value out of its range raises :class:`~avatars.protocol.errors.ParameterError` (a
+        ``ValueError``) in the server's words, e.g. ``k: Input should be greater than or equal
+        to 2 (got 1)``; a column the table lacks, or a feature this platform's engine cannot
+        run yet, a ``ValueError`` naming the keyword.
         """
         entry = self.config.check_table(table_name)
-        given = locals()
-        for name, feature in UNSUPPORTED_PARAMETERS.items():
-            if given[name] is not None:
-                raise ValueError(
-                    f"{name}: {feature} is not supported by this platform's engine yet"
-                )
-        if use_categorical_reduction:
-            raise ValueError(
-                "use_categorical_reduction: categorical reduction is not supported by this "
-                "platform's engine yet (leave it unset or False)"
-            )
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ValueError(f"k must be a positive integer, got {k!r}")
-            if k == 2:
-                warnings.warn(
-                    "You have set k = 2, which is the minimum allowed value. With such a low "
-                    "k, each synthesized record closely mirrors only 2 original records, "
-                    "significantly reducing privacy protection.",
-                    stacklevel=2,
-                )
-        if ncp is not None and (isinstance(ncp, bool) or not isinstance(ncp, int) or ncp < 1):
-            raise ValueError(f"ncp must be a positive integer, got {ncp!r}")
-        if imputation_k is not None and (not isinstance(imputation_k, int) or imputation_k < 1):
-            raise ValueError(f"imputation_k must be a positive integer, got {imputation_k!r}")
-        if imputation_training_fraction is not None and not (
-            0 < float(imputation_training_fraction) <= 1
-        ):
-            raise ValueError(
-                "imputation_training_fraction must be in (0, 1], "
-                f"got {imputation_training_fraction!r}"
-            )
-        if imputation_method is not None:
-            try:
-                ImputeMethod(imputation_method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ImputeMethod)
-                raise ValueError(
-                    f"imputation_method: {imputation_method!r} is not one of {valid}"
-                ) from None
-        method = exclude_variable_method
-        if method is None and exclude_replacement_strategy is not None:
-            warnings.warn(
-                "The 'exclude_replacement_strategy' parameter is deprecated; use "
-                "'exclude_variable_method' instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            method = exclude_replacement_strategy
-        if method is not None:
-            try:
-                ExcludeVariablesMethod(method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ExcludeVariablesMethod)
-                raise ValueError(
-                    f"exclude_variable_method: {method!r} is not one of {valid}"
-                ) from None
-        known_columns = set(entry.column_types()) or None
-        for name, columns in (
-            ("exclude_variable_names", exclude_variable_names),
-            ("known_variables", known_variables),
-            ("column_weights", list(column_weights or {})),
-            ("target", [target] if target is not None else None),
-        ):
-            if columns and known_columns is not None:
-                missing = [c for c in columns if c not in known_columns]
-                if missing:
-                    raise ValueError(
-                        f"{name}: no column {', '.join(map(repr, missing))} in table {table_name!r}"
-                    )
-        if column_weights is not None:
-            for column, weight in column_weights.items():
-                if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
-                    raise ValueError(
-                        f"column_weights[{column!r}] must be a non-negative number, got {weight!r}"
-                    )
+        differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
+        time_series_parameters(
+            time_series_nf, time_series_projection_type, time_series_nb_points, time_series_method
+        )
+        data_augmentation_parameters(
+            data_augmentation_strategy,
+            data_augmentation_target_column,
+            data_augmentation_should_anonymize_original_table,
+        )
+        processors_parameters(processors)
+        pseudonymization_parameters(pseudonymized_columns)
 
+        exclude = exclude_block(
+            exclude_variable_names, exclude_variable_method, exclude_replacement_strategy
+        )
         imputation = imputation_block(
             imputation_method,
             imputation_k,
             imputation_training_fraction,
             imputation_return_data_imputed,
         )
-        exclude = exclude_block(exclude_variable_names, method)
-        self.config.avatarization.pop(table_name, None)
-        self.config.privacy_metrics.pop(table_name, None)
-        self.config.signal_metrics.pop(table_name, None)
-        if k:
-            self.config.avatarization[table_name] = {
-                key: value
-                for key, value in {
-                    "k": k,
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": exclude,
-                    "imputation": imputation,
-                }.items()
-                if value is not None
-            }
+        avatarization = avatarization_block(
+            k,
+            ncp,
+            use_categorical_reduction,
+            column_weights,
+            exclude=exclude,
+            imputation=imputation,
+        )
         metrics_exclude = None if use_excluded_variables_in_metrics else exclude
-        self.config.privacy_metrics_created = True
-        self.config.signal_metrics_created = True
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or known_variables
-            or target
-            or quantile_threshold
-            or metrics_exclude
-            or column_weights
-        ):
-            self.config.privacy_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "known_variables": list(known_variables) if known_variables else None,
-                    "target": target,
-                    "quantile_threshold": quantile_threshold,
-                    "imputation": imputation,
-                    "exclude_variables": metrics_exclude,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                }.items()
-                if value is not None
-            }
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or column_weights
-            or (metrics_exclude is not None)
-        ):
-            self.config.signal_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "imputation": imputation,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": metrics_exclude,
-                }.items()
-                if value is not None
-            }
+        privacy = privacy_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            known_variables=known_variables,
+            target=target,
+            quantile_threshold=quantile_threshold,
+            imputation=imputation,
+            exclude=metrics_exclude,
+            column_weights=column_weights,
+        )
+        signal = signal_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            imputation=imputation,
+            column_weights=column_weights,
+            exclude=metrics_exclude,
+        )
+        check_columns(
+            table_name,
+            set(entry.column_types()) or None,
+            exclude_variable_names=exclude_variable_names,
+            known_variables=known_variables,
+            column_weights=list(column_weights or {}),
+            target=[target] if target is not None else None,
+        )
+        self.config.set_table_parameters(table_name, avatarization, privacy, signal)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
@@ -561,6 +476,12 @@ class Runner:
 
     def advise_parameters(self, table_name: str | None = None) -> None:
         """Ask the server for parameters suited to the data, and set them."""
+        if not self.config.tables:
+            # The server would answer a set without a table with a bare 422.
+            raise ValueError(
+                "advise_parameters: this runner has no table; add a table with add_table() "
+                "before advise_parameters()"
+            )
         tables = [table_name] if table_name else list(self.config.tables)
         for name in tables:
             self.config.check_table(name)
