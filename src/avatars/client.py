@@ -24,7 +24,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -305,6 +305,20 @@ class ApiClient:
         client's for every request of the upload, the storage transfer included.
         """
         return self._transfers.upload(data, key, timeout=timeout)
+
+    @overload
+    def download_file(
+        self, file_access: FileAccess | str, path: None = None, *, timeout: float | None = ...
+    ) -> str | bytes: ...
+
+    @overload
+    def download_file(
+        self,
+        file_access: FileAccess | str,
+        path: str | Path | IO[bytes],
+        *,
+        timeout: float | None = ...,
+    ) -> int: ...
 
     def download_file(
         self,

@@ -39,7 +39,8 @@ from uuid import UUID
 
 import pandas as pd
 
-from avatars.client import ApiClient, storage_path_of
+from avatars.api.transfers import storage_path_of
+from avatars.client import ApiClient
 from avatars.constants import (
     CANCELLED_STATUSES,
     DEFAULT_POLL_BACKOFF,
@@ -49,8 +50,10 @@ from avatars.constants import (
     ERROR_STATUSES,
     JOB_EXECUTION_ORDER,
     MATCHERS,
-    RESULT_FILE_STEMS,
     RESULTS_TO_STORE,
+)
+from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
     AugmentationStrategy,
@@ -60,6 +63,7 @@ from avatars.constants import (
     DataType,
     ExcludeVariablesMethod,
     ImputeMethod,
+    JobKind,
     LinkMethod,
     OutputFormat,
     PlotKind,
@@ -69,15 +73,13 @@ from avatars.constants import (
     Results,
     SensitivityLevel,
 )
-from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
-from avatars.models import (
+from avatars.protocol.results import TABULAR_STEMS, table_of_tabular_file, unescape_table_name
+from avatars.protocol.wire import (
     BulkDeleteRequest,
     BulkDeleteResponse,
     JobCreateRequest,
     JobCreateResponse,
-    JobKind,
     JobResponse,
-    unescape_table_name,
 )
 from avatars.runner_config import (
     UNSUPPORTED_PARAMETERS,
@@ -88,6 +90,7 @@ from avatars.runner_config import (
     differential_privacy_parameters,
     exclude_block,
     imputation_block,
+    plain_number,
     privacy_metrics_block,
     processors_parameters,
     pseudonymization_parameters,
@@ -170,6 +173,7 @@ class Runner:
                 f"display_name {display_name!r} must not contain '/', '?' or '#' "
                 "(it is part of a URL path)"
             )
+        seed = plain_number(seed)  # a numpy integer is an int in the YAML
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.client = api_client
@@ -214,7 +218,7 @@ class Runner:
         primary_key: str | None = None,
         foreign_keys: list[str] | None = None,
         time_series_time: str | None = None,
-        types: dict[str, ColumnType] | None = None,
+        types: dict[str, ColumnType | str] | None = None,
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
     ) -> None:
@@ -746,9 +750,13 @@ class Runner:
         self, values: dict[str, Any], result: Results, url: str, data: Any, job: str
     ) -> None:
         filename = Path(storage_path_of(url)).name
-        if result in RESULT_FILE_STEMS:
-            stem = Path(filename).stem
-            table = unescape_table_name(stem.split(f".{RESULT_FILE_STEMS[result]}")[0])
+        if result in TABULAR_STEMS:
+            table = table_of_tabular_file(result, filename)
+            if table is None:
+                raise ValueError(
+                    f"the server returned a {result.value} file named {filename!r}, which "
+                    f"names no table (expected <table>.{TABULAR_STEMS[result]}-<n>.<format>)"
+                )
             values[table] = _read_table(filename, data)
         elif result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS):
             document = json.loads(data)
@@ -756,7 +764,8 @@ class Runner:
                 document = document[0] if document else {}
             table = str((document.get("metadata") or {}).get("table_name") or "")
             if not table:
-                # No metadata.table_name: the file is named <escaped table>.privacy.json.
+                # No metadata.table_name: the file is named <escaped table>.privacy.json, and
+                # an escaped table name has no dot.
                 table = unescape_table_name(filename.split(".")[0])
             values.setdefault(table, []).append(document)
         elif result == Results.ADVICE:
@@ -770,20 +779,24 @@ class Runner:
         else:
             values[filename] = data
 
+    def _download_text(self, url: str) -> str:
+        data = self.client.download_file(url)
+        return data if isinstance(data, str) else data.decode("utf-8")
+
     def _download_figures(self, parameters_name: str, urls: list[str]) -> dict[str, Any]:
         metadata_urls = self.results_urls[parameters_name].get(Results.FIGURES_METADATA.value, [])
         if not urls:
             return {}
         if not metadata_urls:
             raise ValueError("the server returned figures without figures_metadata")
-        metadata = json.loads(self.client.download_file(metadata_urls[0]))
+        metadata = json.loads(self._download_text(metadata_urls[0]))
         by_file = {item.get("filename"): item for item in metadata}
         figures: dict[str, dict[str, list[str]]] = {}
         for url in urls:
             info = by_file.get(Path(storage_path_of(url)).name)
             if info is None:
                 continue
-            html = self.client.download_file(url)
+            html = self._download_text(url)
             table = str(info.get("table_name", ""))
             kind = str(info.get("kind", ""))
             figures.setdefault(table, {}).setdefault(kind, []).append(html)

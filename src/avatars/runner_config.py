@@ -76,6 +76,7 @@ __all__ = [
     "check_columns",
     "exclude_block",
     "imputation_block",
+    "plain_number",
     "privacy_metrics_block",
     "signal_metrics_block",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 from urllib.parse import parse_qs, urlsplit
 
 from avatars._http import DEFAULT
@@ -73,6 +73,20 @@ class Transfers:
         storage_path = self.upload_path(key, timeout=timeout)
         credentials = self.credentials(storage_path, timeout=timeout)
         return self.storage.get_object(storage_path, credentials, path, timeout=timeout)
+
+    @overload
+    def download(
+        self, file_access: FileAccess | str, path: None = None, *, timeout: float | None = ...
+    ) -> str | bytes: ...
+
+    @overload
+    def download(
+        self,
+        file_access: FileAccess | str,
+        path: str | Path | IO[bytes],
+        *,
+        timeout: float | None = ...,
+    ) -> int: ...
 
     def download(
         self,
