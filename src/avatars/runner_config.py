@@ -598,27 +598,7 @@ class RunnerConfig:
             }
         ]
         if self.tables:
-            docs.append(
-                {
-                    "kind": SchemaDocument.KIND,
-                    "metadata": {"name": SCHEMA_NAME},
-                    "spec": {"tables": [t.to_schema() for t in self.tables.values()]},
-                }
-            )
-            # The official client lists the tables given with avatar data first.
-            ordered = [t for t in self.tables.values() if t.avatar_file] + [
-                t for t in self.tables.values() if not t.avatar_file
-            ]
-            docs.append(
-                {
-                    "kind": SchemaDocument.KIND,
-                    "metadata": {"name": AVATAR_SCHEMA_NAME},
-                    "spec": {
-                        "tables": [t.to_avatar_schema() for t in ordered],
-                        "schema_ref": SCHEMA_NAME,
-                    },
-                }
-            )
+            docs.extend(self._schema_documents())
         for name, types in self.advice.items():
             docs.append(
                 {
@@ -631,29 +611,57 @@ class RunnerConfig:
                     },
                 }
             )
-        has_standard = bool(self.avatarization)
-        if has_standard:
-            docs.append(
+        if self.avatarization:
+            docs.append(self._avatarization_document())
+        docs.extend(self._metrics_documents())
+        docs.extend(self._report_documents())
+        docs.extend(self.extra_documents)
+        return docs
+
+    def _schema_documents(self) -> list[dict[str, Any]]:
+        # The official client lists the tables given with avatar data first.
+        ordered = [t for t in self.tables.values() if t.avatar_file] + [
+            t for t in self.tables.values() if not t.avatar_file
+        ]
+        return [
+            {
+                "kind": SchemaDocument.KIND,
+                "metadata": {"name": SCHEMA_NAME},
+                "spec": {"tables": [t.to_schema() for t in self.tables.values()]},
+            },
+            {
+                "kind": SchemaDocument.KIND,
+                "metadata": {"name": AVATAR_SCHEMA_NAME},
+                "spec": {
+                    "tables": [t.to_avatar_schema() for t in ordered],
+                    "schema_ref": SCHEMA_NAME,
+                },
+            },
+        ]
+
+    def _avatarization_document(self) -> dict[str, Any]:
+        return {
+            "kind": AvatarizationDocument.KIND,
+            "metadata": {"name": STANDARD},
+            "spec": _drop_none(
                 {
-                    "kind": AvatarizationDocument.KIND,
-                    "metadata": {"name": STANDARD},
-                    "spec": _drop_none(
+                    "schema": SCHEMA_NAME,
+                    "avatarization": _plain(self.avatarization),
+                    "results": _drop_none(
                         {
-                            "schema": SCHEMA_NAME,
-                            "avatarization": _plain(self.avatarization),
-                            "results": _drop_none(
-                                {
-                                    "volume": RESULTS_VOLUME_NAME,
-                                    "path": STANDARD,
-                                    "max_distribution_plots": self.max_distribution_plots,
-                                }
-                            ),
-                            "seed": self.seed if self.seed else None,
+                            "volume": RESULTS_VOLUME_NAME,
+                            "path": STANDARD,
+                            "max_distribution_plots": self.max_distribution_plots,
                         }
                     ),
+                    "seed": self.seed if self.seed else None,
                 }
-            )
-        ref = STANDARD if has_standard else None
+            ),
+        }
+
+    def _metrics_documents(self) -> list[dict[str, Any]]:
+        ref = STANDARD if self.avatarization else None
+        docs = []
         for created, kind, name, per_table in (
             (
                 self.privacy_metrics_created,
@@ -680,6 +688,10 @@ class RunnerConfig:
                     ),
                 }
             )
+        return docs
+
+    def _report_documents(self) -> list[dict[str, Any]]:
+        docs = []
         for report_type, (output_format, language) in self.reports.items():
             name = REPORT if report_type == ReportType.BASIC else f"{REPORT}_{report_type}"
             docs.append(
@@ -694,7 +706,6 @@ class RunnerConfig:
                     },
                 }
             )
-        docs.extend(self.extra_documents)
         return docs
 
     def get_yaml(self, path: str | Path | None = None) -> str:
