@@ -13,7 +13,9 @@ rely on are the same everywhere:
 - **Retries**: a connection that could not be made is retried with capped exponential
   back-off; a request that may have reached the server (read error, timeout) is retried only
   for idempotent methods, so a ``POST /jobs`` is never sent twice. A 429 is retried up to
-  ``max_rate_limit_retries`` times after the server's ``Retry-After``.
+  ``max_rate_limit_retries`` times after the server's ``Retry-After``. The storage client
+  (:mod:`avatars.storage`) retries with the same loop, :func:`send_with_retries`, under the
+  same :class:`RetryPolicy`.
 - **Token refresh**: a 401 whose message says "credentials expired" calls ``refresh`` once
   and replays the request with the new token.
 - **verify_auth**: a call that needs credentials fails before leaving the client when none
