@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -40,7 +39,8 @@ from uuid import UUID
 
 import pandas as pd
 
-from avatars.client import ApiClient, storage_path_of
+from avatars.api.transfers import storage_path_of
+from avatars.client import ApiClient
 from avatars.constants import (
     CANCELLED_STATUSES,
     DEFAULT_POLL_BACKOFF,
@@ -50,8 +50,10 @@ from avatars.constants import (
     ERROR_STATUSES,
     JOB_EXECUTION_ORDER,
     MATCHERS,
-    RESULT_FILE_STEMS,
     RESULTS_TO_STORE,
+)
+from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
     AugmentationStrategy,
@@ -61,6 +63,7 @@ from avatars.constants import (
     DataType,
     ExcludeVariablesMethod,
     ImputeMethod,
+    JobKind,
     LinkMethod,
     OutputFormat,
     PlotKind,
@@ -70,19 +73,33 @@ from avatars.constants import (
     Results,
     SensitivityLevel,
 )
-from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
-from avatars.models import (
+from avatars.protocol.results import TABULAR_STEMS, table_of_tabular_file, unescape_table_name
+from avatars.protocol.wire import (
     BulkDeleteRequest,
     BulkDeleteResponse,
     JobCreateRequest,
     JobCreateResponse,
-    JobKind,
     JobResponse,
-    unescape_table_name,
 )
-from avatars.runner_config import RunnerConfig, exclude_block, imputation_block
+from avatars.runner_config import (
+    UNSUPPORTED_PARAMETERS,
+    RunnerConfig,
+    avatarization_block,
+    check_columns,
+    data_augmentation_parameters,
+    differential_privacy_parameters,
+    exclude_block,
+    imputation_block,
+    plain_number,
+    privacy_metrics_block,
+    processors_parameters,
+    pseudonymization_parameters,
+    signal_metrics_block,
+    time_series_parameters,
+)
 
 __all__ = [
+    "UNSUPPORTED_PARAMETERS",
     "AdviceType",
     "AlignmentMethod",
     "AugmentationStrategy",
@@ -107,21 +124,6 @@ __all__ = [
 
 #: Default time a getter waits for its job, in seconds.
 DEFAULT_JOB_TIMEOUT = 3600.0
-
-#: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
-UNSUPPORTED_PARAMETERS = {
-    "open_dp_epsilon": "differential privacy (OpenDP)",
-    "fast_dp_epsilon": "differential privacy (fastDP)",
-    "time_series_nf": "time series",
-    "time_series_projection_type": "time series",
-    "time_series_nb_points": "time series",
-    "time_series_method": "time series",
-    "data_augmentation_strategy": "data augmentation",
-    "data_augmentation_target_column": "data augmentation",
-    "data_augmentation_should_anonymize_original_table": "data augmentation",
-    "processors": "avatarization processors",
-    "pseudonymized_columns": "pseudonymization",
-}
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -171,6 +173,7 @@ class Runner:
                 f"display_name {display_name!r} must not contain '/', '?' or '#' "
                 "(it is part of a URL path)"
             )
+        seed = plain_number(seed)  # a numpy integer is an int in the YAML
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.client = api_client
@@ -215,7 +218,7 @@ class Runner:
         primary_key: str | None = None,
         foreign_keys: list[str] | None = None,
         time_series_time: str | None = None,
-        types: dict[str, ColumnType] | None = None,
+        types: dict[str, ColumnType | str] | None = None,
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
     ) -> None:
@@ -358,153 +361,69 @@ class Runner:
         ``target``, ``quantile_threshold``) apply to the privacy metrics; ``ncp``,
         ``column_weights``, the imputation and the excluded variables apply to the metrics too
         (unless ``use_excluded_variables_in_metrics``).
+
+        A value out of its range raises :class:`~avatars.protocol.errors.ParameterError` (a
+        ``ValueError``) in the server's words, e.g. ``k: Input should be greater than or equal
+        to 2 (got 1)``; a column the table lacks, or a feature this platform's engine cannot
+        run yet, a ``ValueError`` naming the keyword.
         """
         entry = self.config.check_table(table_name)
-        given = locals()
-        for name, feature in UNSUPPORTED_PARAMETERS.items():
-            if given[name] is not None:
-                raise ValueError(
-                    f"{name}: {feature} is not supported by this platform's engine yet"
-                )
-        if use_categorical_reduction:
-            raise ValueError(
-                "use_categorical_reduction: categorical reduction is not supported by this "
-                "platform's engine yet (leave it unset or False)"
-            )
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ValueError(f"k must be a positive integer, got {k!r}")
-            if k == 2:
-                warnings.warn(
-                    "You have set k = 2, which is the minimum allowed value. With such a low "
-                    "k, each synthesized record closely mirrors only 2 original records, "
-                    "significantly reducing privacy protection.",
-                    stacklevel=2,
-                )
-        if ncp is not None and (isinstance(ncp, bool) or not isinstance(ncp, int) or ncp < 1):
-            raise ValueError(f"ncp must be a positive integer, got {ncp!r}")
-        if imputation_k is not None and (not isinstance(imputation_k, int) or imputation_k < 1):
-            raise ValueError(f"imputation_k must be a positive integer, got {imputation_k!r}")
-        if imputation_training_fraction is not None and not (
-            0 < float(imputation_training_fraction) <= 1
-        ):
-            raise ValueError(
-                "imputation_training_fraction must be in (0, 1], "
-                f"got {imputation_training_fraction!r}"
-            )
-        if imputation_method is not None:
-            try:
-                ImputeMethod(imputation_method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ImputeMethod)
-                raise ValueError(
-                    f"imputation_method: {imputation_method!r} is not one of {valid}"
-                ) from None
-        method = exclude_variable_method
-        if method is None and exclude_replacement_strategy is not None:
-            warnings.warn(
-                "The 'exclude_replacement_strategy' parameter is deprecated; use "
-                "'exclude_variable_method' instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            method = exclude_replacement_strategy
-        if method is not None:
-            try:
-                ExcludeVariablesMethod(method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ExcludeVariablesMethod)
-                raise ValueError(
-                    f"exclude_variable_method: {method!r} is not one of {valid}"
-                ) from None
-        known_columns = set(entry.column_types()) or None
-        for name, columns in (
-            ("exclude_variable_names", exclude_variable_names),
-            ("known_variables", known_variables),
-            ("column_weights", list(column_weights or {})),
-            ("target", [target] if target is not None else None),
-        ):
-            if columns and known_columns is not None:
-                missing = [c for c in columns if c not in known_columns]
-                if missing:
-                    raise ValueError(
-                        f"{name}: no column {', '.join(map(repr, missing))} in table {table_name!r}"
-                    )
-        if column_weights is not None:
-            for column, weight in column_weights.items():
-                if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
-                    raise ValueError(
-                        f"column_weights[{column!r}] must be a non-negative number, got {weight!r}"
-                    )
+        differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
+        time_series_parameters(
+            time_series_nf, time_series_projection_type, time_series_nb_points, time_series_method
+        )
+        data_augmentation_parameters(
+            data_augmentation_strategy,
+            data_augmentation_target_column,
+            data_augmentation_should_anonymize_original_table,
+        )
+        processors_parameters(processors)
+        pseudonymization_parameters(pseudonymized_columns)
 
+        exclude = exclude_block(
+            exclude_variable_names, exclude_variable_method, exclude_replacement_strategy
+        )
         imputation = imputation_block(
             imputation_method,
             imputation_k,
             imputation_training_fraction,
             imputation_return_data_imputed,
         )
-        exclude = exclude_block(exclude_variable_names, method)
-        self.config.avatarization.pop(table_name, None)
-        self.config.privacy_metrics.pop(table_name, None)
-        self.config.signal_metrics.pop(table_name, None)
-        if k:
-            self.config.avatarization[table_name] = {
-                key: value
-                for key, value in {
-                    "k": k,
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": exclude,
-                    "imputation": imputation,
-                }.items()
-                if value is not None
-            }
+        avatarization = avatarization_block(
+            k,
+            ncp,
+            use_categorical_reduction,
+            column_weights,
+            exclude=exclude,
+            imputation=imputation,
+        )
         metrics_exclude = None if use_excluded_variables_in_metrics else exclude
-        self.config.privacy_metrics_created = True
-        self.config.signal_metrics_created = True
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or known_variables
-            or target
-            or quantile_threshold
-            or metrics_exclude
-            or column_weights
-        ):
-            self.config.privacy_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "known_variables": list(known_variables) if known_variables else None,
-                    "target": target,
-                    "quantile_threshold": quantile_threshold,
-                    "imputation": imputation,
-                    "exclude_variables": metrics_exclude,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                }.items()
-                if value is not None
-            }
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or column_weights
-            or (metrics_exclude is not None)
-        ):
-            self.config.signal_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "imputation": imputation,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": metrics_exclude,
-                }.items()
-                if value is not None
-            }
+        privacy = privacy_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            known_variables=known_variables,
+            target=target,
+            quantile_threshold=quantile_threshold,
+            imputation=imputation,
+            exclude=metrics_exclude,
+            column_weights=column_weights,
+        )
+        signal = signal_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            imputation=imputation,
+            column_weights=column_weights,
+            exclude=metrics_exclude,
+        )
+        check_columns(
+            table_name,
+            set(entry.column_types()) or None,
+            exclude_variable_names=exclude_variable_names,
+            known_variables=known_variables,
+            column_weights=list(column_weights or {}),
+            target=[target] if target is not None else None,
+        )
+        self.config.set_table_parameters(table_name, avatarization, privacy, signal)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
@@ -561,6 +480,12 @@ class Runner:
 
     def advise_parameters(self, table_name: str | None = None) -> None:
         """Ask the server for parameters suited to the data, and set them."""
+        if not self.config.tables:
+            # The server would answer a set without a table with a bare 422.
+            raise ValueError(
+                "advise_parameters: this runner has no table; add a table with add_table() "
+                "before advise_parameters()"
+            )
         tables = [table_name] if table_name else list(self.config.tables)
         for name in tables:
             self.config.check_table(name)
@@ -825,9 +750,13 @@ class Runner:
         self, values: dict[str, Any], result: Results, url: str, data: Any, job: str
     ) -> None:
         filename = Path(storage_path_of(url)).name
-        if result in RESULT_FILE_STEMS:
-            stem = Path(filename).stem
-            table = unescape_table_name(stem.split(f".{RESULT_FILE_STEMS[result]}")[0])
+        if result in TABULAR_STEMS:
+            table = table_of_tabular_file(result, filename)
+            if table is None:
+                raise ValueError(
+                    f"the server returned a {result.value} file named {filename!r}, which "
+                    f"names no table (expected <table>.{TABULAR_STEMS[result]}-<n>.<format>)"
+                )
             values[table] = _read_table(filename, data)
         elif result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS):
             document = json.loads(data)
@@ -835,7 +764,8 @@ class Runner:
                 document = document[0] if document else {}
             table = str((document.get("metadata") or {}).get("table_name") or "")
             if not table:
-                # No metadata.table_name: the file is named <escaped table>.privacy.json.
+                # No metadata.table_name: the file is named <escaped table>.privacy.json, and
+                # an escaped table name has no dot.
                 table = unescape_table_name(filename.split(".")[0])
             values.setdefault(table, []).append(document)
         elif result == Results.ADVICE:
@@ -849,20 +779,24 @@ class Runner:
         else:
             values[filename] = data
 
+    def _download_text(self, url: str) -> str:
+        data = self.client.download_file(url)
+        return data if isinstance(data, str) else data.decode("utf-8")
+
     def _download_figures(self, parameters_name: str, urls: list[str]) -> dict[str, Any]:
         metadata_urls = self.results_urls[parameters_name].get(Results.FIGURES_METADATA.value, [])
         if not urls:
             return {}
         if not metadata_urls:
             raise ValueError("the server returned figures without figures_metadata")
-        metadata = json.loads(self.client.download_file(metadata_urls[0]))
+        metadata = json.loads(self._download_text(metadata_urls[0]))
         by_file = {item.get("filename"): item for item in metadata}
         figures: dict[str, dict[str, list[str]]] = {}
         for url in urls:
             info = by_file.get(Path(storage_path_of(url)).name)
             if info is None:
                 continue
-            html = self.client.download_file(url)
+            html = self._download_text(url)
             table = str(info.get("table_name", ""))
             kind = str(info.get("kind", ""))
             figures.setdefault(table, {}).setdefault(kind, []).append(html)
