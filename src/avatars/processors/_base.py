@@ -50,17 +50,15 @@ def check_columns(df: pd.DataFrame, columns: Sequence[Any], *, argument: str, ta
         )
 
 
-def check_new_columns(
-    df: pd.DataFrame, names: Sequence[tuple[str, Any]], *, table: str, replaced: Sequence[Any]
-) -> None:
-    """Names of columns to create (``(argument, name)`` pairs) neither exist in ``table`` (but
-    for those the processor replaces) nor repeat one another."""
+def check_new_columns(df: pd.DataFrame, names: Sequence[tuple[str, Any]], *, table: str) -> None:
+    """Names of columns to create (``(argument, name)`` pairs) neither exist in ``table`` nor
+    repeat one another."""
     seen: dict[Any, str] = {}
     for argument, name in names:
         if name in seen:
             raise ProcessorError(f"{argument}: {name!r} is also given as {seen[name]}")
         seen[name] = argument
-        if name in df.columns and name not in replaced:
+        if name in df.columns:
             raise ProcessorError(
                 f"{argument}: {name!r} is already a column of {table}; choose another name"
             )
@@ -129,10 +127,3 @@ def ordered_like(dest: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
     common = [c for c in source.columns if c in dest.columns]
     others = [c for c in dest.columns if c not in source.columns]
     return dest[common + others]
-
-
-def group_positions(ids: pd.Series) -> np.ndarray:
-    """Row positions sorted by individual, each individual's rows in their given order (a
-    stable sort: rows of one id keep their relative order)."""
-    codes = pd.factorize(ids, use_na_sentinel=False)[0]
-    return np.argsort(codes, kind="stable")

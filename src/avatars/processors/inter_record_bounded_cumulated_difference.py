@@ -88,7 +88,6 @@ class InterRecordBoundedCumulatedDifferenceProcessor:
                 ("new_difference_variable_name", self.new_difference_variable_name),
             ],
             table="df",
-            replaced=(),
         )
         lb, ub = bounds(df, [self.target_variable], table="df")
         order = ordered_positions(df[self.id_variable])

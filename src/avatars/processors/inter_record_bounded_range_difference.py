@@ -116,7 +116,7 @@ class InterRecordBoundedRangeDifferenceProcessor:
         if self.sort_by_variable is not None:
             check_columns(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
             check_no_missing(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_new_columns(df, self._new, table="df", replaced=())
+        check_new_columns(df, self._new, table="df")
         lb, ub = bounds(df, self._targets, table="df")
         by = df[self.sort_by_variable] if self.sort_by_variable is not None else None
         order = ordered_positions(df[self.id_variable], by)

@@ -83,7 +83,6 @@ class InterRecordCumulatedDifferenceProcessor:
                 ("new_difference_variable_name", self.new_difference_variable_name),
             ],
             table="df",
-            replaced=(),
         )
         order = ordered_positions(df[self.id_variable], df[self.target_variable])
         starts = starts_of_groups(df[self.id_variable].iloc[order])

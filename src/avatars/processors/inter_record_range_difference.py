@@ -112,7 +112,7 @@ class InterRecordRangeDifferenceProcessor:
             check_no_missing(df, [column], argument=argument, table="df")
         check_columns(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
         check_no_missing(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_new_columns(df, self._new, table="df", replaced=())
+        check_new_columns(df, self._new, table="df")
         order = ordered_positions(df[self.id_variable], df[self.sort_by_variable])
         starts = starts_of_groups(df[self.id_variable].iloc[order])
         start = numbers(df[self.target_start_variable])[order]

@@ -84,7 +84,7 @@ class RelativeDifferenceProcessor:
         check_numeric(df, self.references, argument="references", table="df")
         check_no_missing(df, self.references, argument="references", table="df")
         if self.target_rename != self.target:
-            check_new_columns(df, [("target_rename", self.target_rename)], table="df", replaced=())
+            check_new_columns(df, [("target_rename", self.target_rename)], table="df")
         out = df.copy()
         out[self.target_rename] = (df[self.target] - _total(df, self.references)) / (
             self.scaling_unit

@@ -74,10 +74,7 @@ class ToCategoricalProcessor:
         if self.keep_continuous:
             self.continuous_variables = [f"{c}{self.continuous_suffix}" for c in self.variables]
             check_new_columns(
-                df,
-                [("continuous_suffix", name) for name in self.continuous_variables],
-                table="df",
-                replaced=(),
+                df, [("continuous_suffix", name) for name in self.continuous_variables], table="df"
             )
             for column, copy in zip(self.variables, self.continuous_variables, strict=True):
                 out[copy] = df[column]
