@@ -18,6 +18,11 @@ For every original record ``i`` (§1.12):
 5. put missing values back where the avatar's indicator says so, restore types and rounding,
    re-attach excluded variables, and shuffle the rows for the deliverable (§1.10-1.11).
 
+Columns that carry no information — constant, or missing in every row — pass through unchanged:
+left out of the projection and copied to the avatars as they are (a constant stays that
+constant, missing stays missing), and listed in ``metadata["passed_through"]`` as
+``{"column", "reason"}`` (:func:`~avatars.engine.preprocessing.pass_through_reason`).
+
 Randomness comes from one ``seed`` through independent streams (``numpy.random.SeedSequence``):
 imputation, weights, categorical draws, the shuffle. The same seed and input give byte-identical
 outputs. Without a seed one is drawn and reported in the metadata, so any run can be replayed.
@@ -35,7 +40,7 @@ import pandas as pd
 
 from avatars import __version__
 from avatars.engine.common import ProgressCallback, Steps
-from avatars.engine.errors import InvalidParameterError
+from avatars.engine.errors import InvalidDataError, InvalidParameterError
 from avatars.engine.imputation import ImputationParameters, impute
 from avatars.engine.neighbors import build_tree, nearest_other_neighbors
 from avatars.engine.preprocessing import (
@@ -43,10 +48,11 @@ from avatars.engine.preprocessing import (
     TableEncoder,
     check_column_weights,
     check_columns_exist,
+    passed_through,
     validate_table,
 )
 from avatars.engine.projection import Projection
-from avatars.engine.schema import ColumnType
+from avatars.engine.schema import ColumnType, parse_column_type
 from avatars.protocol.enums import ExcludeVariablesMethod
 
 #: Projected dimensions used for the neighbour search unless ``ncp`` is given (method.md §4).
@@ -142,7 +148,7 @@ def avatarize(
     streams = np.random.SeedSequence(request.seed).spawn(4)
     rng_impute, rng_weights, rng_draw, rng_shuffle = (np.random.default_rng(s) for s in streams)
     with steps.step(0.0, "preprocessing", "preprocessing"):
-        data = df.drop(columns=request.exclude) if request.exclude else df
+        data = df.drop(columns=request.left_out) if request.left_out else df
         encoder = TableEncoder.fit(data, request.column_types)
         n_modalities = encoder.n_modalities()
         prepared, imputation_report = impute(
@@ -181,6 +187,8 @@ def avatarize(
                 coordinates,
                 avatar_coordinates,
             )
+        for column in request.passed_through_names:  # as they are: see pass_through_reason
+            avatars[column] = df[column].reset_index(drop=True)
         avatars = avatars[list(df.columns)]
         shuffled = avatars.iloc[rng_shuffle.permutation(len(df))].reset_index(drop=True)
     timings = steps.seconds()
@@ -208,12 +216,22 @@ class _Request:
 
     k: int
     seed: int
-    column_types: dict[str, str | ColumnType]  # of the avatarized (not excluded) columns
+    column_types: dict[str, ColumnType]  # of the avatarized columns
     column_weights: dict[str, float]
     imputation: ImputationParameters
     exclude: list[str]
     exclude_method: ExcludeMethod
     assignment: CategoricalAssignment
+    passed_through: list[dict[str, str]]  # constant or all-missing columns, copied as they are
+
+    @property
+    def passed_through_names(self) -> list[str]:
+        return [entry["column"] for entry in self.passed_through]
+
+    @property
+    def left_out(self) -> list[str]:
+        """The columns that the projection and the synthesis do not see."""
+        return [*self.exclude, *self.passed_through_names]
 
 
 def _check_request(
@@ -237,6 +255,7 @@ def _check_request(
     )
     if column_types:
         check_columns_exist("column_types", list(column_types), df)
+    declared = {c: parse_column_type(t, c) for c, t in (column_types or {}).items()}
     weights = check_column_weights(column_weights, df)
     params = ImputationParameters.parse(imputation)
     if len(exclude) == df.shape[1]:
@@ -248,18 +267,25 @@ def _check_request(
         raise InvalidParameterError(
             "column_weights", f"column(s) {', '.join(map(repr, excluded_weighted))} are excluded"
         )
+    passed = passed_through(df, [c for c in df.columns if c not in exclude])
+    if len(exclude) + len(passed) == df.shape[1]:
+        shown = ", ".join(f"'{p['column']}' ({p['reason'].replace('_', ' ')})" for p in passed)
+        raise InvalidDataError(
+            f"nothing to avatarize: every column is excluded or carries no information: {shown}"
+        )
     if seed is None:  # drawn, and reported in the metadata so that the run can be replayed
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    types = {c: t for c, t in (column_types or {}).items() if c not in exclude}
+    left_out = set(exclude) | {p["column"] for p in passed}
     return _Request(
         k=checked_k,
         seed=_check_seed(seed),
-        column_types=types,
+        column_types={c: t for c, t in declared.items() if c not in left_out},
         column_weights=weights,
         imputation=params,
         exclude=exclude,
         exclude_method=method,
         assignment=assignment,
+        passed_through=passed,
     )
 
 
@@ -321,6 +347,7 @@ def _metadata(
             "categorical_assignment": request.assignment.value,
         },
         "column_types": {c: t.value for c, t in encoder.column_types.items()},
+        "passed_through": request.passed_through,
         "missing_indicators": encoder.indicator_names,
         "imputation": imputation_report,
         "projection": {

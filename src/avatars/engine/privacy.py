@@ -6,6 +6,9 @@ original, imputed, and projected with the FAMD/PCA/MCA fitted on the originals
 (:class:`~avatars.engine.metric_space.MetricSpace`; no missingness indicators, as in the paper's
 ``SecurityMetrics``); the first ``ncp`` coordinates are used (default ``min(5, rank)``).
 Notation: ``c_i`` the coordinates of original ``i``, ``a_j`` those of avatar ``j``, ``n`` rows.
+Columns that carry no information — constant, or missing in every row — are left out of the
+space and of every metric (the avatarization passes them through unchanged) and listed in
+``metadata["passed_through"]``.
 
 Singling out (§2.1-2.8)
 
@@ -91,6 +94,7 @@ from avatars.engine.preprocessing import (
     EncodedTable,
     TableEncoder,
     check_columns_exist,
+    passed_through,
     validate_table,
 )
 from avatars.engine.projection import Projection
@@ -692,11 +696,11 @@ def privacy_metrics(
             column_types=column_types,
             column_weights=column_weights,
             imputation=imputation,
-            exclude_variables=request.exclude,
+            exclude_variables=request.left_out,
             seed=streams.metric_space,
         )
     singling = _singling_out(space, steps, streams.local_cloaking)
-    keep = [c for c in original.columns if c not in request.exclude]
+    keep = [c for c in original.columns if c not in request.left_out]
     closest, at_risk = _closest_rate_section(singling, request.quantile, request.ratio)
     sections = [
         _hidden_rate_section(singling),
@@ -738,6 +742,7 @@ def privacy_metrics(
         closest_distances_ratio=singling.closest_distances_ratio,
         closest_at_risk=at_risk,
         categorical_hidden=categorical_hidden,
+        metadata={"passed_through": request.passed_through},
     )
 
 
@@ -754,6 +759,12 @@ class _Request:
     quantile: float
     ratio: float
     seed: int
+    passed_through: list[dict[str, str]]  # constant or all-missing columns, left out
+
+    @property
+    def left_out(self) -> list[str]:
+        """The columns outside the metric space: excluded ones, then passed-through ones."""
+        return [*self.exclude, *(entry["column"] for entry in self.passed_through)]
 
 
 def _check_request(
@@ -779,11 +790,22 @@ def _check_request(
     if len(original) < 2:
         raise InvalidDataError("privacy metrics need at least 2 records")
     exclude = check_columns_exist("exclude_variables", exclude_variables, original)
+    passed = passed_through(original, [c for c in original.columns if c not in exclude])
+    if len(exclude) + len(passed) == original.shape[1]:
+        raise InvalidDataError(
+            "nothing to compare: every column is excluded, constant or missing in every row"
+        )
     known = _check_variable_list("known_variables", known_variables, original, exclude)
     categorical = _check_variable_list(
         "categorical_hidden_rate_variables", categorical_hidden_rate_variables, original, exclude
     )
     _check_target(target, original, known, exclude)
+    if target in {p["column"] for p in passed}:
+        raise InvalidParameterError(
+            "target", f"column '{target}' is {_reason_text(passed, target)}: nothing to infer"
+        )
+    known = _without_passed_through("known_variables", known, passed)
+    categorical = _without_passed_through("categorical_hidden_rate_variables", categorical, passed)
     quantile = _check_number(
         "quantile_threshold",
         DEFAULT_QUANTILE_THRESHOLD if quantile_threshold is None else quantile_threshold,
@@ -792,8 +814,30 @@ def _check_request(
     )
     ratio = _check_number("closest_rate_ratio_threshold", ratio_threshold, 0.0, 1.0)
     return _Request(
-        avatars, exclude, known, categorical, target, quantile, ratio, _check_seed(seed)
+        avatars, exclude, known, categorical, target, quantile, ratio, _check_seed(seed), passed
     )
+
+
+def _without_passed_through(
+    parameter: str, names: list[str], passed: list[dict[str, str]]
+) -> list[str]:
+    """``names`` without the passed-through columns: a constant (or empty) column tells an
+    attacker nothing, and is the same in every avatar. A list of nothing else is an error."""
+    left_out = {p["column"] for p in passed}
+    kept = [c for c in names if c not in left_out]
+    if names and not kept:
+        shown = ", ".join(f"'{c}' ({_reason_text(passed, c)})" for c in names)
+        raise InvalidParameterError(
+            parameter,
+            f"lists only columns that carry no information, which pass through unchanged: "
+            f"{shown}; list columns whose values vary",
+        )
+    return kept
+
+
+def _reason_text(passed: list[dict[str, str]], column: str) -> str:
+    reason = next(p["reason"] for p in passed if p["column"] == column)
+    return "constant" if reason == "constant" else "missing in every row"
 
 
 def _check_target(

@@ -17,6 +17,10 @@ shuffled and may have a different number of rows; only distributions are compare
   ([I], the §3.2 recommendation; the legacy ``correlation_difference_ratio`` formula is not
   published). Missing continuous values contribute nothing (mean imputation); a correlation with
   a column constant in one table counts as 0.
+- Columns constant or missing in every row of the original (passed through unchanged by the
+  avatarization) are listed in ``metadata["passed_through"]``; they are compared on their raw
+  values like identifier-like columns (``details["compared_on_raw_values"]``): a constant kept
+  as is has distance 0, an all-missing column an undefined one, left out of the summaries.
 - 0-100 scores ([I], method.md §3.1-3.2: the 2026 platform reports preservation scores with
   target > 70): ``hellinger_score = 100 · (1 − hellinger_mean)`` and
   ``correlation_score = 100 · (1 − correlation_difference_mean)``; higher is better.
@@ -49,6 +53,8 @@ from avatars.engine.preprocessing import (
     EncodedTable,
     TableEncoder,
     check_columns_exist,
+    pass_through_reason,
+    passed_through,
     validate_table,
 )
 from avatars.engine.schema import ColumnType, resolve_column_types
@@ -241,6 +247,7 @@ def signal_metrics(
         correlations=correlations,
         details=details,
         parameters=parameters,
+        metadata={"passed_through": passed_through(original, keep)},
     )
 
 
@@ -374,13 +381,14 @@ def _hellinger_summary(variables: pd.DataFrame) -> dict[str, Any]:
 # internals
 # =====================================================================================
 def _is_degenerate(series: pd.Series, ctype: ColumnType) -> bool:
-    """Constant columns and identifier-like categoricals: the projection encoder rejects them
-    (they cannot be avatarized), but their distributions can still be compared value by value;
-    they have no correlation with anything."""
+    """Constant or all-missing columns (passed through by the avatarization) and
+    identifier-like categoricals: the projection encoder rejects them, but their distributions
+    can still be compared value by value (an all-missing column has none: its distance is
+    undefined and left out of the summaries); they have no correlation with anything."""
+    if pass_through_reason(series) is not None:
+        return True
     observed = series.dropna()
     n_distinct = observed.nunique()
-    if n_distinct == 1 and len(observed) == len(series):
-        return True
     return (
         not ctype.is_continuous
         and ctype != ColumnType.BOOL
