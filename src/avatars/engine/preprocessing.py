@@ -304,6 +304,13 @@ def passed_through(df: pd.DataFrame, columns: Sequence[str] | None = None) -> li
     return out
 
 
+def passed_through_note(passed: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The metrics results' ``metadata`` entry: ``{"passed_through": [...]}``, or nothing when
+    no column passed through (the server merges this metadata into the files that the official
+    client reads; it stays as it was for ordinary tables)."""
+    return {"passed_through": passed} if passed else {}
+
+
 def check_columns_exist(parameter: str, names: Sequence[str] | None, df: pd.DataFrame) -> list[str]:
     names = list(names or [])
     unknown = [c for c in names if c not in df.columns]

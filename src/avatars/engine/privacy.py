@@ -8,7 +8,7 @@ original, imputed, and projected with the FAMD/PCA/MCA fitted on the originals
 Notation: ``c_i`` the coordinates of original ``i``, ``a_j`` those of avatar ``j``, ``n`` rows.
 Columns that carry no information — constant, or missing in every row — are left out of the
 space and of every metric (the avatarization passes them through unchanged) and listed in
-``metadata["passed_through"]``.
+``metadata["passed_through"]`` (absent when there are none).
 
 Singling out (§2.1-2.8)
 
@@ -95,6 +95,7 @@ from avatars.engine.preprocessing import (
     TableEncoder,
     check_columns_exist,
     passed_through,
+    passed_through_note,
     validate_table,
 )
 from avatars.engine.projection import Projection
@@ -742,7 +743,7 @@ def privacy_metrics(
         closest_distances_ratio=singling.closest_distances_ratio,
         closest_at_risk=at_risk,
         categorical_hidden=categorical_hidden,
-        metadata={"passed_through": request.passed_through},
+        metadata=passed_through_note(request.passed_through),
     )
 
 

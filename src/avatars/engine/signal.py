@@ -18,9 +18,10 @@ shuffled and may have a different number of rows; only distributions are compare
   published). Missing continuous values contribute nothing (mean imputation); a correlation with
   a column constant in one table counts as 0.
 - Columns constant or missing in every row of the original (passed through unchanged by the
-  avatarization) are listed in ``metadata["passed_through"]``; they are compared on their raw
-  values like identifier-like columns (``details["compared_on_raw_values"]``): a constant kept
-  as is has distance 0, an all-missing column an undefined one, left out of the summaries.
+  avatarization) are listed in ``metadata["passed_through"]`` (absent when there are none);
+  they are compared on their raw values like identifier-like columns
+  (``details["compared_on_raw_values"]``): a constant kept as is has distance 0, an all-missing
+  column an undefined one, left out of the summaries.
 - 0-100 scores ([I], method.md §3.1-3.2: the 2026 platform reports preservation scores with
   target > 70): ``hellinger_score = 100 · (1 − hellinger_mean)`` and
   ``correlation_score = 100 · (1 − correlation_difference_mean)``; higher is better.
@@ -55,6 +56,7 @@ from avatars.engine.preprocessing import (
     check_columns_exist,
     pass_through_reason,
     passed_through,
+    passed_through_note,
     validate_table,
 )
 from avatars.engine.schema import ColumnType, resolve_column_types
@@ -247,7 +249,7 @@ def signal_metrics(
         correlations=correlations,
         details=details,
         parameters=parameters,
-        metadata={"passed_through": passed_through(original, keep)},
+        metadata=passed_through_note(passed_through(original, keep)),
     )
 
 
