@@ -25,7 +25,7 @@ from avatars.engine.figures import (
     difference_limit,
     distribution_title,
 )
-from avatars.engine.reports.text import Language, format_number, tr
+from avatars.engine.texts import Language, format_number, tr
 
 #: Resolution of the PNGs: sharp when printed at the PDF's size, small enough to stay fast.
 DPI = 130
