@@ -1059,7 +1059,7 @@ def html_document(title: str, body: str, *, head: str = "", language: str = "en"
 
 
 def figure_documents(
-    table_name: str, figures: Mapping[PlotKind | str, Any], *, plotlyjs: PlotlyJs = "inline"
+    table_name: str, figures: Mapping[PlotKind, Any], *, plotlyjs: PlotlyJs = "inline"
 ) -> dict[tuple[str, PlotKind], str]:
     """One self-contained HTML document per figure of one table, keyed by ``(table name, plot
     kind)``, in the order of ``figures``.

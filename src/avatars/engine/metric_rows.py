@@ -41,9 +41,9 @@ def unwrap_result(result: Mapping[str, Any] | Sequence[Any] | None) -> dict[str,
     """A metrics result as one dict: the official client's files may hold a one-element list."""
     if result is None:
         return {}
-    if isinstance(result, Sequence) and not isinstance(result, str | bytes):
-        return dict(result[0]) if result else {}
-    return dict(result)
+    if isinstance(result, Mapping):
+        return dict(result)
+    return dict(result[0]) if result else {}
 
 
 def metric_rows(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ class ColumnFormat:
 
     name: str
     type: ColumnType
-    dtype: object
+    dtype: Any  # the original's: a numpy dtype or a pandas extension dtype
     decimals: int | None = None  # floats
     datetime_unit: str | None = None  # "D" when every original datetime is a midnight
     tz: object = None  # datetime_tz

@@ -24,7 +24,7 @@ from avatars.engine.reports.pia import pia_document
 from avatars.engine.reports.report import INTERACTIVE_FIGURES, STATIC_FIGURES, report_document
 from avatars.engine.reports.word import render_docx
 from avatars.engine.texts import check_language, tr
-from avatars.protocol.enums import PlotKind
+from avatars.protocol.enums import OutputFormat, PlotKind, ReportType
 
 TableLike = TableReportInput | PreparedTable
 
@@ -217,8 +217,8 @@ def build_pia_docx(
 
 def build_report(
     *,
-    report_type: Literal["basic", "pia"] = "basic",
-    output_format: Literal["pdf", "docx"] = "pdf",
+    report_type: ReportType | Literal["basic", "pia"] = "basic",
+    output_format: OutputFormat | Literal["pdf", "docx"] = "pdf",
     language: str = "en",
     display_name: str | None = None,
     tables: Mapping[str, Mapping[str, Any] | TableReportInput] | Sequence[TableReportInput],
@@ -255,10 +255,11 @@ def build_report(
         raise ValueError(f"report_type must be 'basic' or 'pia', got {report_type!r}")
     if output_format not in ("pdf", "docx"):
         raise ValueError(f"output_format must be 'pdf' or 'docx', got {output_format!r}")
+    basic_format: Literal["pdf", "docx"] = "pdf" if output_format == "pdf" else "docx"
     inputs = _prepared(inputs, max_distribution_plots)  # figure data once for every document
     builder = build_pdf_report if output_format == "pdf" else build_docx_report
     data = builder(inputs, language=language, display_name=display_name, created=created)
-    documents = {ReportPart.basic(output_format): data}
+    documents = {ReportPart.basic(basic_format): data}
     if with_html:
         html = build_html_report(
             inputs,

@@ -131,7 +131,7 @@ class PreparedTable:
     @property
     def signal_variables(self) -> list[dict[str, Any]]:
         details = unwrap_result(self.input.signal).get("details") or {}
-        return [v for v in details.get("variables") or [] if isinstance(v, Mapping)]
+        return [dict(v) for v in details.get("variables") or [] if isinstance(v, Mapping)]
 
     @property
     def missing_percent(self) -> float | None:
