@@ -127,7 +127,6 @@ def test_protocol_imports_nothing_else_of_the_package() -> None:
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.xfail(reason="figures names result files (moves to the server)", strict=True)
 def test_engine_imports_neither_server_nor_sdk_nor_wire_models() -> None:
     bad = [
         f"{module}:{line} imports {target}"

@@ -55,3 +55,69 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert "k=500" in out.stderr and "150 rows" in out.stderr
     out = run(str(source), "-k", "5", "--categorical", "nope", cwd=tmp_path)
     assert out.returncode == 2 and "'nope'" in out.stderr
+
+
+# -- messages that name the real cause ---------------------------------------------------------
+def _semicolon_csv(tmp_path: Path) -> Path:
+    """The bundled AIDS table as many spreadsheets write it: `;`-separated, quoted names."""
+    source = tmp_path / "aids.csv"
+    table = data.load("aids").drop(columns=["pidnum", "zprior"])
+    table.to_csv(source, index=False, sep=";", quoting=1)
+    return source
+
+
+def test_an_unknown_categorical_column_is_named_with_the_columns_the_file_has(
+    tmp_path: Path,
+) -> None:
+    source = _semicolon_csv(tmp_path)
+    out = run(str(source), "-k", "20", "--categorical", "gender,gendr", cwd=tmp_path)
+    assert out.returncode == 2
+    message = " ".join(out.stderr.split())
+    assert "--categorical names column(s) 'gendr' that aids.csv does not have" in message
+    assert "separator ';', detected" in message  # how the file was read
+    assert "'gender'" in message and "25 column(s)" in message  # what it has
+    assert "schema" not in message
+
+
+def test_semicolon_lists_of_columns_are_explained(tmp_path: Path) -> None:
+    source = _semicolon_csv(tmp_path)
+    out = run(str(source), "-k", "20", "--exclude", "cd496;cd80", cwd=tmp_path)
+    assert out.returncode == 2
+    message = " ".join(out.stderr.split())
+    assert "--exclude names column(s) 'cd496;cd80'" in message
+    assert "separate column names with commas: --exclude cd496,cd80" in message
+
+
+def test_a_semicolon_csv_with_commas_in_quoted_names_is_read_by_its_separator(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "measures.csv"
+    rows = [f"{60 + i % 17};{150 + (7 * i) % 40};{'ab'[i % 2]}" for i in range(40)]
+    source.write_text('"weight, kg";"height, cm";group\n' + "\n".join(rows) + "\n")
+    out = run(str(source), "-k", "5", "--seed", "1", "--categorical", "group", "--no-metrics",
+              cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    avatars = pd.read_csv(tmp_path / "measures.avatars.csv")
+    assert list(avatars.columns) == ["weight, kg", "height, cm", "group"]
+
+
+def test_a_file_read_as_one_column_says_which_separator_was_used(tmp_path: Path) -> None:
+    source = tmp_path / "piped.csv"
+    source.write_text("a|b\n" + "\n".join(f"{i}|{i % 3}" for i in range(30)) + "\n")
+    out = run(str(source), "-k", "5", "--categorical", "b", cwd=tmp_path)
+    assert out.returncode == 2
+    message = " ".join(out.stderr.split())
+    assert "--categorical names column(s) 'b'" in message
+    assert "separator ','" in message and "1 column(s): 'a|b'" in message
+    assert "separated by another character" in message
+
+
+def test_a_value_that_cannot_be_read_names_the_separator(tmp_path: Path) -> None:
+    source = tmp_path / "decimal_comma.csv"
+    rows = [f"{60 + i % 17},{i % 10};{i % 3}" for i in range(40)]
+    source.write_text("weight;group\n" + "\n".join(rows) + "\n")
+    out = run(str(source), "-k", "5", "--type", "weight=float", cwd=tmp_path)
+    assert out.returncode == 2
+    message = " ".join(out.stderr.split())
+    assert "column 'weight': cannot be read as float" in message and "'60,0'" in message
+    assert "decimal_comma.csv read as CSV with separator ';'" in message

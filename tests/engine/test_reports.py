@@ -26,9 +26,11 @@ import docx
 from PIL import Image
 
 from avatars.engine import avatarize
+from avatars.engine.metric_rows import MetricRow, metric_rows
 from avatars.engine.privacy import privacy_metrics
 from avatars.engine.reports import (
     PiaContext,
+    ReportPart,
     TableReportInput,
     build_docx_report,
     build_html_report,
@@ -37,9 +39,9 @@ from avatars.engine.reports import (
     build_report,
     prepare_table,
 )
-from avatars.engine.reports.metrics import MetricRow, assess_criteria, metric_rows, overall_risk
-from avatars.engine.reports.text import _TEXT, format_metric_value
+from avatars.engine.reports.risk import assess_criteria, overall_risk
 from avatars.engine.signal import signal_metrics
+from avatars.engine.texts import _TEXT, format_metric_value
 
 CREATED = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 EXTERNAL = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
@@ -291,16 +293,17 @@ def _storage_round_trip(table: TableReportInput, tmp_path: Path) -> dict:
     }
 
 
-def test_build_report_from_storage_writes_the_files_the_client_expects(
+def test_build_report_from_storage_returns_each_document_by_what_it_is(
     aids_input: TableReportInput, tmp_path: Path
 ) -> None:
+    """The server names the files (report.pdf, <table>.report.pia.docx: tests/server)."""
     tables = {"aids.v2": _storage_round_trip(aids_input, tmp_path)}
-    [(name, data)] = build_report(
+    [(part, data)] = build_report(
         report_type="basic", output_format="pdf", language="fr", tables=tables
-    )
-    assert name == "report.pdf" and data.startswith(b"%PDF-")
-    [(name, data)] = build_report(report_type="basic", output_format="docx", tables=tables)
-    assert name == "report.docx" and data.startswith(b"PK")
+    ).items()
+    assert part == ReportPart("basic", "pdf") and data.startswith(b"%PDF-")
+    [(part, data)] = build_report(report_type="basic", output_format="docx", tables=tables).items()
+    assert part == ReportPart("basic", "docx") and data.startswith(b"PK")
     images = docx.Document(io.BytesIO(data)).inline_shapes
     assert (
         len(images) >= 5
@@ -308,8 +311,11 @@ def test_build_report_from_storage_writes_the_files_the_client_expects(
     documents = build_report(
         report_type="pia", tables=tables, pia_metadata={"sensitivity_level": "Very High"}
     )
-    assert [name for name, _ in documents] == ["aids_dot_v2.report.pia.docx"]
-    assert "Very high" in _docx_text(documents[0][1])
+    parts = build_report(tables=tables, with_html=True, plotlyjs="cdn")
+    assert list(parts) == [ReportPart.basic("pdf"), ReportPart.html()]
+    assert parts[ReportPart.html()].startswith(b"<!DOCTYPE html>")
+    assert list(documents) == [ReportPart("pia", "docx", "aids.v2")]
+    assert "Very high" in _docx_text(documents[ReportPart.pia("aids.v2")])
     prepared = prepare_table(
         TableReportInput(
             "aids",

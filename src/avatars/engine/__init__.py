@@ -12,8 +12,13 @@ Where things are:
 - ``signal``         Hellinger distances, correlation differences (§3): ``signal_metrics``
 - ``advice``         parameter advisor and per-column summary (§6.7)
 - ``io``             reading and writing tables (CSV, Parquet) with their column types
+- ``common``         what the entry points share: input checks, progress and timings, JSON
+- ``figures``        the figures' data and their plotly drawings, one HTML document per figure
+- ``reports``        PDF/DOCX/HTML reports and the privacy impact assessment (uses ``figures``)
+- ``metric_rows``, ``texts``  metrics as printed rows, every string in English and French
+                     (shared by ``figures`` and ``reports``)
 
-The engine never imports the server or the SDK.
+The engine never imports the server or the SDK, and names no result file: the server does.
 """
 
 from avatars.engine.advice import advise_parameters, table_summary

@@ -18,6 +18,11 @@ For every original record ``i`` (§1.12):
 5. put missing values back where the avatar's indicator says so, restore types and rounding,
    re-attach excluded variables, and shuffle the rows for the deliverable (§1.10-1.11).
 
+Columns that carry no information — constant, or missing in every row — pass through unchanged:
+left out of the projection and copied to the avatars as they are (a constant stays that
+constant, missing stays missing), and listed in ``metadata["passed_through"]`` as
+``{"column", "reason"}`` (:func:`~avatars.engine.preprocessing.pass_through_reason`).
+
 Randomness comes from one ``seed`` through independent streams (``numpy.random.SeedSequence``):
 imputation, weights, categorical draws, the shuffle. The same seed and input give byte-identical
 outputs. Without a seed one is drawn and reported in the metadata, so any run can be replayed.
@@ -25,7 +30,6 @@ outputs. Without a seed one is drawn and reported in the metadata, so any run ca
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from avatars import __version__
-from avatars.engine.errors import InvalidParameterError
+from avatars.engine.common import ProgressCallback, Steps
+from avatars.engine.errors import InvalidDataError, InvalidParameterError
 from avatars.engine.imputation import ImputationParameters, impute
 from avatars.engine.neighbors import build_tree, nearest_other_neighbors
 from avatars.engine.preprocessing import (
@@ -43,10 +48,11 @@ from avatars.engine.preprocessing import (
     TableEncoder,
     check_column_weights,
     check_columns_exist,
+    passed_through,
     validate_table,
 )
 from avatars.engine.projection import Projection
-from avatars.engine.schema import ColumnType
+from avatars.engine.schema import ColumnType, parse_column_type
 from avatars.protocol.enums import ExcludeVariablesMethod
 
 #: Projected dimensions used for the neighbour search unless ``ncp`` is given (method.md §4).
@@ -54,9 +60,6 @@ DEFAULT_NCP = 5
 
 #: Records per chunk when building avatars (memory O(CHUNK_ROWS × k × columns)).
 CHUNK_ROWS = 20_000
-
-ProgressCallback = Callable[[float, str], None]
-
 
 #: How excluded columns come back (``row_order`` is SENSITIVE: avatar i gets original i's value).
 ExcludeMethod = ExcludeVariablesMethod
@@ -130,19 +133,129 @@ def avatarize(
     progress
         Called as ``progress(fraction, phase)``; it may raise to abort the run.
     """
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
-    report = _progress_reporter(progress)
+    steps = Steps(progress)
+    request = _check_request(
+        df,
+        k=k,
+        seed=seed,
+        column_types=column_types,
+        column_weights=column_weights,
+        imputation=imputation,
+        exclude_variables=exclude_variables,
+        exclude_method=exclude_method,
+        categorical_assignment=categorical_assignment,
+    )
+    streams = np.random.SeedSequence(request.seed).spawn(4)
+    rng_impute, rng_weights, rng_draw, rng_shuffle = (np.random.default_rng(s) for s in streams)
+    with steps.step(0.0, "preprocessing", "preprocessing"):
+        data = df.drop(columns=request.left_out) if request.left_out else df
+        encoder = TableEncoder.fit(data, request.column_types)
+        n_modalities = encoder.n_modalities()
+        prepared, imputation_report = impute(
+            encoder.encode(data), request.imputation, rng_impute, n_modalities
+        )
+    with steps.step(0.1, "projection", "projection"):
+        projection = Projection.fit(prepared, n_modalities, request.column_weights)
+        ncp = projection.check_ncp(DEFAULT_NCP if ncp is None else ncp, default=ncp is None)
+        coordinates = projection.transform(prepared, ncp)
+    with steps.step(0.2, "neighbors", "neighbors"):
+        distances, neighbors = nearest_other_neighbors(coordinates, request.k)
+    with steps.step(0.6, "avatars", "avatars"):
+        epsilon = _distance_guard(distances)
+        avatar_cont, avatar_codes = _synthesize(
+            prepared,
+            distances,
+            neighbors,
+            n_modalities,
+            epsilon,
+            request.assignment,
+            rng_weights,
+            rng_draw,
+            steps.report,
+        )
+        del distances, neighbors
+    with steps.step(0.9, "formatting", "formatting"):
+        avatars, avatar_coordinates = _decode_avatars(
+            encoder, projection, ncp, avatar_cont, avatar_codes, request.imputation
+        )
+        if request.exclude:
+            avatars = _attach_excluded(
+                avatars,
+                df,
+                request.exclude,
+                request.exclude_method,
+                coordinates,
+                avatar_coordinates,
+            )
+        for column in request.passed_through_names:  # as they are: see pass_through_reason
+            avatars[column] = df[column].reset_index(drop=True)
+        avatars = avatars[list(df.columns)]
+        shuffled = avatars.iloc[rng_shuffle.permutation(len(df))].reset_index(drop=True)
+    timings = steps.seconds()
+    steps.report(1.0, "done")
+    return AvatarizationResult(
+        shuffled=shuffled,
+        unshuffled=avatars,
+        original_coordinates=projection.coordinates_frame(coordinates),
+        avatar_coordinates=projection.coordinates_frame(avatar_coordinates),
+        metadata=_metadata(
+            df, request, encoder, projection, ncp, imputation_report, epsilon, timings
+        ),
+        imputed_original=(
+            encoder.decode(prepared.continuous, prepared.codes, reinsert_missing=False)
+            if request.imputation.return_data_imputed
+            else None
+        ),
+        contributions=projection.contributions(ncp),
+    )
+
+
+@dataclass
+class _Request:
+    """The parameters of :func:`avatarize`, checked (errors name the parameter)."""
+
+    k: int
+    seed: int
+    column_types: dict[str, ColumnType]  # of the avatarized columns
+    column_weights: dict[str, float]
+    imputation: ImputationParameters
+    exclude: list[str]
+    exclude_method: ExcludeMethod
+    assignment: CategoricalAssignment
+    passed_through: list[dict[str, str]]  # constant or all-missing columns, copied as they are
+
+    @property
+    def passed_through_names(self) -> list[str]:
+        return [entry["column"] for entry in self.passed_through]
+
+    @property
+    def left_out(self) -> list[str]:
+        """The columns that the projection and the synthesis do not see."""
+        return [*self.exclude, *self.passed_through_names]
+
+
+def _check_request(
+    df: pd.DataFrame,
+    *,
+    k: object,
+    seed: int | None,
+    column_types: Mapping[str, str | ColumnType] | None,
+    column_weights: Mapping[str, float] | None,
+    imputation: ImputationParameters | Mapping[str, Any] | None,
+    exclude_variables: Sequence[str] | None,
+    exclude_method: str | ExcludeMethod,
+    categorical_assignment: str | CategoricalAssignment,
+) -> _Request:
     validate_table(df)
-    n = len(df)
-    k = _check_k(k, n)
+    checked_k = _check_k(k, len(df))
     exclude = check_columns_exist("exclude_variables", exclude_variables, df)
-    exclude_method = _parse_enum(ExcludeMethod, exclude_method, "exclude_method")
-    assignment = _parse_enum(
+    method: ExcludeMethod = _parse_enum(ExcludeMethod, exclude_method, "exclude_method")
+    assignment: CategoricalAssignment = _parse_enum(
         CategoricalAssignment, categorical_assignment, "categorical_assignment"
     )
     if column_types:
         check_columns_exist("column_types", list(column_types), df)
+    declared = {c: parse_column_type(t, c) for c, t in (column_types or {}).items()}
     weights = check_column_weights(column_weights, df)
     params = ImputationParameters.parse(imputation)
     if len(exclude) == df.shape[1]:
@@ -154,102 +267,87 @@ def avatarize(
         raise InvalidParameterError(
             "column_weights", f"column(s) {', '.join(map(repr, excluded_weighted))} are excluded"
         )
-    if seed is None:
+    passed = passed_through(df, [c for c in df.columns if c not in exclude])
+    if len(exclude) + len(passed) == df.shape[1]:
+        shown = ", ".join(f"'{p['column']}' ({p['reason'].replace('_', ' ')})" for p in passed)
+        raise InvalidDataError(
+            f"nothing to avatarize: every column is excluded or carries no information: {shown}"
+        )
+    if seed is None:  # drawn, and reported in the metadata so that the run can be replayed
         seed = int(np.random.SeedSequence().generate_state(1)[0])
-    seed = _check_seed(seed)
-    streams = np.random.SeedSequence(seed).spawn(4)
-    rng_impute, rng_weights, rng_draw, rng_shuffle = (np.random.default_rng(s) for s in streams)
-
-    # 1. prepare: type, encode, impute
-    report(0.0, "preprocessing")
-    data = df.drop(columns=exclude) if exclude else df
-    types = {c: t for c, t in (column_types or {}).items() if c not in exclude}
-    encoder = TableEncoder.fit(data, types)
-    encoded = encoder.encode(data)
-    n_modalities = encoder.n_modalities()
-    prepared, imputation_report = impute(encoded, params, rng_impute, n_modalities)
-    timings["preprocessing"] = time.perf_counter() - started
-
-    # 2. projection
-    report(0.1, "projection")
-    t = time.perf_counter()
-    projection = Projection.fit(prepared, n_modalities, weights)
-    ncp = projection.check_ncp(DEFAULT_NCP if ncp is None else ncp, default=ncp is None)
-    coordinates = projection.transform(prepared, ncp)
-    timings["projection"] = time.perf_counter() - t
-
-    # 3. neighbours
-    report(0.2, "neighbors")
-    t = time.perf_counter()
-    distances, neighbors = nearest_other_neighbors(coordinates, k)
-    timings["neighbors"] = time.perf_counter() - t
-
-    # 4. weights and synthetic records
-    report(0.6, "avatars")
-    t = time.perf_counter()
-    epsilon = _distance_guard(distances)
-    avatar_cont, avatar_codes = _synthesize(
-        prepared,
-        distances,
-        neighbors,
-        n_modalities,
-        epsilon,
-        assignment,
-        rng_weights,
-        rng_draw,
-        report,
+    left_out = set(exclude) | {p["column"] for p in passed}
+    return _Request(
+        k=checked_k,
+        seed=_check_seed(seed),
+        column_types={c: t for c, t in declared.items() if c not in left_out},
+        column_weights=weights,
+        imputation=params,
+        exclude=exclude,
+        exclude_method=method,
+        assignment=assignment,
+        passed_through=passed,
     )
-    del distances, neighbors
-    timings["avatars"] = time.perf_counter() - t
 
-    # 5. output
-    report(0.9, "formatting")
-    t = time.perf_counter()
+
+def _decode_avatars(
+    encoder: TableEncoder,
+    projection: Projection,
+    ncp: int,
+    avatar_cont: np.ndarray,
+    avatar_codes: np.ndarray,
+    imputation: ImputationParameters,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The avatars as a table like the original (§1.10: rounding, types, missing values put
+    back unless ``return_data_imputed``), and their coordinates in the originals' projection:
+    of their rounded values and their own missingness indicators."""
     avatars_imputed = encoder.decode(avatar_cont, avatar_codes, reinsert_missing=False)
     avatars = (
         avatars_imputed
-        if params.return_data_imputed
+        if imputation.return_data_imputed
         else encoder.decode(avatar_cont, avatar_codes, reinsert_missing=True)
     )
-    # the avatars in the originals' space: their (rounded) values and indicators
     avatar_encoded = encoder.encode(avatars_imputed)
-    avatar_encoded.codes[:, len(encoder.categorical_columns) :] = avatar_codes[
-        :, len(encoder.categorical_columns) :
-    ]
-    avatar_coordinates = projection.transform(avatar_encoded, ncp)
-    if exclude:
-        avatars = _attach_excluded(
-            avatars, df, exclude, exclude_method, coordinates, avatar_coordinates
-        )
-    avatars = avatars[list(df.columns)]
-    permutation = rng_shuffle.permutation(n)
-    shuffled = avatars.iloc[permutation].reset_index(drop=True)
-    timings["formatting"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - started
-    report(1.0, "done")
+    n_data = len(encoder.categorical_columns)
+    avatar_encoded.codes[:, n_data:] = avatar_codes[:, n_data:]
+    return avatars, projection.transform(avatar_encoded, ncp)
 
-    metadata = {
+
+def _metadata(
+    df: pd.DataFrame,
+    request: _Request,
+    encoder: TableEncoder,
+    projection: Projection,
+    ncp: int,
+    imputation_report: dict[str, Any],
+    epsilon: float,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The avatarization's metadata: engine, parameters as used (the seed drawn when none
+    was given), column types, projection, distance guard and timings."""
+    params = request.imputation
+    return {
         "engine": "avatars",
         "engine_version": __version__,
         "method": "avatar",
-        "n_rows": n,
+        "n_rows": len(df),
         "n_columns": df.shape[1],
         "parameters": {
-            "k": k,
+            "k": request.k,
             "ncp": ncp,
-            "seed": seed,
-            "column_weights": weights,
+            "seed": request.seed,
+            "column_weights": request.column_weights,
             "imputation": {
                 "method": params.method.value,
                 "k": params.k,
                 "training_fraction": params.training_fraction,
                 "return_data_imputed": params.return_data_imputed,
             },
-            "exclude_variables": exclude,
-            "exclude_method": exclude_method.value,
-            "categorical_assignment": assignment.value,
+            "exclude_variables": request.exclude,
+            "exclude_method": request.exclude_method.value,
+            "categorical_assignment": request.assignment.value,
         },
         "column_types": {c: t.value for c, t in encoder.column_types.items()},
+        "passed_through": request.passed_through,
         "missing_indicators": encoder.indicator_names,
         "imputation": imputation_report,
         "projection": {
@@ -261,21 +359,8 @@ def avatarize(
             ],
         },
         "distance_guard": epsilon,
-        "timings_seconds": {key: round(value, 4) for key, value in timings.items()},
+        "timings_seconds": timings,
     }
-    return AvatarizationResult(
-        shuffled=shuffled,
-        unshuffled=avatars,
-        original_coordinates=projection.coordinates_frame(coordinates),
-        avatar_coordinates=projection.coordinates_frame(avatar_coordinates),
-        metadata=metadata,
-        imputed_original=(
-            encoder.decode(prepared.continuous, prepared.codes, reinsert_missing=False)
-            if params.return_data_imputed
-            else None
-        ),
-        contributions=projection.contributions(ncp),
-    )
 
 
 # -- the core: weights and synthesis ---------------------------------------------------------
@@ -387,9 +472,3 @@ def _parse_enum(enum: type[StrEnum], value: object, parameter: str) -> Any:
         raise InvalidParameterError(
             parameter, f"expected one of {allowed}, got {value!r}"
         ) from None
-
-
-def _progress_reporter(progress: ProgressCallback | None) -> Callable[[float, str], None]:
-    if progress is None:
-        return lambda fraction, phase: None
-    return progress

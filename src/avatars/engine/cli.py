@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -30,6 +30,12 @@ def _parse_types(values: list[str] | None) -> dict[str, str]:
 class _Progress:
     """A progress bar on stderr for long runs (tqdm), quiet for quick ones."""
 
+    @classmethod
+    def for_table(cls, table: Any) -> _Progress:
+        """A bar for tables of more than 2 million cells when stderr is a terminal."""
+        big = len(table) * max(1, table.shape[1]) > 2_000_000
+        return cls(enabled=big and sys.stderr.isatty())
+
     def __init__(self, enabled: bool) -> None:
         self.bar: Any = None
         if enabled:
@@ -45,7 +51,10 @@ class _Progress:
             self.bar.n = round(100 * fraction)
             self.bar.refresh()
 
-    def close(self) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -124,56 +133,19 @@ def avatarize_command(
     metrics: Annotated[bool, typer.Option(help="Compute privacy and signal metrics.")] = True,
 ) -> None:
     """Avatarize a table with the avatar method and print its privacy and signal metrics."""
-    from avatars.engine import avatarize, privacy_metrics, signal_metrics
-    from avatars.engine.io import format_of, read_table, write_table
-
-    types = _parse_types(type_)
-    for column in _split(categorical):
-        types[column] = "category"
+    declared = _parse_types(type_)
+    categorical_columns, exclude_columns = _split(categorical), _split(exclude)
+    types = {**declared, **{column: "category" for column in categorical_columns}}
+    named = {"--type": list(declared), "--categorical": categorical_columns}
     try:
-        table = read_table(input, column_types=types or None)
-        big = len(table) * max(1, table.shape[1]) > 2_000_000
-        progress = _Progress(enabled=big and sys.stderr.isatty())
-        try:
-            result = avatarize(
-                table,
-                k=k,
-                ncp=ncp,
-                seed=seed,
-                column_types=types or None,
-                imputation={"method": imputation} if imputation else None,
-                exclude_variables=_split(exclude) or None,
-                progress=progress,
-            )
-        finally:
-            progress.close()
-        output = output or input.with_name(f"{input.stem}.avatars{input.suffix or '.csv'}")
-        write_table(result.shuffled, output, format_of(output))
-        typer.echo(f"avatars written to {output} ({len(result.shuffled):,} rows)")
-        if unshuffled_output:
-            write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
-            typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
-        seconds = result.metadata["timings_seconds"]["total"]
-        typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+        table = _read_input(input, types, {**named, "--exclude": exclude_columns})
+        result = _avatarize(table, k, ncp, seed, types, imputation, exclude_columns)
+        _write_avatars(result, input, output, unshuffled_output)
         if not metrics:
             return
-        privacy = privacy_metrics(
-            table,
-            result.unshuffled,
-            ncp=result.metadata["parameters"]["ncp"],
-            seed=result.metadata["parameters"]["seed"],
-            column_types=types or None,
-            exclude_variables=_split(exclude) or None,
-        )
-        signal = signal_metrics(
-            table,
-            result.shuffled,
-            column_types=types or None,
-            exclude_variables=_split(exclude) or None,
-        )
+        privacy, signal = _metrics(table, result, types, exclude_columns)
     except AvatarsEngineError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
+        _fail(str(exc))
     typer.echo("")
     typer.echo(format_metrics_table([*privacy.metrics, *signal.metrics]))
     if metrics_output:
@@ -185,6 +157,110 @@ def avatarize_command(
         }
         metrics_output.write_text(json.dumps(document, indent=2, default=str))
         typer.echo(f"\nmetrics written to {metrics_output}")
+
+
+def _avatarize(
+    table: Any,
+    k: int,
+    ncp: int | None,
+    seed: int | None,
+    types: dict[str, str],
+    imputation: str | None,
+    exclude: list[str],
+) -> Any:
+    """The avatarization of ``table``, with a progress bar for a large one."""
+    from avatars.engine import avatarize
+
+    with _Progress.for_table(table) as progress:
+        return avatarize(
+            table,
+            k=k,
+            ncp=ncp,
+            seed=seed,
+            column_types=types or None,
+            imputation={"method": imputation} if imputation else None,
+            exclude_variables=exclude or None,
+            progress=progress,
+        )
+
+
+def _write_avatars(
+    result: Any, input: Path, output: Path | None, unshuffled_output: Path | None
+) -> None:
+    """Write the shuffled avatars (next to the input by default) and, when asked, the
+    SENSITIVE unshuffled ones; say where, with the seed and the time taken."""
+    from avatars.engine.io import format_of, write_table
+
+    output = output or input.with_name(f"{input.stem}.avatars{input.suffix or '.csv'}")
+    write_table(result.shuffled, output, format_of(output))
+    typer.echo(f"avatars written to {output} ({len(result.shuffled):,} rows)")
+    if unshuffled_output:
+        write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
+        typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
+    seconds = result.metadata["timings_seconds"]["total"]
+    typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+
+
+def _metrics(table: Any, result: Any, types: dict[str, str], exclude: list[str]) -> tuple[Any, Any]:
+    """The privacy metrics (in the avatarization's space: same ncp and seed) and the signal
+    metrics of the avatars."""
+    from avatars.engine import privacy_metrics, signal_metrics
+
+    parameters = result.metadata["parameters"]
+    privacy = privacy_metrics(
+        table,
+        result.unshuffled,
+        ncp=parameters["ncp"],
+        seed=parameters["seed"],
+        column_types=types or None,
+        exclude_variables=exclude or None,
+    )
+    signal = signal_metrics(
+        table, result.shuffled, column_types=types or None, exclude_variables=exclude or None
+    )
+    return privacy, signal
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _read_input(path: Path, types: dict[str, str], named: dict[str, list[str]]) -> Any:
+    """The input table with the types the options give. The columns each option names are
+    checked against the file's header first, so that a misspelt name — or a file read with the
+    wrong separator — is reported as such, with the columns the file has and how it was read."""
+    from avatars.engine.io import inspect_table, read_table
+
+    layout = inspect_table(path)
+    for option, columns in named.items():
+        _check_columns(option, columns, path, layout)
+    try:
+        return read_table(path, column_types=types or None, sep=layout.separator)
+    except AvatarsEngineError as exc:
+        _fail(f"{exc} ({path.name} read as {layout.describe()})")
+
+
+def _check_columns(option: str, columns: list[str], path: Path, layout: Any) -> None:
+    """Fail, naming the option, the unknown columns and the columns the file has (and how it
+    was read), when ``option`` names columns that the file lacks."""
+    unknown = [c for c in columns if c not in layout.columns]
+    if not unknown:
+        return
+    shown = ", ".join(repr(c) for c in layout.columns[:20])
+    more = "" if len(layout.columns) <= 20 else f" (and {len(layout.columns) - 20} more)"
+    message = (
+        f"{option} names column(s) {', '.join(map(repr, unknown))} that {path.name} does not "
+        f"have; read as {layout.describe()}, it has {len(layout.columns)} column(s): "
+        f"{shown}{more}"
+    )
+    if len(layout.columns) == 1 and layout.format == "csv":
+        message += "; a single column: is the file separated by another character?"
+    listed = [c for c in unknown if ";" in c]
+    if listed:
+        fixed = ",".join(part.strip() for c in listed for part in c.split(";") if part.strip())
+        message += f"; separate column names with commas: {option} {fixed}"
+    _fail(message)
 
 
 def register(app: typer.Typer) -> None:

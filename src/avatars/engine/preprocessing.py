@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ class ColumnFormat:
 
     name: str
     type: ColumnType
-    dtype: object
+    dtype: Any  # the original's: a numpy dtype or a pandas extension dtype
     decimals: int | None = None  # floats
     datetime_unit: str | None = None  # "D" when every original datetime is a midnight
     tz: object = None  # datetime_tz
@@ -267,6 +268,48 @@ def validate_column(series: pd.Series, ctype: ColumnType, n_rows: int) -> None:
             "from it; drop it, or list it in exclude_variables",
             column=name,
         )
+
+
+#: Why a column passes through an avatarization unchanged (see :func:`passed_through`).
+CONSTANT = "constant"
+ALL_MISSING = "all_missing"
+
+
+def pass_through_reason(series: pd.Series) -> str | None:
+    """``"constant"`` when every value is the same (none missing), ``"all_missing"`` when every
+    value is missing, None otherwise.
+
+    Such a column carries no information: nothing to protect (every record has the same value)
+    and nothing to blend (an avatar could only get that value). The avatarization passes it
+    through unchanged — left out of the projection, copied to the avatars as it is — and the
+    metrics leave it out of their space. A column with one value *and* missing values is not
+    constant: its missingness is information, modelled like any other.
+    """
+    observed = series.dropna()
+    if observed.empty:
+        return ALL_MISSING
+    if len(observed) == len(series) and observed.nunique() == 1:
+        return CONSTANT
+    return None
+
+
+def passed_through(df: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """The columns of ``df`` (or of ``columns``) that pass through unchanged, in table order,
+    as ``[{"column": name, "reason": "constant" | "all_missing"}]`` (the metadata's form)."""
+    names = list(df.columns) if columns is None else list(columns)
+    out = []
+    for column in names:
+        reason = pass_through_reason(df[column])
+        if reason is not None:
+            out.append({"column": str(column), "reason": reason})
+    return out
+
+
+def passed_through_note(passed: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The metrics results' ``metadata`` entry: ``{"passed_through": [...]}``, or nothing when
+    no column passed through (the server merges this metadata into the files that the official
+    client reads; it stays as it was for ordinary tables)."""
+    return {"passed_through": passed} if passed else {}
 
 
 def check_columns_exist(parameter: str, names: Sequence[str] | None, df: pd.DataFrame) -> list[str]:

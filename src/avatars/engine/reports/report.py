@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from avatars import __version__
-from avatars.engine.figures import PlotKind
+from avatars.engine.metric_rows import MetricRow, checked_metrics, failed_metrics
 from avatars.engine.reports.document import (
     Document,
     FigureRef,
@@ -24,8 +24,7 @@ from avatars.engine.reports.document import (
     Table,
 )
 from avatars.engine.reports.inputs import PreparedTable
-from avatars.engine.reports.metrics import MetricRow, checked_metrics, failed_metrics
-from avatars.engine.reports.text import (
+from avatars.engine.texts import (
     Language,
     column_type_name,
     format_date,
@@ -38,6 +37,7 @@ from avatars.engine.reports.text import (
     metric_name,
     tr,
 )
+from avatars.protocol.enums import PlotKind
 
 #: Figures of the PDF and DOCX reports (static images).
 STATIC_FIGURES: tuple[PlotKind, ...] = (

@@ -333,8 +333,10 @@ def _standard_figures(
     """``<t>.<plot kind>.html`` files and ``figures_metadata.json``, when the engine can draw
     them. Figures illustrate the avatars; failing to draw them must not lose the avatars, so
     a failure is logged and noted in the run metadata instead of failing the job."""
+    from avatars.protocol.results import FIGURES_METADATA_FILE, figure_file_name
+
     try:
-        from avatars.engine.figures import build_figures, figure_files, figures_metadata
+        from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
     try:
@@ -350,13 +352,17 @@ def _standard_figures(
                 "explained_variance_ratio"
             ),
         )
-        files = figure_files(table.name, figures, plotlyjs=job.settings.figures_plotlyjs)
+        documents = figure_documents(table.name, figures, plotlyjs=job.settings.figures_plotlyjs)
     except Exception as exc:  # a drawing library failing on odd data
         log.warning("figures of job %s failed", job.name, exc_info=True)
         metadata["figures_error"] = f"{type(exc).__name__}: {exc}"
         return {}
-    keys = [write_bytes(job, f.filename, f.html.encode("utf-8")) for f in files]
-    index = write_json(job, "figures_metadata.json", figures_metadata(table.name, files))
+    keys, entries = [], []
+    for (table_name, kind), text in documents.items():
+        name = figure_file_name(table_name, kind)
+        keys.append(write_bytes(job, name, text.encode("utf-8")))
+        entries.append({"kind": kind.value, "filename": name, "table_name": table_name})
+    index = write_json(job, FIGURES_METADATA_FILE, entries)
     return {ResultKind.figures: keys, ResultKind.figures_metadata: [index]}
 
 
@@ -557,6 +563,8 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
     """Build the report documents with ``avatars.engine.reports.build_report`` from what the
     earlier jobs stored: the original table, the standard job's avatars, projections and run
     metadata, and the metrics of the report's dependencies."""
+    from avatars.protocol.results import pia_report_file_name
+
     try:
         from avatars.engine.reports import build_report
     except ImportError:
@@ -585,8 +593,13 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         plotlyjs=job.settings.figures_plotlyjs,
     )
     outputs: dict[str, list[str]] = {}
-    for name, data in documents:
-        kind = ResultKind.report_html if name.endswith(".html") else ResultKind.report
+    for part, data in documents.items():
+        # the names the official client expects (protocol.md §5.5)
+        if part.table is not None:
+            name = pia_report_file_name(part.table)
+        else:
+            name = f"report.{part.format}"  # report.pdf, report.docx, report.html
+        kind = ResultKind.report_html if part.kind == "html" else ResultKind.report
         outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
     return outputs
 

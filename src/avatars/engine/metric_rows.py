@@ -1,11 +1,11 @@
-"""Reading the metrics jobs' results (``<table>.privacy.json``, ``<table>.signal.json``) for the
-reports, and the residual-risk rules of the privacy impact assessment.
+"""Metrics results as rows to print: what the figures' metrics summary and the reports show.
 
-The engine's ``to_dict()`` output carries a ``metrics`` list (name, value, unit, direction,
-target, passed, description, provisional, criterion) next to the flat legacy fields. A result
-that has only the flat fields (an older file, another producer) is read too: targets, units and
-criteria then come from :mod:`avatars.engine.targets`, so the report never depends on which
-producer wrote the JSON.
+Reads the metrics jobs' results (``<table>.privacy.json``, ``<table>.signal.json``, or the
+engine's ``to_dict()``). The engine's output carries a ``metrics`` list (name, value, unit,
+direction, target, passed, description, provisional, criterion) next to the flat legacy fields.
+A result that has only the flat fields (an older file, another producer) is read too: targets,
+units and criteria then come from :mod:`avatars.engine.targets`, so what is printed never
+depends on which producer wrote the JSON.
 """
 
 from __future__ import annotations
@@ -16,25 +16,10 @@ from typing import Any, Literal
 
 from avatars.engine.targets import PRIVACY_TARGETS, SIGNAL_TARGETS, MetricTarget, meets_target
 
-Risk = Literal["low", "medium", "high", "unknown"]
-
-#: The three criteria of the Article 29 WP Opinion 05/2014, in the order a PIA presents them.
-CRITERIA: tuple[str, ...] = ("singling_out", "linkability", "inference")
-
-#: Metrics whose failure alone makes a criterion's residual risk high (method.md §2.0 mapping:
-#: singling out → hidden rate, linkability → correlation protection rate, inference → inference).
-MAIN_METRICS: dict[str, tuple[str, ...]] = {
-    "singling_out": ("hidden_rate",),
-    "linkability": ("correlation_protection_rate",),
-    "inference": ("inference_continuous", "inference_categorical"),
-}
-
 #: Metrics whose definition is published (method.md §2.1-2.4); the others are provisional.
 _PUBLISHED_DEFINITIONS = frozenset(
     {"hidden_rate", "local_cloaking", "distance_to_closest", "closest_distances_ratio"}
 )
-
-_RISK_ORDER: dict[Risk, int] = {"low": 0, "medium": 1, "high": 2}
 
 
 @dataclass(frozen=True)
@@ -56,9 +41,9 @@ def unwrap_result(result: Mapping[str, Any] | Sequence[Any] | None) -> dict[str,
     """A metrics result as one dict: the official client's files may hold a one-element list."""
     if result is None:
         return {}
-    if isinstance(result, Sequence) and not isinstance(result, str | bytes):
-        return dict(result[0]) if result else {}
-    return dict(result)
+    if isinstance(result, Mapping):
+        return dict(result)
+    return dict(result[0]) if result else {}
 
 
 def metric_rows(
@@ -140,45 +125,3 @@ def failed_metrics(rows: Sequence[MetricRow]) -> list[MetricRow]:
 def checked_metrics(rows: Sequence[MetricRow]) -> list[MetricRow]:
     """Metrics that have a target and a value, so pass or fail."""
     return [row for row in rows if row.passed is not None]
-
-
-@dataclass(frozen=True)
-class CriterionAssessment:
-    criterion: str
-    metrics: list[MetricRow]
-    risk: Risk
-
-
-def assess_criteria(rows: Sequence[MetricRow]) -> list[CriterionAssessment]:
-    """The residual risk of each criterion from its metrics' verdicts.
-
-    low: every checked metric passes; high: a main metric (:data:`MAIN_METRICS`) fails, or more
-    than half of the checked metrics do; medium: otherwise; unknown: nothing was checked.
-    The rule is deliberately simple so that a reader can re-derive it from the tables.
-    """
-    out = []
-    for criterion in CRITERIA:
-        metrics = [row for row in rows if row.criterion == criterion]
-        checked = checked_metrics(metrics)
-        failed = failed_metrics(checked)
-        risk: Risk
-        if not checked:
-            risk = "unknown"
-        elif not failed:
-            risk = "low"
-        elif any(row.name in MAIN_METRICS[criterion] for row in failed) or 2 * len(failed) > len(
-            checked
-        ):
-            risk = "high"
-        else:
-            risk = "medium"
-        out.append(CriterionAssessment(criterion, metrics, risk))
-    return out
-
-
-def overall_risk(assessments: Sequence[CriterionAssessment]) -> Risk:
-    """The worst risk of the assessed criteria; unknown when none was assessed."""
-    known = [a.risk for a in assessments if a.risk != "unknown"]
-    if not known:
-        return "unknown"
-    return max(known, key=lambda risk: _RISK_ORDER[risk])

@@ -23,7 +23,7 @@ def check_language(language: str) -> Language:
     """``language`` as a :data:`Language`; a ValueError names the accepted values."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
-    return language  # type: ignore[return-value]
+    return language
 
 
 # -- sentences and labels: key -> (English, French) ------------------------------------------
