@@ -201,17 +201,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize(
-    "top_level_only",
-    [
-        True,
-        pytest.param(
-            False,
-            marks=pytest.mark.xfail(reason="client <-> api, figures <-> reports", strict=True),
-        ),
-    ],
-    ids=["when-loaded", "anywhere"],
-)
+@pytest.mark.parametrize("top_level_only", [True, False], ids=["when-loaded", "anywhere"])
 def test_no_import_cycle(top_level_only: bool) -> None:
     """No cycle when modules are loaded, nor one hidden in a function or behind
     ``TYPE_CHECKING`` (a lazy import that dodges a cycle is still a cycle of dependencies)."""

@@ -11,7 +11,9 @@ Deliberate differences from the official client, all bug fixes:
 - timezone-aware columns are typed ``datetime_tz`` (the official matcher tests ``datetime``
   first and never gets there);
 - the schema documents are rebuilt on every call, so a table added after a first
-  ``get_yaml()`` is not silently left out.
+  ``get_yaml()`` is not silently left out;
+- ``seed=0`` is written (the official client drops a zero seed from the standard document,
+  so the server draws a random one and the run cannot be replayed).
 
 Each table's parameters are validated when they are set, by the builders below
 (:func:`avatarization_block`, :func:`privacy_metrics_block`, ...) with the models of
@@ -654,7 +656,7 @@ class RunnerConfig:
                             "max_distribution_plots": self.max_distribution_plots,
                         }
                     ),
-                    "seed": self.seed if self.seed else None,
+                    "seed": self.seed,
                 }
             ),
         }
