@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from avatars.models import FileCredentials
 from avatars.server import security
 from avatars.server.db import Database
-from avatars.server.models import StorageCredential, User, utcnow
+from avatars.server.db.models import StorageCredential, User, utcnow
 
 if TYPE_CHECKING:
     from avatars.server.deps import Caller

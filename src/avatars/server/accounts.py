@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from avatars.server import security
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.errors import ApiError
-from avatars.server.models import (
+from avatars.server.db.models import (
     ApiKey,
     Organization,
     RefreshToken,
@@ -23,6 +22,7 @@ from avatars.server.models import (
     User,
     utcnow,
 )
+from avatars.server.errors import ApiError
 
 log = logging.getLogger(__name__)
 

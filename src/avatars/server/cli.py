@@ -132,7 +132,7 @@ def users_create(
 @users_app.command("list")
 def users_list(data_dir: DataDir = None) -> None:
     """List the users."""
-    from avatars.server.models import Organization, User
+    from avatars.server.db.models import Organization, User
 
     _, db = _database(data_dir)
     try:

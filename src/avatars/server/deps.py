@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from avatars.server import security
 from avatars.server.config import Settings
 from avatars.server.db import Database
+from avatars.server.db.models import ApiKey, RefreshToken, User, utcnow
 from avatars.server.errors import ApiError
-from avatars.server.models import ApiKey, RefreshToken, User, utcnow
 from avatars.server.storage import Storage
 
 if TYPE_CHECKING:

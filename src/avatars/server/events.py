@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from avatars.models import ObjectType, Verb
-from avatars.server.models import EventLog
+from avatars.server.db.models import EventLog
 
 
 def record_event(

@@ -26,13 +26,13 @@ from avatars.server import accounts
 from avatars.server.access import principal_resolver
 from avatars.server.config import Settings
 from avatars.server.db import Database, upgrade_database
+from avatars.server.db.models import User
 from avatars.server.deps import AppState
 from avatars.server.errors import install_error_handlers
 from avatars.server.events import record_event
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.dispatcher import Dispatcher
 from avatars.server.jobs.executors import Executor, LocalExecutor
-from avatars.server.models import User
 from avatars.server.retention import delete_expired
 from avatars.server.routers import (
     api_keys,

@@ -27,9 +27,9 @@ from sqlalchemy import select, update
 from avatars.models import JobStatus
 from avatars.server.config import Settings
 from avatars.server.db import Database
+from avatars.server.db.models import Job, utcnow
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.executors import Executor
-from avatars.server.models import Job, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from avatars.resource_set import (
 )
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.models import Job
+from avatars.server.db.models import Job
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]

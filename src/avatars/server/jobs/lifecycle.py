@@ -25,7 +25,7 @@ from avatars.models import (
     JobStatus,
 )
 from avatars.server.db import Database
-from avatars.server.models import Job, utcnow
+from avatars.server.db.models import Job, utcnow
 from avatars.server.storage import Storage
 
 log = logging.getLogger(__name__)

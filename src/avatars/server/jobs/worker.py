@@ -31,8 +31,8 @@ from avatars.resource_set import ResourceSetError, parse_resource_set
 from avatars.server import files
 from avatars.server.config import Settings
 from avatars.server.db import Database
+from avatars.server.db.models import Job, ResourceSet, utcnow
 from avatars.server.jobs.handlers import JobError, JobInput, run_handler
-from avatars.server.models import Job, ResourceSet, utcnow
 from avatars.server.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from avatars.models import (
     Verb,
 )
 from avatars.server import accounts
+from avatars.server.db.models import ApiKey as ApiKeyRow
+from avatars.server.db.models import User, utcnow
 from avatars.server.deps import Caller, CurrentCaller, ReadSession, State
 from avatars.server.errors import ApiError, not_found
 from avatars.server.events import record_event
-from avatars.server.models import ApiKey as ApiKeyRow
-from avatars.server.models import User, utcnow
 from avatars.server.routers import AUTH_ERRORS, errors
 
 router = APIRouter(prefix="/api-keys", tags=["api_keys"], responses=AUTH_ERRORS)

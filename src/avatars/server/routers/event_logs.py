@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_, select
 
 from avatars.models import EventLog, ObjectType, Verb
+from avatars.server.db.models import EventLog as EventLogRow
 from avatars.server.deps import CurrentCaller, ReadSession
 from avatars.server.errors import ApiError
-from avatars.server.models import EventLog as EventLogRow
 from avatars.server.routers import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["event_logs"], responses=AUTH_ERRORS)

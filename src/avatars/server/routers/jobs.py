@@ -39,6 +39,8 @@ from avatars.resource_set import (
     SignalMetricsDocument,
     parse_resource_set,
 )
+from avatars.server.db.models import Job
+from avatars.server.db.models import ResourceSet as ResourceSetRow
 from avatars.server.deps import (
     AppState,
     Caller,
@@ -52,8 +54,6 @@ from avatars.server.deps import (
 from avatars.server.errors import ApiError, not_found
 from avatars.server.events import record_event
 from avatars.server.jobs import lifecycle
-from avatars.server.models import Job
-from avatars.server.models import ResourceSet as ResourceSetRow
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.routers.resources import visible_set
 

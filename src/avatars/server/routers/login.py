@@ -30,11 +30,11 @@ from avatars.models import (
     Verb,
 )
 from avatars.server import security
+from avatars.server.db.models import LoginAttempt, PasswordResetToken, RefreshToken, User, utcnow
 from avatars.server.deps import AppState, CurrentCaller, State, client_ip
 from avatars.server.errors import ApiError
 from avatars.server.events import record_event
 from avatars.server.mail import deliver_reset_token
-from avatars.server.models import LoginAttempt, PasswordResetToken, RefreshToken, User, utcnow
 from avatars.server.routers import AUTH_ERRORS, errors
 
 router = APIRouter(tags=["auth"])

@@ -27,10 +27,10 @@ from avatars.resource_set import (
 )
 from avatars.server import files
 from avatars.server.access import may_use_bucket
+from avatars.server.db.models import ResourceSet as ResourceSetRow
 from avatars.server.deps import AppState, Caller, CurrentCaller, ReadSession, State
 from avatars.server.errors import ApiError, not_found
 from avatars.server.events import record_event
-from avatars.server.models import ResourceSet as ResourceSetRow
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.storage import StorageError
 

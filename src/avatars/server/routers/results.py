@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from avatars.models import FileAccess, JobStatus
 from avatars.server import files
 from avatars.server.access import current_credentials, may_use_bucket
+from avatars.server.db.models import utcnow
 from avatars.server.deps import Caller, CurrentCaller, ReadSession, State, public_base
 from avatars.server.errors import ApiError
-from avatars.server.models import utcnow
 from avatars.server.retention import results_expired
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.routers.jobs import visible_job

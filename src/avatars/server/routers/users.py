@@ -23,10 +23,10 @@ from avatars.models import (
 )
 from avatars.server import accounts
 from avatars.server.config import Settings
+from avatars.server.db.models import User as UserRow
 from avatars.server.deps import AdminCaller, Caller, CurrentCaller, ReadSession, State
 from avatars.server.errors import ApiError, not_found
 from avatars.server.events import record_event
-from avatars.server.models import User as UserRow
 from avatars.server.routers import AUTH_ERRORS, errors
 
 router = APIRouter(prefix="/users", tags=["users"], responses=AUTH_ERRORS)

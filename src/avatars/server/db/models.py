@@ -1,4 +1,4 @@
-"""The database tables (SQLAlchemy 2 ORM). Wire models are in ``avatars.models``.
+"""The database tables (SQLAlchemy 2 ORM). Wire models are in ``avatars.protocol.wire``.
 
 The schema itself is created and upgraded by the Alembic migrations in ``migrations/``;
 these classes must stay in step with them (``tests/server/test_migrations.py`` checks it).
