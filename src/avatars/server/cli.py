@@ -101,8 +101,8 @@ def users_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a user (and their organization if needed)."""
-    from avatars.server import accounts
-    from avatars.server.errors import ApiError
+    from avatars.server.services import accounts
+    from avatars.server.services.errors import ServiceError
 
     password = password or os.environ.get("AVATAR_NEW_PASSWORD")
     if password is None:
@@ -122,7 +122,7 @@ def users_create(
             typer.echo(
                 f"created {user.role} {user.email} ({user.id}) in organization {organization}"
             )
-    except ApiError as exc:
+    except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -157,8 +157,8 @@ def api_keys_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key for a user and print it (it is shown only once)."""
-    from avatars.models import ExpirationDays
-    from avatars.server import accounts
+    from avatars.protocol.enums import ExpirationDays
+    from avatars.server.services import accounts, keys
 
     if days not in {int(d) for d in ExpirationDays}:
         typer.echo("error: --days must be one of 30, 60, 120, 365, 3650", err=True)
@@ -170,7 +170,7 @@ def api_keys_create(
             if user is None:
                 typer.echo(f"error: no user {email}", err=True)
                 raise typer.Exit(1)
-            _, plaintext = accounts.create_api_key(session, user.id, name, days)
+            _, plaintext = keys.issue_key(session, user.id, name, days)
         typer.echo(plaintext)
     finally:
         db.dispose()

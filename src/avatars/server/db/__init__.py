@@ -6,9 +6,17 @@ from __future__ import annotations
 from avatars.server.db.database import (
     MIGRATIONS_DIR,
     Database,
+    affected_rows,
     alembic_config,
     normalize_url,
     upgrade_database,
 )
 
-__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config", "normalize_url", "upgrade_database"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Database",
+    "affected_rows",
+    "alembic_config",
+    "normalize_url",
+    "upgrade_database",
+]

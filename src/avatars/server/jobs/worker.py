@@ -29,9 +29,10 @@ from sqlalchemy import select, update
 from avatars.models import JobKind, JobStatus
 from avatars.resource_set import ResourceSetError, parse_resource_set
 from avatars.server import files
+from avatars.server.clock import utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.db.models import Job, ResourceSet, utcnow
+from avatars.server.db.models import Job, ResourceSet
 from avatars.server.jobs.handlers import JobError, JobInput, run_handler
 from avatars.server.storage import Storage, StorageError
 
@@ -135,7 +136,7 @@ class _Run:
     def _beat(self, **values: object) -> None:
         with self.db.writing() as session:
             count = session.execute(
-                update(Job).where(*self._mine()).values(heartbeat_at=utcnow(), **values)
+                update(Job).where(*self._mine()).values(heartbeat_at=utc_now(), **values)
             ).rowcount
             row = session.execute(
                 select(Job.cancel_requested, Job.deleted_at, Job.exception).where(
@@ -210,8 +211,8 @@ class _Run:
             "status": status.value,
             "exception": exception,
             "outputs": outputs,
-            "finished_at": utcnow(),
-            "heartbeat_at": utcnow(),
+            "finished_at": utc_now(),
+            "heartbeat_at": utc_now(),
             "phase": "",
             "cancel_requested": False,
         }
