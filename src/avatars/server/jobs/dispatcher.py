@@ -35,6 +35,7 @@ from avatars.server.db import Database, affected_rows
 from avatars.server.db.models import Job
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.executors import Executor
+from avatars.server.jobs.worker import internal_error
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +109,8 @@ class Dispatcher:
             if self.claim(name):
                 try:
                     self.executor.submit(name)
-                except Exception as exc:
-                    log.exception("could not submit job %s", name)
-                    self.on_crash(name, f"internal error: could not start the job: {exc}")
+                except Exception:
+                    self.on_crash(name, internal_error("the job could not be started", name))
 
     def resolve_queued(self) -> list[str]:
         """End the queued jobs whose dependencies failed; the names of the runnable ones."""
