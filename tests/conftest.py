@@ -311,7 +311,7 @@ class Platform:
     def _create_in_database(
         self, email: str, password: str, organization: str, admin: bool
     ) -> TestUser:
-        from avatars.server import accounts
+        from avatars.server.services import accounts
 
         with self.database_session() as session:
             org = accounts.get_or_create_organization(session, organization)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pandas as pd
@@ -94,6 +95,46 @@ def test_k_too_large_fails_with_its_reason(platform: Any, api: httpx.Client) -> 
     response = api.get(f"/results/{job['name']}")
     assert response.status_code == 409
     assert job["exception"] in response.json()["message"]
+
+
+INTERNAL = re.compile(
+    r"internal error \(reference ([0-9a-f]{8})\): the job failed unexpectedly; "
+    r"the platform's log has the details"
+)
+
+
+def test_a_mistake_names_itself_and_a_bug_is_internal(
+    platform: Any, api: httpx.Client, backend: str
+) -> None:
+    """A bad parameter ends the job ``error`` naming it; a bug (here: a result file the
+    platform wrote itself, corrupted in storage, so reading it raises a bare ValueError) ends
+    it ``error`` as an internal error with a reference, and the server's log has the same
+    reference with the traceback. The bug's own message is never shown."""
+    set_name = create_set(api, "iris_mistake_or_bug", k=500)
+    mistake = platform.wait_for_job(api, create_job(api, set_name, "standard"))
+    assert mistake["status"] == "error"
+    assert "'k'" in mistake["exception"] and "150" in mistake["exception"], mistake
+    assert "internal error" not in mistake["exception"]
+
+    set_name = create_set(api, "iris_bug", k=10)
+    standard = create_job(api, set_name, "standard")
+    assert platform.wait_for_job(api, standard)["status"] == "finished"
+    [url] = api.get(f"/results/{standard}").json()["run_metadata"]
+    platform.storage.write_bytes(unquote(url.split("url=s3://", 1)[1]), b"{not json")
+    report = platform.wait_for_job(api, create_job(api, set_name, "report", [standard]))
+    assert report["status"] == "error", report
+    found = INTERNAL.fullmatch(report["exception"])
+    assert found, report["exception"]
+    assert "Expecting" not in report["exception"] and "JSON" not in report["exception"]
+    if backend == "scaleout":
+        return  # the traceback is in the log of the Dask worker that ran the job
+    log_path = platform.server.log_path
+    deadline = time.monotonic() + 10
+    while f"reference {found.group(1)}" not in log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, platform.server.log()
+        time.sleep(0.1)
+    logged = log_path.read_text(errors="replace").split(f"reference {found.group(1)}", 1)[1]
+    assert "Traceback" in logged and "JSONDecodeError" in logged, logged
 
 
 def test_dependents_of_a_failed_job_end_parent_error(platform: Any, api: httpx.Client) -> None:

@@ -55,7 +55,7 @@ def test_server_sweeps_expired_data_and_says_results_expired(
 ) -> None:
     if backend == "scaleout":
         pytest.skip("file ages can only be set by hand on the local storage folder")
-    from avatars.server.models import Job
+    from avatars.server.db.models import Job
 
     platform = platform_factory(env={"AVATAR_HOUSEKEEPING_INTERVAL_SECONDS": "0.5"})
     user = platform.new_user()

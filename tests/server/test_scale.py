@@ -8,7 +8,7 @@ import httpx
 from server_helpers import create_job, create_set
 from sqlalchemy import select
 
-from avatars.server.models import Job
+from avatars.server.db.models import Job
 
 
 def test_two_api_processes_share_the_queue(

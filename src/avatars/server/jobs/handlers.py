@@ -12,8 +12,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
 - report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), built by
                    ``avatars.engine.reports`` from the earlier jobs' results
 
-``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped
-(``avatars.models.escape_table_name``).
+``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped; every name comes from
+:mod:`avatars.protocol.results`, which the clients parse them back with.
 
 Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
 the job in ``error`` with a message naming the parameter: never a silent approximation.
@@ -28,15 +28,14 @@ import os
 import posixpath
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import select
 
-from avatars.models import JobKind, JobStatus, ResultKind, escape_table_name
-from avatars.resource_set import (
+from avatars.protocol.documents import (
     AdviceDocument,
     AvatarizationDocument,
     Document,
@@ -47,11 +46,26 @@ from avatars.resource_set import (
     ResourceSet,
     SchemaDocument,
     SignalMetricsDocument,
-    Table,
 )
+from avatars.protocol.enums import (
+    JobKind,
+    JobStatus,
+    OutputFormat,
+    ReportType,
+    ResultFormat,
+    ResultKind,
+)
+from avatars.protocol.results import (
+    ADVICE_FILE,
+    metrics_file_name,
+    run_metadata_file_name,
+    table_of_tabular_file,
+    tabular_file_name,
+)
+from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.models import Job
+from avatars.server.db.models import Job
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -156,10 +170,10 @@ def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
     return key
 
 
-def write_frame(job: JobInput, df: pd.DataFrame, stem: str, fmt: str) -> str:
+def write_frame(job: JobInput, df: pd.DataFrame, name: str, fmt: ResultFormat) -> str:
     from avatars.engine.io import write_table
 
-    return _store_file(job, f"{stem}.{fmt}", lambda path: write_table(df, path, fmt))
+    return _store_file(job, name, lambda path: write_table(df, path, fmt.value))
 
 
 def write_json(job: JobInput, name: str, value: Any) -> str:
@@ -253,8 +267,8 @@ def _imputation(params: Any) -> dict[str, Any] | None:
     return values or None
 
 
-def _result_format(spec: ParametersSpec) -> str:
-    return spec.results.format if spec.results and spec.results.format else "csv"
+def _result_format(spec: ParametersSpec) -> ResultFormat:
+    return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
 
 # -- standard ---------------------------------------------------------------------------------
@@ -289,16 +303,15 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     )
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
-    t = escape_table_name(table.name)
+    frames = {
+        ResultKind.shuffled: result.shuffled,
+        ResultKind.unshuffled: result.unshuffled,
+        ResultKind.original_projections: result.original_coordinates,
+        ResultKind.avatar_projections: result.avatar_coordinates,
+    }
     outputs = {
-        ResultKind.shuffled: [write_frame(job, result.shuffled, f"{t}.shuffled-0", fmt)],
-        ResultKind.unshuffled: [write_frame(job, result.unshuffled, f"{t}.unshuffled-0", fmt)],
-        ResultKind.original_projections: [
-            write_frame(job, result.original_coordinates, f"{t}.projections.original-0", fmt)
-        ],
-        ResultKind.avatar_projections: [
-            write_frame(job, result.avatar_coordinates, f"{t}.projections.avatars-0", fmt)
-        ],
+        kind: [write_frame(job, frame, tabular_file_name(table.name, kind, fmt), fmt)]
+        for kind, frame in frames.items()
     }
     metadata = {
         "job_name": job.name,
@@ -318,7 +331,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
         outputs.update(_standard_figures(job, table, df, result, spec, metadata))
-    outputs[ResultKind.run_metadata] = [write_json(job, f"run_metadata.{job.name}.json", metadata)]
+    outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
 
@@ -392,24 +405,19 @@ def _standard_job_for(job: JobInput, ref: str | None) -> Job | None:
 
 
 def _standard_output(
-    job: JobInput, standard: Job, kind: ResultKind, table: str, column_types: dict[str, str]
+    job: JobInput,
+    standard: Job,
+    kind: ResultKind,
+    table: str,
+    column_types: Mapping[str, str],
 ) -> pd.DataFrame:
     """The avatars a standard job wrote, read with the table's column types (as the original
     is: a category column of digits must not come back as integers)."""
     from avatars.engine.io import read_table
 
-    wanted = (
-        escape_table_name(table)
-        + "."
-        + {
-            ResultKind.unshuffled: "unshuffled-0",
-            ResultKind.shuffled: "shuffled-0",
-        }[kind]
-    )
     for key in (standard.outputs or {}).get(kind.value, []):
-        base = posixpath.basename(key)
-        stem, _, ext = base.rpartition(".")
-        if stem == wanted:
+        ext = posixpath.basename(key).rpartition(".")[2]
+        if table_of_tabular_file(kind, key) == table:
             with _readable(job.storage, key) as source:
                 return read_table(
                     source,
@@ -503,7 +511,7 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     )
     key = write_json(
         job,
-        f"{escape_table_name(table.name)}.privacy.json",
+        metrics_file_name(table.name, ResultKind.privacy_metrics),
         _metrics_document(table.name, result.to_dict()),
     )
     return {ResultKind.privacy_metrics.value: [key]}
@@ -529,7 +537,7 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     )
     key = write_json(
         job,
-        f"{escape_table_name(table.name)}.signal.json",
+        metrics_file_name(table.name, ResultKind.signal_metrics),
         _metrics_document(table.name, result.to_dict()),
     )
     return {ResultKind.signal_metrics.value: [key]}
@@ -553,7 +561,7 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
                 "advice": advise_parameters(df, column_types=table.column_types() or None),
             }
         )
-    return {ResultKind.advice.value: [write_json(job, "advice.json", advice)]}
+    return {ResultKind.advice.value: [write_json(job, ADVICE_FILE, advice)]}
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -583,8 +591,8 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
     pia = metadata.spec.pia_metadata if metadata is not None and metadata.spec else None
     job.progress(0.3, "writing the report")
     documents = build_report(
-        report_type=doc.spec.report_type,
-        output_format="docx" if doc.spec.report_type == "pia" else doc.spec.output_format,
+        report_type=_report_type(doc),
+        output_format=_report_format(doc),
         language=doc.spec.language,
         display_name=job.resources.display_name,
         tables=tables,
@@ -602,6 +610,17 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         kind = ResultKind.report_html if part.kind == "html" else ResultKind.report
         outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
     return outputs
+
+
+def _report_type(doc: ReportDocument) -> Literal["basic", "pia"]:
+    return "pia" if doc.spec.report_type == ReportType.PIA else "basic"
+
+
+def _report_format(doc: ReportDocument) -> Literal["pdf", "docx"]:
+    """A PIA report is a Word document whatever ``output_format`` says."""
+    if _report_type(doc) == "pia" or doc.spec.output_format == OutputFormat.DOCX:
+        return "docx"
+    return "pdf"
 
 
 def _ancestors(job: JobInput) -> list[Job]:
@@ -655,15 +674,15 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
-        for kind, field_name, suffix in (
-            (ResultKind.shuffled, "avatars", ".shuffled-0"),
-            (ResultKind.original_projections, "original_coordinates", ".projections.original-0"),
-            (ResultKind.avatar_projections, "avatar_coordinates", ".projections.avatars-0"),
+        for kind, field_name in (
+            (ResultKind.shuffled, "avatars"),
+            (ResultKind.original_projections, "original_coordinates"),
+            (ResultKind.avatar_projections, "avatar_coordinates"),
         ):
             for key in outputs.get(kind.value, []):
-                stem, _, ext = posixpath.basename(key).rpartition(".")
-                name = next((t for t in tables if escape_table_name(t) + suffix == stem), None)
-                if name is None:
+                ext = posixpath.basename(key).rpartition(".")[2]
+                name = table_of_tabular_file(kind, key)
+                if name is None or name not in tables:
                     continue
                 # avatars are read with the original's types (projections are plain numbers)
                 schema_table = original_tables.get(name) if field_name == "avatars" else None

@@ -15,12 +15,13 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -97,14 +98,34 @@ class Database:
         with self.read() as session:
             yield session
 
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A plain read connection (no ORM session): for the hottest lookups."""
+        with self.read_engine.connect() as connection:
+            yield connection
+
     def ping(self) -> None:
         with self.read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def problem(self) -> str | None:
+        """None when the database answers, else the name of the error it gave."""
+        try:
+            self.ping()
+        except SQLAlchemyError as exc:
+            return type(exc).__name__
+        return None
 
     def dispose(self) -> None:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (``Session.execute`` is typed as returning a
+    plain ``Result``; for those statements it is a ``CursorResult``, which counts them)."""
+    return int(cast("CursorResult[Any]", result).rowcount)
 
 
 def alembic_config(url: str) -> Config:

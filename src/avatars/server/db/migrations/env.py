@@ -8,7 +8,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
 
 from avatars.server.db import normalize_url
-from avatars.server.models import Base
+from avatars.server.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
