@@ -6,14 +6,15 @@ link method ``time_series``. The series are avatarized together with their indiv
 
 1. alignment (:mod:`.alignment`): each individual's series on a common grid of ``nb_points``
    in normalized time (``specified``, or the ``max``/``min``/``mean`` length), its length,
-   start and mean step kept apart as its *time frame*;
+   start and duration kept apart as its *time frame*;
 2. projection (:mod:`.projection`): per series variable, a functional PCA keeping ``nf``
    scores (our numpy FPCA, formula in the module) or the flattened grid values;
 3. the features join the individual table (:mod:`.features`, :class:`SeriesEncoder`), which is
    avatarized by :func:`avatars.engine.avatarize` — so an avatar's series, length and time
    range are weighted means of its neighbours', never its original's own;
-4. the avatar series are rebuilt from the avatar features and mapped back to timestamps
-   (``uniform`` or ``skip``).
+4. the avatar series are rebuilt from the avatar features (FPCA: plus noise drawn from the
+   originals' residual model, so that they are not smoother than real measurements) and
+   mapped back to timestamps (``uniform`` or ``skip``).
 
 Entry points:
 
@@ -21,7 +22,7 @@ Entry points:
 - :class:`SeriesEncoder` — steps 1-2 and 4 alone, for a caller that avatarizes the individual
   table itself (the multi-table engine): ``SeriesEncoder.fit(keys, tables, parameters)``, join
   ``encoder.features`` with ``encoder.column_types``/``column_weights``, then
-  ``encoder.decode(avatar_features, avatar_keys)``;
+  ``encoder.decode(avatar_features, avatar_keys, seed=...)``;
 - :func:`time_series_privacy_metrics` (privacy on the joined individual level) and
   :func:`series_signal_metrics` / :func:`time_series_signal_metrics` (signal per series table);
 - :func:`series_figure_data` and :func:`plotly_series_figures` (RAW_SERIES, NORMALIZED_SERIES);

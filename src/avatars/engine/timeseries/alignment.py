@@ -6,19 +6,22 @@ variable is resampled at the ``m`` grid points ``g_j = j / (m − 1)`` by linear
 between the observed points of that variable (missing values skipped; before the first and
 after the last observed point the nearest observed value is kept). An individual with no
 observed value of a variable gets a missing curve for it. Each individual's *time frame* is
-kept apart: its number of points ``n_i``, its start ``t_i1`` and its mean step
-``s_i = (t_in_i − t_i1) / (n_i − 1)``.
+kept apart: its number of points ``n_i``, its start ``t_i1`` and its duration
+``d_i = t_in_i − t_i1``. (Not the mean step ``d_i / (n_i − 1)``: weighted means of lengths and
+of steps can make a duration far outside the originals' — 50 points a week apart and 200 a day
+apart give 125 points 4 days apart —, while weighted means of lengths and of durations stay
+within theirs.)
 
 The grid length ``m`` (``nb_points``) is given (``specified``) or derived from the lengths
 ``n_i`` (``max``, ``min``, ``mean`` rounded half to even), capped at :data:`MAX_GRID_POINTS`
 when derived. Resampling a long series on a shorter grid keeps its values at the grid points
 (no low-pass filter: the projection's first components are smooth anyway).
 
-Unalignment. An avatar has a curve on the grid and a time frame ``(n, start, step)`` drawn by
-the avatarization from its neighbours' frames (never its original's own). With ``uniform`` its
-series has ``n`` points at ``start + step·j``, ``j = 0..n−1``, whose values interpolate the
-curve at ``j / (n − 1)``; with ``skip`` it keeps the ``m`` grid values, at times
-``start + step·(n − 1)·g_j``. Both are our reading of the platform's ``UnalignmentMethod``
+Unalignment. An avatar has a curve on the grid and a time frame ``(n, start, duration)`` drawn
+by the avatarization from its neighbours' frames (never its original's own). With ``uniform``
+its series has ``n`` points at ``start + duration·j/(n − 1)``, ``j = 0..n−1``, whose values
+interpolate the curve at ``j / (n − 1)``; with ``skip`` it keeps the ``m`` grid values, at
+times ``start + duration·g_j``. Both are our reading of the platform's ``UnalignmentMethod``
 (method.md §6.2 [U]).
 """
 
@@ -44,15 +47,15 @@ class AlignedSeries:
     """Every individual's series on the common grid, and its time frame.
 
     ``curves[i, v]`` is variable ``v`` of individual ``i`` on the grid (all NaN when the
-    individual has no observed value of it); ``n_points``, ``start`` and ``step`` are NaN for
-    an individual without series.
+    individual has no observed value of it); ``n_points``, ``start`` and ``duration`` are NaN
+    for an individual without series.
     """
 
     grid: np.ndarray  # (m,) in [0, 1]
     curves: np.ndarray  # (n_individuals, n_variables, m)
     n_points: np.ndarray  # (n_individuals,)
     start: np.ndarray
-    step: np.ndarray
+    duration: np.ndarray
 
 
 def grid_length(
@@ -92,13 +95,14 @@ def align(data: SeriesData, nb_points: int) -> AlignedSeries:
     start[has_series] = data.times[first[has_series]]
     end[has_series] = data.times[last[has_series]]
     n_points = np.where(has_series, lengths, np.nan).astype(np.float64)
-    step = (end - start) / (n_points - 1)
     owner = data.owner()
     u = (data.times - start[owner]) / (end - start)[owner]
     curves = np.full((n, len(data.variables), m), np.nan)
     for v in range(len(data.variables)):
         curves[:, v, :] = _resample(owner, u, data.values[:, v], n, grid)
-    return AlignedSeries(grid=grid, curves=curves, n_points=n_points, start=start, step=step)
+    return AlignedSeries(
+        grid=grid, curves=curves, n_points=n_points, start=start, duration=end - start
+    )
 
 
 def _resample(
@@ -138,14 +142,14 @@ def unalign(
     curves: np.ndarray,
     n_points: np.ndarray,
     start: np.ndarray,
-    step: np.ndarray,
+    duration: np.ndarray,
     method: UnalignmentMethod,
     *,
     time_quantum: float | None = None,
 ) -> UnalignedSeries:
     """Map avatar curves back to timestamps (module docstring).
 
-    ``curves`` ``(n, n_variables, m)``; ``n_points``, ``start``, ``step`` ``(n,)``, with
+    ``curves`` ``(n, n_variables, m)``; ``n_points``, ``start``, ``duration`` ``(n,)``, with
     ``n_points`` NaN for an avatar without series (it gets no row). ``time_quantum`` (1 for
     integer times, the resolution for datetimes): times are rounded to multiples of it and
     pushed forward where rounding would repeat one (``t_j ≥ t_{j−1} + quantum``).
@@ -160,9 +164,7 @@ def unalign(
     owner = np.repeat(np.arange(n), lengths)
     position = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     fraction = position / np.maximum(lengths[owner] - 1, 1)  # j / (length − 1) ∈ [0, 1]
-    frame_n = np.where(has_series, np.maximum(2, np.rint(np.nan_to_num(n_points))), 2)
-    span = (step * (frame_n - 1))[owner]
-    times = start[owner] + span * fraction
+    times = start[owner] + duration[owner] * fraction
     if time_quantum is not None:
         ticks = _strictly_increasing_integers(np.rint(times / time_quantum), position)
         times = ticks * time_quantum

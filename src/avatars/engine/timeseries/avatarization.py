@@ -15,8 +15,9 @@ not single out its original by its own columns *or* its series. Signal is measur
 table (:func:`~avatars.engine.timeseries.metrics.series_signal_metrics`) and on the individual
 table (:func:`avatars.engine.signal_metrics`).
 
-Randomness: one ``seed`` split by ``numpy.random.SeedSequence`` into the avatarization's seed
-and the shuffle's stream; the same seed and inputs give byte-identical outputs.
+Randomness: one ``seed`` split by ``numpy.random.SeedSequence`` into the avatarization's seed,
+the shuffle's stream and the residual noise's seed; the same seed and inputs give
+byte-identical outputs.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def avatarize_time_series(
         seed = int(np.random.SeedSequence().generate_state(1)[0])
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
         raise InvalidParameterError("seed", f"expected an integer ≥ 0, got {seed!r}")
-    avatarize_state, shuffle_state = np.random.SeedSequence(int(seed)).spawn(2)
+    avatarize_state, shuffle_state, noise_state = np.random.SeedSequence(int(seed)).spawn(3)
     report(0.0, "series features")
     encoder = SeriesEncoder.fit(keys, series_tables, series_parameters)
     own = individuals.drop(columns=[individual_key]).reset_index(drop=True)
@@ -127,7 +128,11 @@ def avatarize_time_series(
     order = np.random.default_rng(shuffle_state).permutation(len(avatars_joined))
     shuffled = avatars_joined.iloc[order].reset_index(drop=True)
     new_keys = pd.Index(np.arange(len(shuffled), dtype=np.int64))
-    series, notes = encoder.decode(shuffled[list(encoder.features.columns)], new_keys)
+    series, notes = encoder.decode(
+        shuffled[list(encoder.features.columns)],
+        new_keys,
+        seed=int(noise_state.generate_state(1)[0]),
+    )
     avatar_individuals = shuffled[list(own.columns)].copy()
     avatar_individuals.insert(
         list(individuals.columns).index(individual_key), individual_key, new_keys.to_numpy()

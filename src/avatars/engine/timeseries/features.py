@@ -5,7 +5,7 @@ series table it aligns the series (:mod:`~avatars.engine.timeseries.alignment`),
 variable (:mod:`~avatars.engine.timeseries.projection`) and gives one row of *features* per
 individual, in the individual table's order:
 
-- the time frame: ``<table>.n_points`` (int), ``<table>.start``, ``<table>.step`` (times as in
+- the time frame: ``<table>.n_points`` (int), ``<table>.start``, ``<table>.duration`` (times as in
   the table; datetimes in seconds since the table's earliest time);
 - per series variable ``v``: ``<table>.<v>.fpc1 … fpc<nf>`` (FPCA scores) or
   ``<table>.<v>.t1 … t<m>`` (flattened grid values).
@@ -31,7 +31,7 @@ indicators: an avatar whose ``n_points`` is missing has no series in that table;
 first feature of a variable is missing has that variable missing at every point. The
 indicators of a variable's other features are drawn independently: a missing one in a present
 block is read as the originals' mean of that feature (0 for an FPCA score), and a missing
-start or step in a present frame as the originals' mean (counted in ``decode_notes``).
+start or duration in a present frame as the originals' mean (counted in ``decode_notes``).
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ class SeriesParameters:
     not used by ``flatten``), ``nb_points`` and ``method`` (the grid: ``nb_points`` alone means
     ``specified``; neither means ``max``), ``unalignment`` (``uniform``/``skip``), ``weight``
     (total projection weight of each series variable, ``> 0``; default: its number of
-    features for FPCA, 1 for flatten — see the module docstring).
+    features for FPCA, 1 for flatten — see the module docstring), ``residual_noise`` (FPCA:
+    add the residual noise model of :mod:`~avatars.engine.timeseries.projection` to the
+    rebuilt curves; default True; an engine option, not in the protocol).
     """
 
     projection_type: ProjectionType | str | None = None
@@ -86,6 +88,7 @@ class SeriesParameters:
     method: AlignmentMethod | str | None = None
     unalignment: UnalignmentMethod | str | None = None
     weight: float | None = None
+    residual_noise: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ResolvedParameters:
     method: AlignmentMethod
     unalignment: UnalignmentMethod
     weight: float | None
+    residual_noise: bool
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +111,7 @@ class ResolvedParameters:
             "method": self.method.value,
             "unalignment": self.unalignment.value,
             "weight": self.weight,
+            "residual_noise": self.residual_noise,
         }
 
 
@@ -166,7 +171,15 @@ def resolve_parameters(
                 "time_series_weight", f"table '{table}': expected a number > 0, got {weight!r}"
             )
         weight = number
-    return ResolvedParameters(projection_type, nf, nb_points, method, unalignment, weight)
+    noise = parameters.residual_noise
+    if noise is not None and not isinstance(noise, bool | np.bool_):
+        raise InvalidParameterError(
+            "time_series_residual_noise", f"table '{table}': expected true or false, got {noise!r}"
+        )
+    residual_noise = projection_type == ProjectionType.FPCA and noise is not False
+    return ResolvedParameters(
+        projection_type, nf, nb_points, method, unalignment, weight, residual_noise
+    )
 
 
 def _enum(enum: type[StrEnum], value: object, default: Any, table: str, name: str) -> Any:
@@ -325,10 +338,15 @@ class SeriesEncoder:
         return {t.name: t.metadata() for t in self.tables}
 
     def decode(
-        self, avatar_features: pd.DataFrame, avatar_keys: pd.Series | pd.Index | Sequence[Any]
+        self,
+        avatar_features: pd.DataFrame,
+        avatar_keys: pd.Series | pd.Index | Sequence[Any],
+        *,
+        seed: int,
     ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
         """Avatar series tables from the avatars' feature columns (row ``r`` of
-        ``avatar_features`` is the avatar whose key is ``avatar_keys[r]``).
+        ``avatar_features`` is the avatar whose key is ``avatar_keys[r]``); ``seed`` drives the
+        residual noise (one independent stream per series table).
 
         Returns the tables by name — the original columns in their order, rows by avatar then
         time, the primary key (if any) renumbered ``0..n−1`` — and, per table, the counts of
@@ -343,24 +361,31 @@ class SeriesEncoder:
         if missing_columns:
             raise ValueError(f"avatar features lack column(s) {missing_columns[:5]}")
         tables, notes = {}, {}
-        for table in self.tables:
-            tables[table.name], notes[table.name] = self._decode_table(table, avatar_features, keys)
+        streams = np.random.SeedSequence(seed).spawn(len(self.tables))
+        for table, stream in zip(self.tables, streams, strict=True):
+            tables[table.name], notes[table.name] = self._decode_table(
+                table, avatar_features, keys, np.random.default_rng(stream)
+            )
         return tables, notes
 
     def _decode_table(
-        self, table: FittedSeriesTable, features: pd.DataFrame, keys: pd.Index
+        self,
+        table: FittedSeriesTable,
+        features: pd.DataFrame,
+        keys: pd.Index,
+        rng: np.random.Generator,
     ) -> tuple[pd.DataFrame, dict[str, int]]:
-        n_col, start_col, step_col = table.frame_columns
+        n_col, start_col, duration_col = table.frame_columns
         n_points = features[n_col].to_numpy(dtype=np.float64, na_value=np.nan)
         present = ~np.isnan(n_points)
         start = features[start_col].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        step = features[step_col].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        duration = features[duration_col].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         notes = {"avatars_without_series": int((~present).sum()), "frame_values_filled": 0}
-        for values, column in ((start, start_col), (step, step_col)):
+        for values, column in ((start, start_col), (duration, duration_col)):
             gap = present & np.isnan(values)
             values[gap] = self.frame_means[column]
             notes["frame_values_filled"] += int(gap.sum())
-        step = np.maximum(step, 0.0)
+        duration = np.maximum(duration, 0.0)
         m = table.nb_points
         curves = np.full((len(features), len(table.variables), m), np.nan)
         notes["variables_missing"] = 0
@@ -378,6 +403,8 @@ class SeriesEncoder:
             means = np.array([self.feature_means[c] for c in names])
             block = np.where(gaps, means[None, :], block)
             rebuilt = projection.inverse_transform(np.nan_to_num(block))
+            if table.parameters.residual_noise:
+                rebuilt += projection.residual_noise(len(rebuilt), rng)
             rebuilt[~has_variable] = np.nan
             notes["variables_missing"] += int((present & ~has_variable).sum())
             curves[:, v, :] = rebuilt
@@ -386,7 +413,7 @@ class SeriesEncoder:
             curves,
             n_points,
             start,
-            step,
+            duration,
             table.parameters.unalignment,
             time_quantum=table.time_format.quantum,
         )
@@ -426,11 +453,11 @@ def _fit_table(
         )
     aligned = align(data, nb_points)
     prefix = spec.name
-    frame_columns = [f"{prefix}.n_points", f"{prefix}.start", f"{prefix}.step"]
+    frame_columns = [f"{prefix}.n_points", f"{prefix}.start", f"{prefix}.duration"]
     columns: dict[str, np.ndarray] = {
         frame_columns[0]: aligned.n_points,
         frame_columns[1]: aligned.start,
-        frame_columns[2]: aligned.step,
+        frame_columns[2]: aligned.duration,
     }
     weights: dict[str, float] = {}
     projections, feature_columns = [], []

@@ -27,6 +27,16 @@ beyond the resampling, but the individual table gets ``m`` columns per variable.
 
 Both are fitted on the individuals whose curve is observed (no NaN); the others get missing
 scores, which the avatarization imputes like any missing value.
+
+Residual noise (ours). An FPCA reconstruction keeps the ``nf`` smooth modes and drops the rest,
+mostly point-to-point measurement noise: rebuilt curves are smoother than the originals (lower
+pointwise spread, higher lag-1 autocorrelation). :meth:`CurveProjection.residual_noise` draws
+that part from a population model instead: the residuals ``r_i = x_i − x̂_i`` of the originals
+have a pointwise standard deviation ``σ_r(g_j)`` and, once divided by it, a lag-1
+autocorrelation ``ρ`` (pooled over individuals and grid steps); the noise is
+``σ_r(g_j) e_j`` with ``e`` a stationary AR(1) process of unit variance,
+``e_0 = z_0``, ``e_j = ρ e_{j−1} + √(1 − ρ²) z_j``, ``z`` i.i.d. N(0, 1). It carries only
+these population statistics — no individual's residual — so it adds no link to any original.
 """
 
 from __future__ import annotations
@@ -70,6 +80,8 @@ class CurveProjection:
     eigenvalues: np.ndarray  # (nf,)
     total_variance: float
     requested: int  # nf as asked (FPCA) or m (flatten)
+    residual_std: np.ndarray | None = None  # σ_r(g) (FPCA), None for flatten
+    residual_autocorrelation: float = 0.0  # ρ
 
     @classmethod
     def fit(
@@ -100,7 +112,7 @@ class CurveProjection:
         pivots = np.argmax(np.abs(functions), axis=1)
         signs = np.sign(functions[np.arange(kept), pivots])
         signs[signs == 0] = 1.0
-        return cls(
+        fitted = cls(
             kind,
             grid,
             weights,
@@ -110,6 +122,42 @@ class CurveProjection:
             float(eigenvalues.sum()),
             nf,
         )
+        fitted.residual_std, fitted.residual_autocorrelation = fitted._residual_model(complete)
+        return fitted
+
+    def _residual_model(self, complete: np.ndarray) -> tuple[np.ndarray, float]:
+        """``σ_r(g_j)`` and ``ρ`` of the module docstring, accumulated over row chunks."""
+        m = len(self.grid)
+        squares = np.zeros(m)
+        products = np.zeros(max(0, m - 1))
+        for start in range(0, len(complete), CHUNK_ROWS):
+            block = complete[start : start + CHUNK_ROWS]
+            residuals = block - self.inverse_transform(self.transform(block))
+            squares += np.sum(residuals * residuals, axis=0)
+            products += np.sum(residuals[:, 1:] * residuals[:, :-1], axis=0)
+        n = max(1, len(complete))
+        std = np.sqrt(squares / n)
+        scale = std[1:] * std[:-1]
+        tiny = 1e-12 * max(float(std.max(initial=0.0)) ** 2, np.finfo(float).tiny)
+        usable = scale > tiny
+        if not usable.any():
+            return std, 0.0
+        rho = float(np.mean(products[usable] / n / scale[usable]))
+        return std, float(np.clip(rho, -0.99, 0.99))
+
+    def residual_noise(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws ``(n, m)`` of the residual noise model (zeros for flatten)."""
+        m = len(self.grid)
+        if self.residual_std is None or not self.residual_std.any():
+            return np.zeros((n, m))
+        rho = self.residual_autocorrelation
+        innovations = rng.standard_normal((n, m))
+        noise = np.empty((n, m))
+        noise[:, 0] = innovations[:, 0]
+        scale = np.sqrt(1.0 - rho * rho)
+        for j in range(1, m):  # m steps over all rows at once
+            noise[:, j] = rho * noise[:, j - 1] + scale * innovations[:, j]
+        return noise * self.residual_std
 
     @property
     def n_features(self) -> int:
