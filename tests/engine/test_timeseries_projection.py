@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,3 +226,42 @@ def test_residual_noise_model_recovers_ar1_noise() -> None:
     assert lag1 == pytest.approx(fpca.residual_autocorrelation, abs=0.02)
     flat = CurveProjection.fit(curves, grid, ProjectionType.FLATTEN, 2)
     assert not flat.residual_noise(3, np.random.default_rng(0)).any()  # nothing is dropped
+
+
+#: scikit-fda 0.10.1 (multimethod 1.12), ``FPCA(n_components=5).fit(FDataGrid(X, grid))`` on
+#: sensors_timeseries2.csv (200 individuals × 50 points of sensor3, grid linspace(0, 1, 50)):
+#: explained variance ratios and the scores of the first three individuals.
+SKFDA_RATIOS = [
+    0.6624272990917017, 0.12060674874930521, 0.06735960088578698, 0.04336432524332322,
+    0.02834761026614093,
+]  # fmt: skip
+SKFDA_SCORES = [
+    [0.713574108409604, 0.00370986910715016, -0.01844009490955987, -0.02798084916272848,
+     0.01710386691592156],
+    [-0.15776444797051387, -0.02351401870407194, -0.02107788873764396, -0.01084774989546394,
+     0.00976892664281928],
+    [0.0843189117220366, -0.01662370212183483, -0.06010382783457617, -0.00611665258860359,
+     -0.01889597100082777],
+]  # fmt: skip
+
+
+def test_same_problem_as_scikit_fda_with_its_simpson_weights(monkeypatch) -> None:
+    from scipy.integrate import simpson
+
+    import avatars.engine.timeseries.projection as projection
+
+    table = pd.read_csv(
+        Path(__file__).resolve().parent.parent / "data" / "examples" / "sensors_timeseries2.csv"
+    )
+    curves = table.pivot(index="id", columns="t", values="sensor3").to_numpy()
+    grid = np.linspace(0, 1, curves.shape[1])
+    monkeypatch.setattr(
+        projection, "trapezoid_weights", lambda g: simpson(np.eye(len(g)), x=g, axis=1)
+    )
+    fpca = projection.CurveProjection.fit(curves, grid, ProjectionType.FPCA, 5)
+    ratios = fpca.eigenvalues / fpca.total_variance
+    np.testing.assert_allclose(ratios, SKFDA_RATIOS, rtol=1e-9)
+    scores = fpca.transform(curves)[:3]
+    reference = np.array(SKFDA_SCORES)
+    signs = np.sign(np.sum(scores * reference, axis=0))  # each library fixes signs its own way
+    np.testing.assert_allclose(scores * signs, reference, atol=1e-12)

@@ -14,13 +14,19 @@ the integrals become sums and the eigenproblem a symmetric one::
     (AᵀA / n) u_k = λ_k u_k    (m × m, eigh)
     φ_k = W^−½ u_k ,   ξ_ik = (A u_k)_i = Σ_j w_j (x_ij − μ_j) φ_k(g_j)
 
-scikit-fda's ``FPCA`` on an ``FDataGrid`` solves the same discretized problem (with Simpson
-weights); this one is ours so that the engine needs no extra dependency (scikit-fda 0.10 brings
-matplotlib, fdasrsf, dcor, findiff, multimethod, rdata), so that ``AᵀA`` is accumulated over row
-chunks (memory ``O(chunk × m + m²)`` whatever the number of individuals), and so that the sign
-of each component is fixed (largest |φ_k| value positive), which makes scores reproducible
-across runs and machines. Components with ``λ_k ≤ 10⁻¹⁰ λ_1`` carry only rounding noise and are
-dropped (``nf`` is lowered to the rank; the metadata says so).
+scikit-fda's ``FPCA`` on an ``FDataGrid`` solves the same discretized problem with Simpson
+weights: given those weights, this code reproduces scikit-fda 0.10.1's components and scores to
+1e-14 (checked on ``sensors_timeseries2.csv``, 50 points, 5 components). We keep the
+trapezoidal rule, whose weights are all equal inside the grid (Simpson's alternate 4/3 and 2/3,
+which weights every other grid point twice as much in the covariance); on that table the
+explained variance ratios differ from scikit-fda's by at most 3e-4 and the first three scores
+by at most 4 % of their standard deviation. The FPCA is ours rather than a dependency because
+scikit-fda 0.10 brings matplotlib, numba, fdasrsf, dcor, findiff, multimethod and rdata (and
+fails to import with multimethod 2), because ``AᵀA`` is accumulated over row chunks here
+(memory ``O(chunk × m + m²)`` whatever the number of individuals), and because the sign of each
+component is fixed (largest |φ_k| value positive), which makes scores reproducible across runs
+and machines. Components with ``λ_k ≤ 10⁻¹⁰ λ_1`` carry only rounding noise and are dropped
+(``nf`` is lowered to the rank; the metadata says so).
 
 Flattening (``flatten``). The ``m`` grid values themselves are the features: nothing is lost
 beyond the resampling, but the individual table gets ``m`` columns per variable.
