@@ -22,7 +22,6 @@ series features are missing and imputed by the avatarization).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -60,8 +59,7 @@ class SeriesTable:
 
     ``individual_key``: the column holding the individual's key (the foreign key);
     ``time``: the time column; ``primary_key``: an optional row identifier (left out and
-    renumbered ``0..n-1`` in the avatars); ``variables``: the series variables, by default every
-    other column.
+    renumbered ``0..n-1`` in the avatars). Every other column is a series variable.
     """
 
     name: str
@@ -69,11 +67,8 @@ class SeriesTable:
     individual_key: str
     time: str
     primary_key: str | None = None
-    variables: Sequence[str] | None = None
 
     def variable_names(self) -> list[str]:
-        if self.variables is not None:
-            return list(self.variables)
         roles = {self.individual_key, self.time, self.primary_key}
         return [str(c) for c in self.data.columns if c not in roles]
 
@@ -230,13 +225,6 @@ def _check_roles(table: SeriesTable, df: pd.DataFrame) -> list[str]:
         raise SeriesDataError(
             table.name, None, "no series variable: the table has only its key and time columns"
         )
-    for column in variables:
-        if column not in df.columns:
-            raise SeriesDataError(table.name, column, "the series variable is not in the table")
-        if column in roles.values():
-            raise SeriesDataError(
-                table.name, column, "a key or time column cannot also be a series variable"
-            )
     return variables
 
 
