@@ -65,41 +65,12 @@ def advise_time_series(
     """Advised ``k``, ``ncp`` and, per series table, ``nb_points`` and ``nf`` (module docstring).
 
     Returns ``{"k", "ncp", "series": {table: {"projection_type", "nf", "nb_points", "method"}},
-    "search": [{"k", "hidden_rate"}, ...], "hidden_rate"}`` (the hidden rate measured at the
-    advised k on the search sample), JSON-ready.
+    "hidden_rate", "search": [{"k", "hidden_rate"}, ...], "search_individuals"}`` (hidden rates
+    measured on the search sample), JSON-ready.
     """
     keys = pd.Index(individuals[individual_key])
-    series_advice: dict[str, dict[str, Any]] = {}
-    for spec in series_tables:
-        data = read_series(spec, keys)
-        lengths = data.lengths[data.lengths > 0]
-        nb_points = int(
-            np.clip(np.rint(np.median(lengths)), MIN_ADVISED_POINTS, MAX_ADVISED_POINTS)
-        )
-        aligned = align(data, nb_points)
-        nf = 1
-        for v in range(len(data.variables)):
-            projection = CurveProjection.fit(
-                aligned.curves[:, v, :], aligned.grid, ProjectionType.FPCA, nb_points
-            )
-            strong = int(
-                np.sum(np.cumprod(projection.explained_variance_ratio >= MIN_COMPONENT_SHARE))
-            )
-            nf = max(nf, strong)
-        nf = min(nf, MAX_ADVISED_NF, nb_points)
-        series_advice[spec.name] = {
-            "projection_type": ProjectionType.FPCA.value,
-            "nf": nf,
-            "nb_points": nb_points,
-            "method": AlignmentMethod.SPECIFIED.value,
-        }
-    rng = np.random.default_rng(seed)
-    n = len(individuals)
-    sample = (
-        np.sort(rng.choice(n, SEARCH_INDIVIDUALS, replace=False))
-        if n > SEARCH_INDIVIDUALS
-        else np.arange(n)
-    )
+    series_advice = {spec.name: advise_grid(spec, keys) for spec in series_tables}
+    sample = _sample(len(individuals), seed)
     sample_individuals = individuals.iloc[sample].reset_index(drop=True)
     sample_keys = set(sample_individuals[individual_key])
     sample_tables = [
@@ -120,49 +91,95 @@ def advise_time_series(
     joined = pd.concat(
         [sample_individuals.drop(columns=[individual_key]), encoder.features], axis=1
     )
-    types = {**encoder.column_types, **(column_types or {})}
-    candidates = [k for k in K_CANDIDATES if k < len(joined)] or [max(2, len(joined) - 1)]
-    measured: dict[int, float] = {}
-    used_ncp: dict[int, int] = {}
-
-    def hidden_rate(k: int) -> float:
-        if k not in measured:
-            result = avatarize(
-                joined,
-                k=k,
-                seed=seed,
-                column_types=types,
-                column_weights=encoder.column_weights,
-                imputation=imputation,
-            )
-            metrics = privacy_metrics(
-                joined,
-                result.unshuffled,
-                ncp=result.metadata["parameters"]["ncp"],
-                seed=seed,
-                column_types=types,
-                column_weights=encoder.column_weights,
-                imputation=imputation,
-            )
-            measured[k] = float(metrics.value("hidden_rate") or 0.0)
-            used_ncp[k] = int(result.metadata["parameters"]["ncp"])
-        return measured[k]
-
-    goal = target_hidden_rate + HIDDEN_RATE_MARGIN
-    low, high = 0, len(candidates) - 1
-    while low < high:  # the first candidate reaching the goal (the last one if none does)
-        middle = (low + high) // 2
-        if hidden_rate(candidates[middle]) >= goal:
-            high = middle
-        else:
-            low = middle + 1
-    k = candidates[low]
-    rate = hidden_rate(k)
+    search = _HiddenRateSearch(
+        joined,
+        seed=seed,
+        column_types={**encoder.column_types, **(column_types or {})},
+        column_weights=encoder.column_weights,
+        imputation=imputation,
+    )
+    k = search.smallest_k(target_hidden_rate + HIDDEN_RATE_MARGIN)
     return {
         "k": k,
-        "ncp": used_ncp[k],
+        "ncp": search.ncp[k],
         "series": series_advice,
-        "hidden_rate": rate,
-        "search": [{"k": c, "hidden_rate": measured[c]} for c in sorted(measured)],
+        "hidden_rate": search.measured[k],
+        "search": [{"k": c, "hidden_rate": search.measured[c]} for c in sorted(search.measured)],
         "search_individuals": len(joined),
     }
+
+
+def advise_grid(spec: SeriesTable, keys: pd.Index) -> dict[str, Any]:
+    """``nb_points`` and ``nf`` of one series table (module docstring)."""
+    data = read_series(spec, keys)
+    lengths = data.lengths[data.lengths > 0]
+    nb_points = int(np.clip(np.rint(np.median(lengths)), MIN_ADVISED_POINTS, MAX_ADVISED_POINTS))
+    aligned = align(data, nb_points)
+    nf = 1
+    for v in range(len(data.variables)):
+        projection = CurveProjection.fit(
+            aligned.curves[:, v, :], aligned.grid, ProjectionType.FPCA, nb_points
+        )
+        strong = projection.explained_variance_ratio >= MIN_COMPONENT_SHARE
+        nf = max(nf, int(np.sum(np.cumprod(strong))))  # the leading run of strong components
+    return {
+        "projection_type": ProjectionType.FPCA.value,
+        "nf": min(nf, MAX_ADVISED_NF, nb_points),
+        "nb_points": nb_points,
+        "method": AlignmentMethod.SPECIFIED.value,
+    }
+
+
+def _sample(n: int, seed: int) -> np.ndarray:
+    if n <= SEARCH_INDIVIDUALS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, SEARCH_INDIVIDUALS, replace=False))
+
+
+class _HiddenRateSearch:
+    """Hidden rates of the joined table avatarized with candidate values of k (memoized)."""
+
+    def __init__(
+        self,
+        joined: pd.DataFrame,
+        *,
+        seed: int,
+        column_types: Mapping[str, str | ColumnType],
+        column_weights: Mapping[str, float],
+        imputation: ImputationParameters | Mapping[str, Any] | None,
+    ) -> None:
+        self.joined = joined
+        self.seed = seed
+        self.options: dict[str, Any] = {
+            "column_types": column_types,
+            "column_weights": column_weights,
+            "imputation": imputation,
+        }
+        self.measured: dict[int, float] = {}
+        self.ncp: dict[int, int] = {}
+
+    def hidden_rate(self, k: int) -> float:
+        if k not in self.measured:
+            result = avatarize(self.joined, k=k, seed=self.seed, **self.options)
+            ncp = int(result.metadata["parameters"]["ncp"])
+            metrics = privacy_metrics(
+                self.joined, result.unshuffled, ncp=ncp, seed=self.seed, **self.options
+            )
+            self.measured[k] = float(metrics.value("hidden_rate") or 0.0)
+            self.ncp[k] = ncp
+        return self.measured[k]
+
+    def smallest_k(self, goal: float) -> int:
+        """The first of :data:`K_CANDIDATES` (below the number of rows) whose hidden rate
+        reaches ``goal``, by bisection; the last candidate if none does."""
+        n = len(self.joined)
+        candidates = [k for k in K_CANDIDATES if k < n] or [max(2, n - 1)]
+        low, high = 0, len(candidates) - 1
+        while low < high:
+            middle = (low + high) // 2
+            if self.hidden_rate(candidates[middle]) >= goal:
+                high = middle
+            else:
+                low = middle + 1
+        self.hidden_rate(candidates[low])
+        return candidates[low]
