@@ -331,3 +331,28 @@ def test_two_series_tables_of_different_scales_and_lengths() -> None:
     # originals' own features): two seasons on 10-30 points, linear interpolation twice
     assert signals["steps"].value("mean_curve_error") < 0.1
     assert signals["temperature"].value("mean_curve_error") < 0.1
+
+
+def test_constant_and_rank_deficient_series_variables() -> None:
+    individuals, series = _small_generated()
+    series["flat"] = 5.0  # the same value everywhere: no feature at all
+    series["level"] = (series["patient_id"] % 7) * 1.0  # one constant per individual: rank 1
+    table = SeriesTable("obs", series, "patient_id", "day", "obs_id")
+    result = avatarize_time_series(
+        individuals,
+        [table],
+        individual_key="patient_id",
+        k=10,
+        seed=0,
+        series_parameters={"obs": {"nf": 3}},
+    )
+    variables = result.metadata["series"]["obs"]["variables"]
+    assert variables["flat"]["features"] == [] and variables["flat"]["nf_lowered_to_rank"] == 0
+    assert variables["level"]["features"] == ["obs.level.fpc1"]
+    assert variables["level"]["nf_lowered_to_rank"] == 1
+    avatars = result.series["obs"]
+    assert (avatars["flat"] == 5.0).all()
+    # each avatar's level is a constant: a weighted mean of its neighbours' levels, rounded
+    # like the originals (no decimals), with no residual noise (the rank-1 model is exact)
+    assert (avatars.groupby("patient_id")["level"].nunique() == 1).all()
+    assert avatars["level"].between(0, 6).all() and (avatars["level"] % 1 == 0).all()

@@ -167,16 +167,17 @@ def time_series_privacy_metrics(
 ) -> PrivacyMetricsResult:
     """:func:`avatars.engine.privacy_metrics` on the joined tables (individual columns and
     series features), in the space of the avatarization: its column types and weights, and its
-    ``ncp`` unless another is given. ``options`` go to ``privacy_metrics`` as they are."""
-    used_ncp = result.metadata["avatarization"]["parameters"]["ncp"] if ncp is None else ncp
+    ``ncp`` and imputation unless others are given. ``options`` go to ``privacy_metrics`` as
+    they are."""
+    used = result.metadata["avatarization"]["parameters"]
     return privacy_metrics(
         result.original_joined,
         result.avatars_joined,
-        ncp=used_ncp,
+        ncp=used["ncp"] if ncp is None else ncp,
         seed=seed,
         column_types=result.column_types,
         column_weights=result.column_weights,
-        imputation=imputation,
+        imputation=used["imputation"] if imputation is None else imputation,
         **options,
     )
 

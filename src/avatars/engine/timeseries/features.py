@@ -65,6 +65,9 @@ from avatars.protocol.enums import AlignmentMethod, ProjectionType, UnalignmentM
 #: FPCA components per series variable unless ``nf`` is given (protocol/parameters.py).
 DEFAULT_NF = 5
 
+#: Decimals that rebuilt values are settled to before their final rounding (see _variable_column).
+SETTLE_DECIMALS = 9
+
 #: Alignment when neither ``method`` nor ``nb_points`` is given: keep the longest series' points.
 DEFAULT_ALIGNMENT = AlignmentMethod.MAX
 
@@ -537,6 +540,11 @@ def _series_frame(
 
 
 def _variable_column(values: np.ndarray, dtype: str, is_integer: bool, decimals: int) -> pd.Series:
+    """Avatar values typed and rounded like the original column. They are first rounded to
+    :data:`SETTLE_DECIMALS` decimals: a curve rebuilt as ``μ + Σ ξ φ`` carries float noise of
+    ~1e-15 from point to point, which would send values on a rounding tie (x.5) both ways
+    within one series."""
+    values = np.round(values, SETTLE_DECIMALS)
     if dtype == "bool" or dtype == "boolean":
         rounded = np.clip(np.rint(values), 0, 1)
         if np.isnan(rounded).any():

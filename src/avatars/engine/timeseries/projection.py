@@ -143,6 +143,8 @@ class CurveProjection:
             products += np.sum(residuals[:, 1:] * residuals[:, :-1], axis=0)
         n = max(1, len(complete))
         std = np.sqrt(squares / n)
+        # what an exact model leaves is rounding noise, not measurement noise: none is drawn
+        std[std <= RANK_TOLERANCE * np.sqrt(max(self.total_variance, 0.0))] = 0.0
         scale = std[1:] * std[:-1]
         tiny = 1e-12 * max(float(std.max(initial=0.0)) ** 2, np.finfo(float).tiny)
         usable = scale > tiny
