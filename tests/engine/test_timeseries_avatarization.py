@@ -356,3 +356,22 @@ def test_constant_and_rank_deficient_series_variables() -> None:
     # like the originals (no decimals), with no residual noise (the rank-1 model is exact)
     assert (avatars.groupby("patient_id")["level"].nunique() == 1).all()
     assert avatars["level"].between(0, 6).all() and (avatars["level"] % 1 == 0).all()
+
+
+def test_excluded_individual_columns_reach_the_avatarization_and_the_metrics() -> None:
+    individuals, series = _small_generated()
+    table = SeriesTable("obs", series, "patient_id", "day", "obs_id")
+    result = avatarize_time_series(
+        individuals,
+        [table],
+        individual_key="patient_id",
+        k=10,
+        seed=0,
+        exclude_variables=["sex"],
+        exclude_method="coordinate_similarity",
+        series_parameters={"obs": {"nf": 2}},
+    )
+    assert result.metadata["avatarization"]["parameters"]["exclude_variables"] == ["sex"]
+    assert set(result.individuals["sex"]) <= {"F", "M"}
+    privacy = time_series_privacy_metrics(result)
+    assert privacy.parameters["exclude_variables"] == ["sex"]

@@ -39,6 +39,7 @@ from avatars.engine.schema import ColumnType
 from avatars.engine.timeseries.data import SeriesTable
 from avatars.engine.timeseries.features import SeriesEncoder, SeriesParameters
 from avatars.engine.timeseries.metrics import SeriesSignalResult, series_signal_metrics
+from avatars.protocol.enums import ExcludeVariablesMethod
 
 
 @dataclass
@@ -74,6 +75,9 @@ def avatarize_time_series(
     column_types: Mapping[str, str | ColumnType] | None = None,
     column_weights: Mapping[str, float] | None = None,
     imputation: ImputationParameters | Mapping[str, Any] | None = None,
+    exclude_variables: Sequence[str] | None = None,
+    exclude_method: str | ExcludeVariablesMethod = ExcludeVariablesMethod.ROW_ORDER,
+    categorical_assignment: str = "draw",
     progress: ProgressCallback | None = None,
 ) -> TimeSeriesAvatarizationResult:
     """Avatarize an individual table together with its series tables (module docstring).
@@ -85,9 +89,11 @@ def avatarize_time_series(
     series_tables
         Its series tables (:class:`~avatars.engine.timeseries.data.SeriesTable`), each with a
         foreign key into ``individual_key`` and a time column.
-    k, ncp, seed, column_types, column_weights, imputation
+    k, ncp, seed, column_types, column_weights, imputation, exclude_variables, exclude_method,
+    categorical_assignment
         As for :func:`avatars.engine.avatarize`, on the joined table: ``column_types`` and
-        ``column_weights`` may also name series features (``<table>.<variable>.fpc1``, ...).
+        ``column_weights`` may also name series features (``<table>.<variable>.fpc1``, ...);
+        ``exclude_variables`` names columns of the individual table.
     series_parameters
         :class:`~avatars.engine.timeseries.features.SeriesParameters` by series table name.
     progress
@@ -121,6 +127,9 @@ def avatarize_time_series(
         column_types=types,
         column_weights=weights,
         imputation=imputation,
+        exclude_variables=exclude_variables,
+        exclude_method=exclude_method,
+        categorical_assignment=categorical_assignment,
         progress=lambda fraction, phase: report(0.1 + 0.7 * fraction, phase),
     )
     report(0.8, "series reconstruction")
@@ -167,9 +176,10 @@ def time_series_privacy_metrics(
 ) -> PrivacyMetricsResult:
     """:func:`avatars.engine.privacy_metrics` on the joined tables (individual columns and
     series features), in the space of the avatarization: its column types and weights, and its
-    ``ncp`` and imputation unless others are given. ``options`` go to ``privacy_metrics`` as
-    they are."""
+    ``ncp``, imputation and excluded variables unless others are given. ``options`` go to
+    ``privacy_metrics`` as they are."""
     used = result.metadata["avatarization"]["parameters"]
+    options.setdefault("exclude_variables", used["exclude_variables"] or None)
     return privacy_metrics(
         result.original_joined,
         result.avatars_joined,
