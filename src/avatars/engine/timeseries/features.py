@@ -19,9 +19,10 @@ Weights in the projection (``column_weights`` of the avatarization, :attr:`colum
 The avatarization standardizes every column; left alone, the fifth FPCA score (a few % of the
 variance) would count as much as the first. Each series variable gets a total weight
 ``W`` (``SeriesParameters.weight``; default: its number of FPCA components, 1 for flatten)
-shared by its features in proportion to their variance, ``ω_k = W λ_k / Σ_l λ_l``, so that its part of the squared distance between two
-individuals is ``W · Σ_k (ξ_ik − ξ_jk)² / Σ_l λ_l``: the L² distance between their curves
-(within the kept components), scaled by the variable's variance. ``W`` says how many ordinary
+shared by its features in proportion to their variance, ``ω_k = W λ_k / Σ_l λ_l``, so that
+its part of the squared distance between two individuals is
+``W · Σ_k (ξ_ik − ξ_jk)² / Σ_l λ_l``: the L² distance between their curves (within the kept
+components), scaled by the variable's variance. ``W`` says how many ordinary
 variables the series counts for; its scale (a temperature in °C or a pressure in Pa) plays no
 part. Time-frame columns have weight 1.
 
