@@ -14,7 +14,7 @@ The rules, so that a user can check them:
   the target (90 %) plus a margin of :data:`HIDDEN_RATE_MARGIN` points, found by bisection
   (the hidden rate grows with k). Series make individuals far more distinct than a few
   columns do, so the single-table rule (``0.75 √n`` within [5, 20]) is often too small: on
-  the generated set of ``synthetic.py`` (1,000 individuals) k = 20 hides 83 % of them and
+  the generated set of ``synthetic.py`` (1,000 individuals) k = 20 hides 88 % of them and
   k = 50 about 92 %. The search runs on a random subsample of at most
   :data:`SEARCH_INDIVIDUALS` individuals: the hidden rate depends on k much more than on the
   number of individuals, but it drops a little as they grow, which the margin absorbs
