@@ -28,10 +28,10 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from avatars.server.bounds import MAX_JSON_DEPTH, json_too_deep
+
 #: Body limit of the endpoints anybody may call (login, password reset): small forms.
 PUBLIC_BODY_LIMIT = 64 * 1024
-#: Deepest nesting of arrays and objects in a JSON body (real requests nest 2 or 3 levels).
-MAX_JSON_DEPTH = 64
 #: Where the authenticated caller is kept in the ASGI scope for the endpoint's dependencies.
 CALLER_SCOPE_KEY = "avatars.caller"
 #: The policy of responses that set none: nothing may load, nothing may frame them.
@@ -111,42 +111,19 @@ class BodyPolicy:
     setting: str  # the setting that sets ``limit``, named in the 413 message
     authenticate: bool  # the route needs a caller: authenticate before reading the body
     self_guarded: bool = False  # the route does it all itself (S3 endpoint)
-
-
-_ESCAPE = re.compile(rb"\\.", re.S)
-_STRING = re.compile(rb'"[^"]*"')
-_BRACKETS = b"[]{}"
-_TO_PARENS = bytes.maketrans(_BRACKETS, b"()()")
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in _BRACKETS)
-
-
-def json_too_deep(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
-    """Whether the JSON text ``body`` nests arrays and objects more than ``max_depth`` deep.
-
-    Linear in the size of ``body``, without parsing it: escapes and strings are removed (two
-    regular-expression passes that cannot backtrack), then innermost ``()`` pairs of the
-    remaining brackets are removed ``max_depth`` times. Invalid JSON is left for the parser
-    to refuse."""
-    if body.count(b"[") + body.count(b"{") <= max_depth:
-        return False
-    text = _STRING.sub(b"", _ESCAPE.sub(b"", body))
-    brackets = text.translate(_TO_PARENS, _NOT_BRACKETS)
-    for _ in range(max_depth):
-        reduced = brackets.replace(b"()", b"")
-        if reduced == brackets:
-            return False  # nothing left, or unbalanced: not deeper than this
-        brackets = reduced
-    return b"()" in brackets
+    streamed: bool = False  # an upload: never buffered (nor checked as JSON)
 
 
 def _is_json(scope: Scope) -> bool:
+    """Whether the body may be parsed as JSON: a JSON media type, or none at all (older
+    FastAPI versions parse a body without ``Content-Type`` as JSON)."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             media = value.decode("latin-1").split(";", 1)[0].strip().lower()
             return media == "application/json" or (
                 media.startswith("application/") and media.endswith("+json")
             )
-    return False
+    return True
 
 
 def _declared_length(scope: Scope) -> tuple[bool, int | None]:
@@ -215,7 +192,7 @@ class RequestGuard:
                 return
         body = _LimitedBody(receive, policy)
         try:
-            if _is_json(scope):
+            if not policy.streamed and _is_json(scope):
                 content = await body.read_all()
                 if json_too_deep(content):
                     problem = f"the JSON body nests more than {MAX_JSON_DEPTH} levels deep"
@@ -347,7 +324,9 @@ class BodyRules:
             )
         for upload_method, pattern in self.uploads:
             if method == upload_method and pattern.fullmatch(path):
-                return BodyPolicy(self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", True)
+                return BodyPolicy(
+                    self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", True, streamed=True
+                )
         return BodyPolicy(self.max_request_bytes, "AVATAR_MAX_REQUEST_BYTES", True)
 
 

@@ -63,6 +63,7 @@ from avatars.protocol.results import (
     tabular_file_name,
 )
 from avatars.protocol.schema import Table
+from avatars.server.bounds import DocumentTooDeep, load_json
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
@@ -168,6 +169,16 @@ def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
                 out.write(block)
     job.written.append(key)
     return key
+
+
+def _read_json(job: JobInput, key: str) -> Any:
+    """A JSON result of an earlier job, read back (bounded: it may have been replaced
+    through the storage endpoint)."""
+    try:
+        return load_json(job.storage.read_bytes(key))
+    except (DocumentTooDeep, ValueError) as exc:
+        name = posixpath.basename(key)
+        raise JobError(f"the result file {name} is not a readable JSON document: {exc}") from None
 
 
 def write_frame(job: JobInput, df: pd.DataFrame, name: str, fmt: ResultFormat) -> str:
@@ -663,14 +674,14 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
             (ResultKind.signal_metrics, "signal"),
         ):
             for key in (parent.outputs or {}).get(kind.value, []):
-                value = json.loads(job.storage.read_bytes(key))
+                value = _read_json(job, key)
                 name = (value.get("metadata") or {}).get("table_name")
                 if name:
                     entry(name)[field_name] = value
     if standard is not None:
         outputs = standard.outputs or {}
         for key in outputs.get(ResultKind.run_metadata.value, []):
-            run_metadata = json.loads(job.storage.read_bytes(key))
+            run_metadata = _read_json(job, key)
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
