@@ -7,6 +7,7 @@ from avatars.engine.multitable.avatarization import (
     MultiTableResult,
     avatarize_tables,
 )
+from avatars.engine.multitable.privacy import TablePrivacyMetrics, privacy_metrics_tables
 from avatars.engine.multitable.schema import (
     Link,
     SchemaError,
@@ -16,18 +17,31 @@ from avatars.engine.multitable.schema import (
     TableParameters,
     validate_tables,
 )
+from avatars.engine.multitable.signal import (
+    LinkSignalMetrics,
+    MultiTableSignalMetrics,
+    signal_metrics_tables,
+)
+from avatars.engine.multitable.synthetic import synthetic_hospital_schema, synthetic_hospital_tables
 
 __all__ = [
     "AvatarTable",
     "Link",
     "LinkResult",
+    "LinkSignalMetrics",
     "MultiTableResult",
+    "MultiTableSignalMetrics",
     "SchemaError",
     "SchemaProblem",
     "Table",
     "TableGraph",
     "TableParameters",
+    "TablePrivacyMetrics",
     "advise_tables",
     "avatarize_tables",
+    "privacy_metrics_tables",
+    "signal_metrics_tables",
+    "synthetic_hospital_schema",
+    "synthetic_hospital_tables",
     "validate_tables",
 ]

@@ -1,9 +1,14 @@
 """Advised k and ncp for every table of a multi-table avatarization.
 
 Rule (ours, measured in ``docs/multitable.md``): the single-table advisor's
-``k = round(0.75·√n)`` clipped to [5, 20] (:func:`avatars.engine.advise_parameters`), and
-below the table's number of rows; ``ncp`` is left to the default (5, or fewer dimensions).
-Tables are advised on their own rows: a child table's k counts its rows, not its parents'.
+``k = round(0.75·√n)`` (:func:`avatars.engine.advise_parameters`), clipped to [10, 20] instead
+of [5, 20], and below the table's number of rows; ``ncp`` is left to the default (5, or fewer
+dimensions). Tables are advised on their own rows: a child table's k counts its rows.
+
+Why a floor of 10: enrichment adds columns (children summaries, parent variables), which makes
+small tables' records more distinct. On the synthetic schema's 80 hospitals (4 own columns, 9
+enrichment columns), the hidden rate over seeds 0, 1, 2 was 85.0 / 96.3 / 92.5 % at the
+single-table advice k = 7, and 92.5 / 96.3 / 93.8 % at k = 10 (95-96 % at k = 15 or 20).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy as np
 
 from avatars.engine.multitable.schema import Link, Table, TableGraph, validate_tables
 
-K_MIN, K_MAX = 5, 20
+K_MIN, K_MAX = 10, 20
 
 
 def advised_k(n_rows: int) -> int:
