@@ -128,7 +128,8 @@ def capacities(
     by_score = np.lexsort((rank_of_tie, scores))
     targets = np.empty(n)
     targets[by_score] = microaggregated_counts(original_counts, group)
-    return apportion(targets, int(np.sum(original_counts)), order)
+    # rounding up goes to the higher ranked first: capacities never decrease along the ranking
+    return apportion(targets, int(np.sum(original_counts)), by_score[::-1])
 
 
 def _slot_owner(capacity: np.ndarray) -> np.ndarray:
