@@ -25,7 +25,9 @@ from avatars.protocol.enums import ComputationType, LinkMethod
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
 
 
-def bundled(method: LinkMethod = LinkMethod.LINEAR_SUM_ASSIGNMENT) -> tuple[list[Table], list[Link]]:
+def bundled(
+    method: LinkMethod = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+) -> tuple[list[Table], list[Link]]:
     tables = [
         Table("patient", pd.read_csv(EXAMPLES / "patient.csv"), "p_id"),
         Table("doctor", pd.read_csv(EXAMPLES / "doctor.csv"), "d_id"),
@@ -189,7 +191,9 @@ def test_advice_per_table() -> None:
 
 
 # -- the generated schema: hospital → patient → visit, fan-out up to 100 ----------------------
-def test_generated_schema_fan_out(hospital: tuple[list[Table], list[Link], MultiTableResult]) -> None:
+def test_generated_schema_fan_out(
+    hospital: tuple[list[Table], list[Link], MultiTableResult],
+) -> None:
     tables, links, _ = hospital
     by_name = {t.name: t.data for t in tables}
     for link in links:

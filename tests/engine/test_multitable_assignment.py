@@ -38,8 +38,7 @@ def test_dense_assignment_is_the_exact_optimum() -> None:
     assigned, solver = linear_sum_assignment(children, parents, capacity)
     slots = np.repeat(np.arange(3), capacity)
     best = min(
-        total(children, parents, slots[list(order)])
-        for order in itertools.permutations(range(6))
+        total(children, parents, slots[list(order)]) for order in itertools.permutations(range(6))
     )
     assert solver == "dense"
     assert total(children, parents, assigned) == pytest.approx(best)

@@ -19,8 +19,6 @@ from avatars.engine.multitable import (
 )
 from avatars.protocol.enums import LinkMethod
 
-
-
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
 
 
