@@ -25,15 +25,18 @@ assignment (children × slots), solved by:
 
 Why not one sparse assignment for large tables (each child's nearest parents as candidate
 edges, ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``, O(n·k) memory)? Measured
-on 2 loaded cores: on random points it is fast up to a few thousand children (4,863 children:
-0.8 s, +0.2 % of the exact optimum) but grows steeply (20,286: 24 s; 100,912: 912 s), and on
-real avatar coordinates — many children per parent, near-equal costs — one block of 3,000
-children did not finish in 100 s where the dense solver took 21 s. The dense solver itself
-jumps from 0.1 s (750 children) to 0.6 s (1,500) and 21 s (3,000) on that data. Blocks of
-≤ 1,000 solved densely are fast and predictable. Quality on that data (12,000 avatar visits
-to 2,400 avatar patients, total distance): greedy 6,194; blocks of ≤ 1,000 after 1, 2, 4, 6
-and 8 passes 5,534 / 5,397 / 5,324 / 5,298 / 5,290 (1.5 s … 22 s); blocks of ≤ 2,000 after 8
-passes 5,276 (72 s), the best we reached — so the default (4 passes) is within ~1 % of it.
+(wall time on 2 heavily loaded cores): on random points it is fast up to a few thousand
+children (4,863 children: 0.8 s, +0.2 % of the exact optimum) but grows steeply (20,286:
+24 s; 100,912: 912 s), and on real avatar coordinates — many children per parent, near-equal
+costs — one block of 3,000 children did not finish in 100 s where the dense solver took 21 s.
+The dense solver itself jumps from 0.1 s (750 children) to 0.6 s (1,500) and 21 s (3,000) on
+that data. Small blocks solved densely are fast and predictable.
+
+Quality and cost on that data (12,000 avatar visits to 2,400 avatar patients; total distance,
+CPU seconds): greedy 6,194; blocks of ≤ 1,000 after 2 / 4 passes 5,397 / 5,324 (2.5 / 5.3 s);
+blocks of ≤ 500 after 2 / 4 / 6 passes 5,441 / 5,354 / 5,322 (0.9 / 1.7 / 2.7 s); blocks of
+≤ 250 after 8 passes 5,338 (1.4 s); blocks of ≤ 2,000 after 8 passes 5,276, the best we
+reached. The default (≤ 500, 6 passes) is within 1 % of it at half the cost of ≤ 1,000 × 4.
 A median split of children and slots from scratch (instead of the greedy start) was worse
 than greedy after one pass (6,523).
 
@@ -54,13 +57,13 @@ from avatars.engine import InvalidParameterError
 DENSE_MAX = 1_000
 
 #: Largest block re-solved exactly (dense) by the block-wise assignment.
-BLOCK_MAX = 1_000
+BLOCK_MAX = 500
 
 #: Nearest parents each child considers in the greedy assignment (then any parent with room).
 CANDIDATE_PARENTS = 8
 
 #: Passes of the block-wise assignment, each along another principal axis.
-REFINE_PASSES = 4
+REFINE_PASSES = 6
 
 
 def apportion(values: np.ndarray, total: int, order: np.ndarray) -> np.ndarray:
