@@ -32,7 +32,7 @@ Design (Octopize's engine is closed; this is our reading of its documented outpu
    receive the original fan-outs, sorted and microaggregated in groups of
    ``min(k, 5)`` (each released fan-out is the mean of ≥ 5 original ones; the largest family
    is never released as it is), rounded to add up to the number of children. Measured KS:
-   0.04 (50 doctors), 0.015 (130 patients), 0.04-0.08 (50-80 hospitals), ≤ 0.006 from 1,200
+   0.06 (50 doctors), 0.015 (130 patients), 0.04-0.08 (50-80 hospitals), ≤ 0.006 from 1,200
    parents on.
 4. **Attach children to parents by the link's method** (:mod:`.assignment`), in the parent's
    projection (FAMD/PCA/MCA fitted on the original parents' variables and fan-out), where an

@@ -71,7 +71,7 @@ SENSITIVE_LINK_WARNING = (
 
 #: Original fan-outs are released as means of this many (or the parent's k if smaller)
 #: consecutive sorted values (assignment.capacities): 3 to 5 is the usual size in statistical
-#: disclosure control; 5 keeps the distribution (KS ≤ 0.05 on 50 doctors, groups of 10 gave 0.12).
+#: disclosure control; 5 keeps the distribution (KS 0.04-0.06 on 50 doctors; groups of 10: 0.12).
 MICROAGGREGATION_GROUP = 5
 
 # purposes of the seed streams (a stream per table or link and purpose)
