@@ -199,37 +199,8 @@ def avatarize_tables(
     _precheck(plans)
     warnings = _warnings(graph)
 
-    # -- one avatarization per table ---------------------------------------------------
-    total_rows = sum(len(t.data) for t in graph.tables.values())
-    done = 0.0
-    runs: dict[str, AvatarizationResult] = {}
     timings: dict[str, float] = {}
-    for name in graph.order:
-        plan = plans[name]
-        share = len(plan.data) / total_rows
-        offset = done
-
-        def table_progress(
-            fraction: float, phase: str, _o: float = offset, _s: float = share, _n: str = name
-        ) -> None:
-            report(0.85 * (_o + _s * fraction), f"{_n}: {phase}")
-
-        t = time.perf_counter()
-        runs[name] = avatarize(
-            plan.data,
-            k=plan.k,
-            ncp=plan.ncp,
-            seed=_stream_seed(seed, name, _AVATARIZE),
-            column_types=plan.types,
-            column_weights=plan.weights,
-            imputation=graph.tables[name].parameters.imputation,
-            exclude_variables=list(graph.tables[name].parameters.exclude_variables),
-            exclude_method=graph.tables[name].parameters.exclude_method,
-            categorical_assignment=graph.tables[name].parameters.categorical_assignment,
-            progress=table_progress,
-        )
-        timings[f"avatarize:{name}"] = time.perf_counter() - t
-        done += share
+    runs = _avatarize_each(graph, plans, seed, report, timings)
 
     # -- attach children to parents ----------------------------------------------------
     report(0.85, "linking")
@@ -242,8 +213,77 @@ def avatarize_tables(
         timings[f"link:{link.describe()}"] = result.seconds
         report(0.85 + 0.1 * (position + 1) / max(1, len(graph.links)), "linking")
 
-    # -- keys, assembly, shuffle -------------------------------------------------------
     report(0.95, "keys")
+    out = _assemble(graph, plans, runs, assignments, seed)
+    timings["total"] = time.perf_counter() - started
+    report(1.0, "done")
+    metadata = {
+        "engine": "avatars",
+        "engine_version": __version__,
+        "method": "avatar_multi_table",
+        "seed": seed,
+        "order": list(graph.order),
+        "individual_level": graph.individual_level,
+        "summarize_children": summarize_children,
+        "tables": {name: out[name].parameters for name in graph.order},
+        "links": [r.to_dict() for r in link_results],
+        "keeps_original_association": any(r.keeps_original_association for r in link_results),
+        "warnings": warnings,
+        "timings_seconds": {key: round(value, 4) for key, value in timings.items()},
+    }
+    return MultiTableResult(
+        tables=out, links=link_results, warnings=warnings, seed=seed, metadata=metadata
+    )
+
+
+def _avatarize_each(
+    graph: TableGraph,
+    plans: dict[str, _Plan],
+    seed: int,
+    report: ProgressCallback,
+    timings: dict[str, float],
+) -> dict[str, AvatarizationResult]:
+    """One single-table avatarization per enriched table (85 % of the progress, by rows)."""
+    total_rows = sum(len(t.data) for t in graph.tables.values())
+    done = 0.0
+    runs: dict[str, AvatarizationResult] = {}
+    for name in graph.order:
+        plan = plans[name]
+        params = graph.tables[name].parameters
+        share = len(plan.data) / total_rows
+
+        def table_progress(
+            fraction: float, phase: str, _o: float = done, _s: float = share, _n: str = name
+        ) -> None:
+            report(0.85 * (_o + _s * fraction), f"{_n}: {phase}")
+
+        t = time.perf_counter()
+        runs[name] = avatarize(
+            plan.data,
+            k=plan.k,
+            ncp=plan.ncp,
+            seed=_stream_seed(seed, name, _AVATARIZE),
+            column_types=plan.types,
+            column_weights=plan.weights,
+            imputation=params.imputation,
+            exclude_variables=list(params.exclude_variables),
+            exclude_method=params.exclude_method,
+            categorical_assignment=params.categorical_assignment,
+            progress=table_progress,
+        )
+        timings[f"avatarize:{name}"] = time.perf_counter() - t
+        done += share
+    return runs
+
+
+def _assemble(
+    graph: TableGraph,
+    plans: dict[str, _Plan],
+    runs: dict[str, AvatarizationResult],
+    assignments: dict[tuple[str, str], np.ndarray],
+    seed: int,
+) -> dict[str, AvatarTable]:
+    """New keys, foreign keys from the assignments, the original columns, shuffled rows."""
     forbidden = _original_key_values(graph)
     new_keys = {
         name: pseudonymous_keys(len(graph.tables[name].data), _rng(seed, name, _KEYS), forbidden)
@@ -265,36 +305,15 @@ def avatarize_tables(
             unshuffled=unshuffled,
             avatarization=runs[name],
             enrichment_columns=plans[name].enrichment,
-            parameters={"k": plans[name].k, "ncp": runs[name].metadata["parameters"]["ncp"]},
-        )
-    timings["total"] = time.perf_counter() - started
-    report(1.0, "done")
-    metadata = {
-        "engine": "avatars",
-        "engine_version": __version__,
-        "method": "avatar_multi_table",
-        "seed": seed,
-        "order": list(graph.order),
-        "individual_level": graph.individual_level,
-        "summarize_children": summarize_children,
-        "tables": {
-            name: {
-                "n_rows": len(graph.tables[name].data),
+            parameters={
+                "n_rows": len(table.data),
                 "k": plans[name].k,
+                "k_advised": table.parameters.k is None,
                 "ncp": runs[name].metadata["parameters"]["ncp"],
-                "k_advised": graph.tables[name].parameters.k is None,
                 "enrichment_columns": plans[name].enrichment,
-            }
-            for name in graph.order
-        },
-        "links": [r.to_dict() for r in link_results],
-        "keeps_original_association": any(r.keeps_original_association for r in link_results),
-        "warnings": warnings,
-        "timings_seconds": {key: round(value, 4) for key, value in timings.items()},
-    }
-    return MultiTableResult(
-        tables=out, links=link_results, warnings=warnings, seed=seed, metadata=metadata
-    )
+            },
+        )
+    return out
 
 
 # =====================================================================================
@@ -438,7 +457,7 @@ def _attach(
     )
     group = min(plans[link.parent].k, MICROAGGREGATION_GROUP)
     capacity = capacities(scores, original_counts, group, rng.permutation(n_parents))
-    parent_points, child_points = _link_space(graph, link, plans, runs, capacity, seed)
+    parent_points, child_points = _link_space(graph, link, runs, capacity, seed)
     if parent_points is None or child_points is None:
         # nothing to compare (the parent has no modelled variable): a random assignment
         order = rng.permutation(n_children)
@@ -476,7 +495,6 @@ def _attach(
 def _link_space(
     graph: TableGraph,
     link: Link,
-    plans: dict[str, _Plan],
     runs: dict[str, AvatarizationResult],
     capacity: np.ndarray,
     seed: int,

@@ -291,6 +291,8 @@ def _check_tables(tables: Sequence[Table], problems: list[SchemaProblem]) -> dic
 def _check_links(
     links: Sequence[Link], tables: dict[str, Table], problems: list[SchemaProblem]
 ) -> list[Link]:
+    # Long on purpose: one flat sequence of independent checks per link, each with its own
+    # message, in the order a user fixes them (method, ends, keys, one foreign key per parent).
     if isinstance(links, Link) or not isinstance(links, Sequence):
         problems.append(SchemaProblem("links: expected a list of Link"))
         return []
