@@ -14,6 +14,7 @@ from avatars.engine.multitable import (
     Link,
     MultiTableResult,
     Table,
+    TableParameters,
     advise_tables,
     avatarize_tables,
     privacy_metrics_tables,
@@ -250,3 +251,37 @@ def test_generated_schema_privacy(
         ("visit", "to_bottom_id_propagated"),
     }
     assert all(rate is not None and rate >= 90 for rate in rates.values()), rates
+
+
+def test_datetimes_booleans_missing_values_and_exclusions() -> None:
+    tables, links = bundled()
+    rng = np.random.default_rng(0)
+    patient, doctor, visit = (t.data.copy() for t in tables)
+    visit["date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        rng.integers(0, 365, len(visit)), unit="D"
+    )
+    doctor["since"] = pd.Timestamp("2000-01-01") + pd.to_timedelta(
+        rng.integers(0, 7000, len(doctor)), unit="D"
+    )
+    patient["smoker"] = rng.random(len(patient)) < 0.3
+    patient.loc[rng.random(len(patient)) < 0.1, "weight"] = np.nan
+    excluded = TableParameters(exclude_variables=["height"], exclude_method="row_order")
+    tables = [
+        Table("patient", patient, "p_id", parameters=excluded),
+        Table("doctor", doctor, "d_id"),
+        Table("visit", visit, "visit_id"),
+    ]
+    result = avatarize_tables(tables, links, seed=0)
+    check_keys(tables, links, result)
+    assert result.tables["visit"].avatars["date"].dtype == visit["date"].dtype
+    assert result.tables["patient"].avatars["smoker"].dtype == bool
+    assert result.tables["patient"].avatars["weight"].isna().any()
+    # row_order re-attaches excluded values to their own avatars: SENSITIVE, and said so
+    assert result.warnings == [
+        "table 'patient': excluded variable(s) 'height' are re-attached by row order "
+        "(SENSITIVE: each avatar carries its original's values; use coordinate_similarity "
+        "to avoid it)"
+    ]
+    assert not any(c.endswith("::height") for c in result.tables["visit"].enrichment_columns)
+    privacy = privacy_metrics_tables(tables, links, result.unshuffled(), seed=0)
+    assert all(m.hidden_rate is not None for m in privacy)
