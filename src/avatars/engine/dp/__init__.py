@@ -28,6 +28,7 @@ from avatars.engine.dp.common import (
     check_epsilon,
     check_privacy_model,
 )
+from avatars.engine.dp.fast_dp import avatarize_fast_dp
 from avatars.engine.dp.open_dp import avatarize_open_dp
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "DPAugmentation",
     "DPAvatarizationResult",
     "PrivacyAccounting",
+    "avatarize_fast_dp",
     "avatarize_open_dp",
     "check_epsilon",
     "check_privacy_model",

@@ -64,15 +64,11 @@ def symmetric_distance(rows_per_individual: int) -> int:
     return 2 * rows_per_individual
 
 
-def noisy_counts(
-    codes: np.ndarray, n_categories: int, epsilon: float, rows_per_individual: int = 1
-) -> Release:
-    """Counts of ``codes`` (integers in ``[0, n_categories)``) with discrete Laplace noise.
-
-    The histogram moves by at most ``2m`` in L1 norm between neighbours (``m`` rows each
-    leave one cell and enter another), so the scale is ``2m / ε`` and OpenDP's map confirms
-    the loss.
-    """
+def counts_measurement(
+    n_categories: int, epsilon: float, rows_per_individual: int = 1
+) -> tuple[Any, float, float]:
+    """The OpenDP measurement behind :func:`noisy_counts`: ``(measurement, ε from OpenDP's
+    map, noise scale)``. The measurement takes a list of codes and returns noisy counts."""
     dp = import_opendp()
     d_in = symmetric_distance(rows_per_individual)
     histogram = dp.t.make_count_by_categories(
@@ -86,6 +82,19 @@ def noisy_counts(
     measurement = histogram >> dp.m.then_laplace(scale=scale)
     spent = float(measurement.map(d_in))
     _check_spent(spent, epsilon, "noisy counts")
+    return measurement, spent, scale
+
+
+def noisy_counts(
+    codes: np.ndarray, n_categories: int, epsilon: float, rows_per_individual: int = 1
+) -> Release:
+    """Counts of ``codes`` (integers in ``[0, n_categories)``) with discrete Laplace noise.
+
+    The histogram moves by at most ``2m`` in L1 norm between neighbours (``m`` rows each
+    leave one cell and enter another), so the scale is ``2m / ε`` and OpenDP's map confirms
+    the loss.
+    """
+    measurement, spent, scale = counts_measurement(n_categories, epsilon, rows_per_individual)
     released = measurement(np.asarray(codes, dtype=np.int64).tolist())
     return Release(np.asarray(released, dtype=np.float64), spent, scale)
 
