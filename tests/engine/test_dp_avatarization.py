@@ -236,7 +236,7 @@ def test_declared_categories_are_the_only_labels(wbcd):
     )
     assert set(result.shuffled["Class"]) <= {"benign", "malignant", "unknown"}
     assert not any("'Class'" in entry for entry in result.accounting.not_covered)
-    with pytest.raises(InvalidDataError, match="Class.*declared categories"):
+    with pytest.raises(InvalidDataError, match=r"Class.*declared categories"):
         avatarize_open_dp(table, epsilon=1.0, categories={"Class": ["benign"]})
 
 
@@ -244,7 +244,7 @@ def test_declared_categories_are_the_only_labels(wbcd):
 @pytest.mark.parametrize("epsilon", [0, -1.0, 1001.0, math.inf, math.nan, "1", True, None])
 def test_epsilon_out_of_range_is_refused(wbcd, epsilon):
     for avatarize in (avatarize_open_dp, avatarize_fast_dp):
-        with pytest.raises(InvalidParameterError, match="'epsilon'.*\\(0, 1000\\]"):
+        with pytest.raises(InvalidParameterError, match=r"'epsilon'.*\(0, 1000\]"):
             avatarize(wbcd, epsilon=epsilon)
 
 

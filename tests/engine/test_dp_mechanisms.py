@@ -29,8 +29,8 @@ from scipy.stats import beta
 
 pytest.importorskip("opendp")
 
-from avatars.engine.dp.latent import histogram_counts  # noqa: E402
-from avatars.engine.dp.opendp_mechanisms import counts_measurement, noisy_argmax  # noqa: E402
+from avatars.engine.dp.latent import histogram_counts
+from avatars.engine.dp.opendp_mechanisms import counts_measurement, noisy_argmax
 
 EPSILON = 1.0
 TRIALS = 5000
