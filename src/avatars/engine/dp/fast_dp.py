@@ -201,50 +201,11 @@ def avatarize_fast_dp(
     accounting = _accounting(request, plan, checked_epsilon, rows_per_individual, unit)
     timings = steps.seconds()
     steps.report(1.0, "done")
-    metadata = {
-        "engine": "avatars",
-        "engine_version": __version__,
-        "method": "avatar_fast_dp",
-        "n_rows": len(df),
-        "n_columns": df.shape[1],
-        "n_avatars": len(shuffled),
-        "parameters": {
-            "epsilon": checked_epsilon,
-            "mechanism": request.mechanism.value,
-            "gmm_n_components": gmm_n_components,
-            "histogram_n_bins": histogram_n_bins,
-            "bounds_percentile": request.bounds_percentile,
-            "ncp": ncp,
-            "seed": plan.seed,
-            "column_weights": plan.column_weights,
-            "imputation": {
-                "method": plan.imputation.method.value,
-                "k": plan.imputation.k,
-                "training_fraction": plan.imputation.training_fraction,
-                "return_data_imputed": plan.imputation.return_data_imputed,
-            },
-            "exclude_variables": plan.exclude,
-            "exclude_method": plan.exclude_method.value,
-            "rows_per_individual": rows_per_individual,
-        },
-        "column_types": {c: t.value for c, t in encoder.column_types.items()},
-        "passed_through": plan.passed_through,
-        "missing_indicators": encoder.indicator_names,
-        "imputation": imputation_report,
-        "projection": {
-            "kind": projection.kind.value,
-            "dimensions": projection.n_dimensions,
-            "rank": projection.rank,
-            "explained_variance_ratio": [
-                float(v) for v in projection.explained_variance_ratio[:ncp]
-            ],
-        },
-        "latent_box": {"low": box.low.tolist(), "high": box.high.tolist()},
-        "data_augmentation": augmentation_note,
-        "metrics_pairing": METRICS_PAIRING,
-        "differential_privacy": accounting.to_dict(),
-        "timings_seconds": timings,
-    }
+    metadata = _metadata(
+        df, request, plan, checked_epsilon, gmm_n_components, histogram_n_bins, ncp, encoder,
+        imputation_report, projection, box, augmentation_note, accounting, timings,
+        len(shuffled),
+    )  # fmt: skip
     return DPAvatarizationResult(
         shuffled=shuffled,
         unshuffled=unshuffled,
@@ -479,3 +440,67 @@ def _accounting(
         steps=steps,
         not_covered=not_covered,
     )
+
+
+def _metadata(
+    df: pd.DataFrame,
+    request: _Request,
+    plan: TablePlan,
+    checked_epsilon: float,
+    gmm_n_components: int,
+    histogram_n_bins: int,
+    ncp: int,
+    encoder: TableEncoder,
+    imputation_report: dict[str, Any],
+    projection: Projection,
+    box: _Box,
+    augmentation_note: dict[str, Any] | None,
+    accounting: PrivacyAccounting,
+    timings: dict[str, float],
+    n_avatars: int,
+) -> dict[str, Any]:
+    """The run's metadata: parameters as used, projection, latent box, the accounting."""
+    return {
+        "engine": "avatars",
+        "engine_version": __version__,
+        "method": "avatar_fast_dp",
+        "n_rows": len(df),
+        "n_columns": df.shape[1],
+        "n_avatars": n_avatars,
+        "parameters": {
+            "epsilon": checked_epsilon,
+            "mechanism": request.mechanism.value,
+            "gmm_n_components": gmm_n_components,
+            "histogram_n_bins": histogram_n_bins,
+            "bounds_percentile": request.bounds_percentile,
+            "ncp": ncp,
+            "seed": plan.seed,
+            "column_weights": plan.column_weights,
+            "imputation": {
+                "method": plan.imputation.method.value,
+                "k": plan.imputation.k,
+                "training_fraction": plan.imputation.training_fraction,
+                "return_data_imputed": plan.imputation.return_data_imputed,
+            },
+            "exclude_variables": plan.exclude,
+            "exclude_method": plan.exclude_method.value,
+            "rows_per_individual": accounting.rows_per_individual,
+        },
+        "column_types": {c: t.value for c, t in encoder.column_types.items()},
+        "passed_through": plan.passed_through,
+        "missing_indicators": encoder.indicator_names,
+        "imputation": imputation_report,
+        "projection": {
+            "kind": projection.kind.value,
+            "dimensions": projection.n_dimensions,
+            "rank": projection.rank,
+            "explained_variance_ratio": [
+                float(v) for v in projection.explained_variance_ratio[:ncp]
+            ],
+        },
+        "latent_box": {"low": box.low.tolist(), "high": box.high.tolist()},
+        "data_augmentation": augmentation_note,
+        "metrics_pairing": METRICS_PAIRING,
+        "differential_privacy": accounting.to_dict(),
+        "timings_seconds": timings,
+    }

@@ -62,7 +62,7 @@ from avatars.engine.dp.tables import ReportProjection, TablePlan, plan_table
 from avatars.engine.errors import InvalidDataError, InvalidParameterError
 from avatars.engine.imputation import ImputationParameters, impute
 from avatars.engine.preprocessing import EncodedTable, TableEncoder, check_columns_exist
-from avatars.engine.schema import ColumnType
+from avatars.engine.schema import ColumnType, infer_column_type
 from avatars.protocol.enums import ExcludeVariablesMethod
 
 DEFAULT_PREPROCESS_BUDGET_RATIO = 0.3
@@ -209,38 +209,10 @@ def avatarize_open_dp(
     accounting = _accounting(request, plan, bounds_note, model, encoder, rows_per_individual, unit)
     timings = steps.seconds()
     steps.report(1.0, "done")
-    metadata = {
-        "engine": "avatars",
-        "engine_version": __version__,
-        "method": "avatar_open_dp",
-        "n_rows": len(df),
-        "n_columns": df.shape[1],
-        "n_avatars": len(shuffled),
-        "parameters": {
-            "epsilon": request.epsilon,
-            "preprocess_budget_ratio": request.preprocess_budget_ratio,
-            "n_bins": n_bins,
-            "seed": plan.seed,
-            "ncp": report.ncp,
-            "column_weights": plan.column_weights,
-            "categories_declared": sorted(request.categories),
-            "imputation": {
-                "method": plan.imputation.method.value,
-                "return_data_imputed": plan.imputation.return_data_imputed,
-            },
-            "exclude_variables": plan.exclude,
-            "exclude_method": plan.exclude_method.value,
-            "rows_per_individual": rows_per_individual,
-        },
-        "column_types": {c: t.value for c, t in encoder.column_types.items()},
-        "passed_through": plan.passed_through,
-        "dp_bounds": bounds_note,
-        "mst_tree": [[layout.columns[a], layout.columns[b]] for a, b in model.edges],
-        "data_augmentation": augmentation_note,
-        "metrics_pairing": METRICS_PAIRING,
-        "differential_privacy": accounting.to_dict(),
-        "timings_seconds": timings,
-    }
+    metadata = _metadata(
+        df, request, plan, n_bins, report.ncp, encoder, bounds_note, layout, model,
+        augmentation_note, accounting, timings, len(shuffled),
+    )  # fmt: skip
     return DPAvatarizationResult(
         shuffled=shuffled,
         unshuffled=unshuffled,
@@ -328,8 +300,6 @@ def _check_request(
 
 
 def _inferred_continuous(series: pd.Series) -> bool:
-    from avatars.engine.schema import infer_column_type
-
     return infer_column_type(series).is_continuous
 
 
@@ -535,3 +505,53 @@ def _accounting(
         steps=steps,
         not_covered=not_covered,
     )
+
+
+def _metadata(
+    df: pd.DataFrame,
+    request: _Request,
+    plan: TablePlan,
+    n_bins: int,
+    ncp: int,
+    encoder: TableEncoder,
+    bounds_note: dict[str, dict[str, float]],
+    layout: _Layout,
+    model: MSTModel,
+    augmentation_note: dict[str, Any] | None,
+    accounting: PrivacyAccounting,
+    timings: dict[str, float],
+    n_avatars: int,
+) -> dict[str, Any]:
+    """The run's metadata: parameters as used, DP bounds, the MST tree, the accounting."""
+    return {
+        "engine": "avatars",
+        "engine_version": __version__,
+        "method": "avatar_open_dp",
+        "n_rows": len(df),
+        "n_columns": df.shape[1],
+        "n_avatars": n_avatars,
+        "parameters": {
+            "epsilon": request.epsilon,
+            "preprocess_budget_ratio": request.preprocess_budget_ratio,
+            "n_bins": n_bins,
+            "seed": plan.seed,
+            "ncp": ncp,
+            "column_weights": plan.column_weights,
+            "categories_declared": sorted(request.categories),
+            "imputation": {
+                "method": plan.imputation.method.value,
+                "return_data_imputed": plan.imputation.return_data_imputed,
+            },
+            "exclude_variables": plan.exclude,
+            "exclude_method": plan.exclude_method.value,
+            "rows_per_individual": accounting.rows_per_individual,
+        },
+        "column_types": {c: t.value for c, t in encoder.column_types.items()},
+        "passed_through": plan.passed_through,
+        "dp_bounds": bounds_note,
+        "mst_tree": [[layout.columns[a], layout.columns[b]] for a, b in model.edges],
+        "data_augmentation": augmentation_note,
+        "metrics_pairing": METRICS_PAIRING,
+        "differential_privacy": accounting.to_dict(),
+        "timings_seconds": timings,
+    }
