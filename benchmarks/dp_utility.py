@@ -23,8 +23,8 @@ environment, created on first use (``--smartnoise-venv``, default
 
     python3 -m venv VENV
     VENV/bin/pip install --no-deps smartnoise-synth==1.0.8 smartnoise-sql==1.0.10
-    VENV/bin/pip install mbi==1.1.0 opendp==0.14.1 disjoint-set==0.8.0 Faker \\
-        antlr4-python3-runtime==4.9.3 PyYAML graphviz sqlalchemy pandas scipy networkx
+    VENV/bin/pip install mbi==1.1.0 opendp==0.14.1 "disjoint-set>=0.9,<0.10" Faker \\
+        antlr4-python3-runtime==4.9.3 PyYAML graphviz sqlalchemy "pandas<3" scipy networkx
 
 (no torch, opacus or pac-synth: ``snsynth.mst`` never imports them). The table goes to it as
 CSV and the synthetic table comes back as CSV.
@@ -48,13 +48,13 @@ SMARTNOISE_PACKAGES_NO_DEPS = ["smartnoise-synth==1.0.8", "smartnoise-sql==1.0.1
 SMARTNOISE_PACKAGES = [
     "mbi==1.1.0",
     "opendp==0.14.1",
-    "disjoint-set==0.8.0",
+    "disjoint-set>=0.9,<0.10",
     "Faker",
     "antlr4-python3-runtime==4.9.3",
     "PyYAML",
     "graphviz",
     "sqlalchemy",
-    "pandas",
+    "pandas<3",
     "scipy",
     "networkx",
 ]
