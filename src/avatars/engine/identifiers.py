@@ -298,3 +298,20 @@ def _sample(values: np.ndarray) -> np.ndarray:
     """An evenly spaced sample of :data:`PATTERN_SAMPLE` values (deterministic)."""
     step = len(values) / PATTERN_SAMPLE
     return values[(np.arange(PATTERN_SAMPLE) * step).astype(np.int64)]
+
+
+def normalised_text(series: pd.Series) -> pd.Series:
+    """Values as comparable text (missing stays missing): an integer-valued float is written
+    as an integer, so that ``12.0`` (a key read as float because of a missing value) equals
+    ``12``. Used to compare an original column with its avatars' column."""
+
+    def text(value: object) -> object:
+        if pd.isna(value):
+            return None
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        if isinstance(value, np.generic):
+            return str(value.item())
+        return str(value)
+
+    return pd.Series([text(v) for v in series], index=range(len(series)), dtype=object)

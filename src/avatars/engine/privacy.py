@@ -25,6 +25,14 @@ Singling out (§2.1-2.8)
 - closest rate (§2.5, provisional), column and row direct match protection (§2.6, §2.8,
   provisional), categorical hidden rate (§2.7, provisional).
 
+Exact copies and identifiers (ours, issue 15): the unique-record copy share — avatars identical
+to an original record that is unique in the original data, on every compared column and on the
+``known_variables`` — and the identifier protection — avatars that carry their own original's
+value of an identifier column (:mod:`avatars.engine.identifiers`), measured on the tables as
+given, excluded columns included. With a ``holdout`` (records of the same population that the
+avatarization did not see): the DCR share and a distance-based membership-inference AUC
+(:func:`dcr_share`, :func:`membership_auc`), in the metric space.
+
 Linkability and inference (need ``known_variables``; §2.9-2.10, provisional).
 
 Reproduction (tests/engine/test_privacy_paper.py): our projection reproduces saiph's full-SVD
@@ -71,6 +79,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+from scipy.stats import rankdata
 
 from avatars.engine.common import (
     ProgressCallback,
@@ -80,8 +89,10 @@ from avatars.engine.common import (
     jsonable,
     single_threaded_blas,
 )
-from avatars.engine.errors import InvalidDataError, InvalidParameterError
+from avatars.engine.errors import AvatarsEngineError, InvalidDataError, InvalidParameterError
+from avatars.engine.identifiers import detect_identifiers, normalised_text
 from avatars.engine.imputation import ImputationParameters, impute
+from avatars.engine.metric_rows import PrivacyVerdict, merge_warnings, privacy_verdict
 from avatars.engine.metric_space import MetricSpace
 from avatars.engine.neighbors import (
     CHUNK_ROWS,
@@ -108,8 +119,10 @@ __all__ = [
     "PrivacyStreams",
     "closest_rate",
     "dcr_nndr",
+    "dcr_share",
     "hidden_flags",
     "local_cloaking",
+    "membership_auc",
     "nearest_avatar",
     "paired_distances",
     "privacy_metrics",
@@ -172,6 +185,12 @@ class PrivacyMetricsResult:
         found = self.metric(name)
         return None if found is None else found.value
 
+    def verdict(self) -> PrivacyVerdict:
+        """What passed, what did not and what to change (:func:`privacy_verdict`)."""
+        return privacy_verdict(
+            [m.to_dict() for m in self.metrics], self.metadata.get("warnings") or []
+        )
+
     def to_dict(self, *, records_limit: int = 0) -> dict[str, Any]:
         """A JSON-serialisable dict (the server's ``<table>.privacy.json``).
 
@@ -188,6 +207,7 @@ class PrivacyMetricsResult:
         out["details"] = jsonable(self.details)
         out["parameters"] = jsonable(self.parameters)
         out["metadata"] = jsonable(self.metadata)
+        out["verdict"] = self.verdict().to_dict()
         if len(self.hidden) <= records_limit:
             records: dict[str, Any] = {
                 "hidden": self.hidden,
@@ -575,6 +595,67 @@ def closest_rate(
     return 100.0 * (1.0 - float(np.mean(at_risk))), at_risk, tau
 
 
+def dcr_share(
+    training_coordinates: np.ndarray,
+    holdout_coordinates: np.ndarray,
+    avatar_coordinates: np.ndarray,
+    *,
+    atol: float | None = None,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """DCR share (%): ``100 · mean_s (1[d_T(s) < d_H(s)] + ½ · 1[d_T(s) = d_H(s)])`` with
+    ``d_T(s)``/``d_H(s)`` the distance of avatar ``s`` to its nearest training/holdout record
+    (ties within ``atol`` count half); returns it with ``d_T`` and ``d_H``.
+
+    Pass training and holdout sets of the same size: then an avatarization that is no closer
+    to the records it was made from than to new records of the same population scores 50 %,
+    and 100 % means every avatar sits closest to a training record. Source: MOSTLY AI's QA
+    report ("DCR share"), sdmetrics' ``DCROverfittingProtection`` (which reports
+    ``1 − max(0, 2·(share − ½))``).
+    """
+    if atol is None:
+        atol = tie_tolerance(training_coordinates, avatar_coordinates)
+    d_train = _nearest_distances(training_coordinates, avatar_coordinates)
+    d_holdout = _nearest_distances(holdout_coordinates, avatar_coordinates)
+    closer = d_train < d_holdout - atol
+    tied = np.abs(d_train - d_holdout) <= atol
+    share = 100.0 * float(np.mean(closer + 0.5 * tied))
+    return share, d_train, d_holdout
+
+
+def membership_auc(
+    member_coordinates: np.ndarray,
+    non_member_coordinates: np.ndarray,
+    avatar_coordinates: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC of a distance-based membership-inference attack; returns it with each candidate's
+    distance to its nearest avatar (members', non-members').
+
+    The attacker holds candidate records and the avatars, and calls a candidate a member of
+    the avatarized data when it is close to an avatar (score ``−min_s ‖x − s‖``). The AUC is
+    the probability that a random member scores higher than a random non-member, ties
+    counting half (Mann-Whitney U / (m₁·m₀)): 0.5 is a coin toss, 1 a perfect attack. Source:
+    the distance-to-closest-record attacks of Chen et al. 2020 (GAN-Leaks, "full black-box")
+    and anonymeter's premise that an attack is measured against a control set (Giomi et al.
+    2023); here the control is the holdout.
+    """
+    d_members = _nearest_distances(avatar_coordinates, member_coordinates)
+    d_others = _nearest_distances(avatar_coordinates, non_member_coordinates)
+    m1, m0 = len(d_members), len(d_others)
+    ranks = rankdata(np.concatenate([-d_members, -d_others]))  # higher score, higher rank
+    u = float(ranks[:m1].sum()) - m1 * (m1 + 1) / 2.0
+    return u / (m1 * m0), d_members, d_others
+
+
+def _nearest_distances(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Distance of each query to its nearest point (KD-tree, bounded chunks)."""
+    tree = _balanced_tree(points)
+    out = np.empty(len(queries))
+    for start in range(0, len(queries), CHUNK_ROWS):
+        stop = min(len(queries), start + CHUNK_ROWS)
+        out[start:stop], _ = tree.query(queries[start:stop], k=1, workers=-1)
+    return out
+
+
 def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``‖a_i − b_i‖`` row by row, in chunks."""
     n = a.shape[0]
@@ -602,7 +683,9 @@ class PrivacyStreams:
     - ``categorical_hidden_rate`` (child 1): imputation in the categorical hidden rate's space;
     - ``local_cloaking`` (child 2): the nested random subsamples of the avatars that bound the
       local cloaking counts (the counts themselves do not depend on it);
-    - ``inference`` (child 3): imputation of the known variables for the inference metrics.
+    - ``inference`` (child 3): imputation of the known variables for the inference metrics;
+    - ``membership`` (child 4): the holdout's imputation and the equal-size samples of the
+      training records and the holdout.
 
     Imputation draws only when it samples (``training_fraction`` < 1, or fast_knn on a large
     table); the other steps draw always. ``details["random_streams"]`` reports the seeds.
@@ -612,14 +695,16 @@ class PrivacyStreams:
     categorical_hidden_rate: int
     local_cloaking: int
     inference: int
+    membership: int
 
     @classmethod
     def from_seed(cls, seed: int) -> PrivacyStreams:
-        children = np.random.SeedSequence(seed).spawn(4)
-        metric_space, categorical, cloaking, inference = (
+        # spawn(n) gives child i the same seed whatever n: adding a stream changes no other
+        children = np.random.SeedSequence(seed).spawn(5)
+        metric_space, categorical, cloaking, inference, membership = (
             int(child.generate_state(1)[0]) for child in children
         )
-        return cls(metric_space, categorical, cloaking, inference)
+        return cls(metric_space, categorical, cloaking, inference, membership)
 
     def to_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -644,6 +729,8 @@ def privacy_metrics(
     closest_rate_ratio_threshold: float = 0.3,
     categorical_hidden_rate_variables: Sequence[str] | None = None,
     exclude_variables: Sequence[str] | None = None,
+    holdout: pd.DataFrame | None = None,
+    warnings: Sequence[Mapping[str, Any]] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PrivacyMetricsResult:
     """Privacy metrics of ``unshuffled_avatars`` (row ``i`` = avatar of ``original`` row ``i``).
@@ -672,6 +759,12 @@ def privacy_metrics(
         Closest rate: NNDR below which a too-close avatar is also "too isolated" (0-1).
     categorical_hidden_rate_variables
         Columns for the categorical hidden rate (treated as categorical); default: not computed.
+    holdout
+        Records of the same population that the avatarization did not see, with the
+        original's columns: enables the DCR share and the membership-inference AUC.
+    warnings
+        The avatarization's ``metadata["warnings"]``: repeated in this result's metadata (with
+        what the metrics measure themselves) and in its verdict.
     progress
         Called as ``progress(fraction, phase)``.
     """
@@ -687,6 +780,11 @@ def privacy_metrics(
         ratio_threshold=closest_rate_ratio_threshold,
         seed=seed,
     )
+    if holdout is not None:
+        check_table(holdout, "holdout")
+        request.holdout = align_columns(original, holdout, "holdout")
+        if len(request.holdout) < 2:
+            raise InvalidDataError("holdout: the membership metrics need at least 2 records")
     avatars = request.avatars
     streams = PrivacyStreams.from_seed(request.seed)
     with steps.step(0.0, "projection", "metric_space"):
@@ -710,7 +808,18 @@ def privacy_metrics(
         closest,
     ]
     with steps.step(0.65, "direct matches", "direct_match"):
-        sections.append(_direct_match_section(original[keep], avatars[keep], space.encoder))
+        raw_o, raw_a = space.encoder.encode(original[keep]), space.encoder.encode(avatars[keep])
+        sections.append(_direct_match_section(raw_o, raw_a, space.encoder))
+        sections.append(_unique_copy_section(raw_o, raw_a, space.encoder, request.known))
+        del raw_o, raw_a
+    with steps.step(0.7, "identifiers", "identifiers"):
+        identifier_section, measured = _identifier_section(
+            original, avatars, column_types, request.passed_through, request.exclude
+        )
+        sections.append(identifier_section)
+    if request.holdout is not None:
+        with steps.step(0.72, "membership", "membership"):
+            sections.append(_membership_section(space, request.holdout, streams.membership))
     categorical_hidden = None
     if request.categorical_variables:
         with steps.step(0.75, "categorical hidden rate", "categorical_hidden_rate"):
@@ -743,7 +852,7 @@ def privacy_metrics(
         closest_distances_ratio=singling.closest_distances_ratio,
         closest_at_risk=at_risk,
         categorical_hidden=categorical_hidden,
-        metadata=passed_through_note(request.passed_through),
+        metadata=_result_metadata(request, warnings, measured),
     )
 
 
@@ -761,6 +870,7 @@ class _Request:
     ratio: float
     seed: int
     passed_through: list[dict[str, str]]  # constant or all-missing columns, left out
+    holdout: pd.DataFrame | None = None  # with the original's columns in its order
 
     @property
     def left_out(self) -> list[str]:
@@ -1104,12 +1214,11 @@ def _closest_rate_section(
 
 
 def _direct_match_section(
-    original: pd.DataFrame, avatars: pd.DataFrame, encoder: TableEncoder
+    raw_o: EncodedTable, raw_a: EncodedTable, encoder: TableEncoder
 ) -> _Section:
     """Column and row direct match protection (method.md §2.6 and §2.8, **provisional** [I])
     on the raw values of the compared columns, see :func:`_column_direct_match` and
     :func:`_row_direct_matches`."""
-    raw_o, raw_a = encoder.encode(original), encoder.encode(avatars)
     column_protection = _column_direct_match(raw_o, raw_a, encoder)
     row_matches, own_row_matches = _row_direct_matches(raw_o, raw_a, encoder)
     worst = [v for v in column_protection.values() if v is not None]
@@ -1123,7 +1232,7 @@ def _direct_match_section(
         ),
         make_metric(
             "row_direct_match_protection",
-            100.0 * (1.0 - row_matches / len(avatars)),
+            100.0 * (1.0 - row_matches / raw_a.n_rows),
             "Share of avatars that are not an exact copy of an original record.",
             provisional=True,
         ),
@@ -1136,6 +1245,199 @@ def _direct_match_section(
         },
     }
     return _Section(metrics, details)
+
+
+def _unique_copy_section(
+    raw_o: EncodedTable, raw_a: EncodedTable, encoder: TableEncoder, known: list[str]
+) -> _Section:
+    """Unique-record copy share (ours, issue 15): ``100 · #{avatars s : ∃ original x, s = x and
+    x is the only original with its values} / #avatars``, on every compared column
+    (``unique_copy_share``) and, when ``known_variables`` are given, on them only
+    (``unique_copy_share_known``: the quasi-identifiers).
+
+    A copy of a unique record discloses that individual; a copy of a record many individuals
+    share discloses nobody — which is why ``row_direct_match_protection`` (every copy) cannot
+    tell a coarse table's harmless copies from disclosures. Values compared as in
+    :func:`_row_direct_matches` (floats rounded to their usual decimals, missing equal to
+    missing, 64-bit row hashes).
+    """
+    metrics = []
+    details: dict[str, Any] = {}
+    subsets: list[tuple[str, list[str] | None]] = [("unique_copy_share", None)]
+    if known:
+        subsets.append(("unique_copy_share_known", known))
+    for name, columns in subsets:
+        h_o = _rounded_row_hashes(raw_o, encoder, columns)
+        h_a = _rounded_row_hashes(raw_a, encoder, columns)
+        values, counts = np.unique(h_o, return_counts=True)
+        unique = values[counts == 1]
+        copies = np.isin(h_a, unique)
+        own = copies & (h_a == h_o) if len(h_a) == len(h_o) else np.zeros(len(h_a), dtype=bool)
+        share = 100.0 * float(np.mean(copies))
+        details[name] = {
+            "value": share,
+            "variables": columns if columns is not None else "all compared columns",
+            "n_unique_originals": int(unique.size),
+            "unique_original_share": 100.0 * unique.size / len(h_o),
+            "n_avatars_copying_a_unique_original": int(copies.sum()),
+            "n_avatars_copying_their_own_unique_original": int(own.sum()),
+        }
+        description = (
+            "Share of avatars identical to an original record that is unique in the original "
+            "data (a disclosure of that individual)."
+            if columns is None
+            else "Share of avatars whose known variables equal those of an individual that "
+            "they single out in the original data."
+        )
+        metrics.append(make_metric(name, share, description))
+    return _Section(metrics, details)
+
+
+def _identifier_section(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    column_types: Mapping[str, str | ColumnType] | None,
+    passed: list[dict[str, str]],
+    exclude: list[str],
+) -> tuple[_Section, list[dict[str, Any]]]:
+    """Identifier protection (ours, issue 15) and the associations the avatars keep.
+
+    For each identifier column of the original (:func:`~avatars.engine.identifiers.
+    detect_identifiers`, excluded columns included), ``link_c`` = % of avatars whose value
+    equals their own original's value (row ``i`` of the unshuffled avatars against original
+    ``i``, values compared as text) and ``copied_c`` = % of avatar values that are one of the
+    original's values. ``identifier_protection = 100 − max_c link_c`` (None without an
+    identifier column). Also returns the warnings this measures: identifier columns with
+    ``link_c ≥ 50`` and excluded columns whose every value is its original's (row order).
+    """
+    left_out = {p["column"] for p in passed}
+    types = {c: t for c, t in (column_types or {}).items() if c in original.columns}
+    columns = [c for c in original.columns if c not in left_out]
+    try:
+        findings = detect_identifiers(original, column_types=types, columns=columns)
+    except AvatarsEngineError:  # a type the metric space refuses was refused there already
+        findings = []
+    per_column: dict[str, dict[str, Any]] = {}
+    link_shares: dict[str, float] = {}
+    measured: list[dict[str, Any]] = []
+    for finding in findings:
+        o, a = normalised_text(original[finding.column]), normalised_text(avatars[finding.column])
+        both = o.notna() & a.notna()
+        link = 100.0 * float((o[both] == a[both]).sum()) / len(avatars)
+        copied = 100.0 * float(a.isin(set(o.dropna())).sum()) / len(avatars)
+        link_shares[finding.column] = link
+        per_column[finding.column] = {
+            "kind": finding.kind.value,
+            "own_original_value_share": link,
+            "original_value_share": copied,
+        }
+    linked = [c for c, share in link_shares.items() if share >= 50.0]
+    if linked:
+        measured.append(
+            {
+                "code": "identifier_original_order",
+                "columns": linked,
+                "message": "identifier column(s) whose avatars carry their own original's "
+                f"identifier (measured): {', '.join(map(repr, linked))}",
+            }
+        )
+    same = [
+        c
+        for c in exclude
+        if c not in per_column and c not in left_out and _every_value_kept(original[c], avatars[c])
+    ]
+    if same:
+        measured.append(
+            {
+                "code": "original_order",
+                "columns": same,
+                "message": "excluded column(s) whose every avatar value is its original's "
+                f"(row order, measured): {', '.join(map(repr, same))}",
+            }
+        )
+    value = (
+        100.0 - max(d["own_original_value_share"] for d in per_column.values())
+        if per_column
+        else None
+    )
+    metric = make_metric(
+        "identifier_protection",
+        value,
+        "Share of avatars that do not carry their own original's identifier (worst identifier "
+        "column).",
+    )
+    return _Section([metric], {"identifier_protection": per_column}), measured
+
+
+def _every_value_kept(original: pd.Series, avatars: pd.Series) -> bool:
+    o, a = normalised_text(original), normalised_text(avatars)
+    return bool(o.nunique() > 1 and ((o == a) | (o.isna() & a.isna())).all())
+
+
+def _membership_section(space: MetricSpace, holdout: pd.DataFrame, seed: int) -> _Section:
+    """DCR share and membership-inference AUC (ours, issue 15) against a ``holdout``, in the
+    metric space (the originals' projection, the same ``ncp`` as the other distance metrics;
+    the holdout imputed on its own like the avatars), see :func:`dcr_share` and
+    :func:`membership_auc`.
+
+    Both compare sets of equal size ``m = min(n_training, n_holdout)``: the larger set is
+    subsampled at random (seeded), so that 50 % and 0.5 are the no-leak values.
+    """
+    streams = np.random.SeedSequence(seed).spawn(2)
+    _, holdout_coordinates = space.embed(holdout, int(streams[0].generate_state(1)[0]))
+    training = space.original_coordinates
+    rng = np.random.default_rng(streams[1])
+    m = min(len(training), len(holdout_coordinates))
+    train_rows = np.sort(rng.permutation(len(training))[:m])
+    holdout_rows = np.sort(rng.permutation(len(holdout_coordinates))[:m])
+    t, h, a = training[train_rows], holdout_coordinates[holdout_rows], space.avatar_coordinates
+    share, d_train, d_holdout = dcr_share(t, h, a)
+    auc, d_members, d_others = membership_auc(t, h, a)
+    details = {
+        "dcr_share": {
+            "value": share,
+            "n_compared": m,
+            "n_training": len(training),
+            "n_holdout": len(holdout_coordinates),
+            "ncp": space.ncp,
+            "distance_to_training": _summary(d_train),
+            "distance_to_holdout": _summary(d_holdout),
+        },
+        "membership_inference_auc": {
+            "value": auc,
+            "n_members": m,
+            "n_non_members": m,
+            "member_distance_to_avatars": _summary(d_members),
+            "non_member_distance_to_avatars": _summary(d_others),
+        },
+    }
+    metrics = [
+        make_metric(
+            "dcr_share",
+            share,
+            "Share of avatars closer to a record they were made from than to a new record of "
+            "the same population (holdout); 50 % is ideal.",
+        ),
+        make_metric(
+            "membership_inference_auc",
+            auc,
+            "How well an attacker tells the individuals used from new ones by their distance "
+            "to the avatars (0.5: a coin toss).",
+        ),
+    ]
+    return _Section(metrics, details)
+
+
+def _result_metadata(
+    request: _Request,
+    given: Sequence[Mapping[str, Any]] | None,
+    measured: list[dict[str, Any]],
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = dict(passed_through_note(request.passed_through))
+    warnings = merge_warnings([*(given or []), *measured])
+    if warnings:
+        metadata["warnings"] = warnings
+    return metadata
 
 
 def _categorical_hidden_rate_section(
@@ -1244,18 +1546,26 @@ def _row_direct_matches(
     tested through 64-bit row hashes (a false match has probability ~n²/2⁶⁴).
     The metric is ``100 · (1 − #matches / n)``.
     """
-    hashes = []
-    for raw in (raw_o, raw_a):
-        cont = raw.continuous.copy()
-        for j, column in enumerate(raw.continuous_names):
-            decimals = encoder.formats[column].decimals
-            if decimals is not None:
-                cont[:, j] = np.round(cont[:, j], decimals)
-        hashes.append(_row_keys(cont, raw.codes))
-    h_o, h_a = hashes
+    h_o = _rounded_row_hashes(raw_o, encoder)
+    h_a = _rounded_row_hashes(raw_a, encoder)
     matches = int(np.isin(h_a, h_o).sum())
     own = int(np.sum(h_a == h_o)) if len(h_a) == len(h_o) else 0
     return matches, own
+
+
+def _rounded_row_hashes(
+    raw: EncodedTable, encoder: TableEncoder, columns: Sequence[str] | None = None
+) -> np.ndarray:
+    """A 64-bit hash per row of its values on ``columns`` (default: all), floats rounded to
+    their column's usual decimals (:func:`_row_keys`)."""
+    ci = [j for j, c in enumerate(raw.continuous_names) if columns is None or c in columns]
+    qi = [j for j, c in enumerate(raw.categorical_names) if columns is None or c in columns]
+    cont = raw.continuous[:, ci].copy()
+    for position, j in enumerate(ci):
+        decimals = encoder.formats[raw.continuous_names[j]].decimals
+        if decimals is not None:
+            cont[:, position] = np.round(cont[:, position], decimals)
+    return _row_keys(cont, raw.codes[:, qi])
 
 
 def _categorical_hidden(
