@@ -169,8 +169,8 @@ def avatarize(
         identifier column's original values, and then a warning says so.
     keys
         Columns declared keys: kept out of the avatarization, and the avatars get new keys —
-        integers ``1..n`` in the order of the shuffled avatars for an integer column, random
-        UUIDs for any other — never the original ones.
+        for an integer column the integers after the largest original key, in the order of
+        the shuffled avatars; random UUIDs for any other — never an original key.
     pseudonymize
         ``{column: strategy}`` (``"FAKER:EMAIL"``, ``"HASH_SHA256"``, ``"UUID4"``, a mapping
         or strategy object: :meth:`PseudonymizationSpec.parse`): kept out of the avatarization
@@ -711,15 +711,19 @@ def _attach_excluded(
 
 
 def _new_keys(column: pd.Series, order: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """New keys for the avatars of a key column, unrelated to the original keys: integers
-    ``1..n`` in the order of the shuffled avatars (row ``r`` of the deliverable gets ``r + 1``)
-    for an integer column, else random UUIDs (version 4, drawn from ``rng``)."""
+    """New keys for the avatars of a key column, none equal to an original key: for an integer
+    column, the integers after the largest original key, ``m + 1 .. m + n``, in the order of
+    the shuffled avatars (row ``r`` of the deliverable gets ``m + 1 + r``), so that no avatar
+    key can be mistaken for, or joined to, an original one; else random UUIDs (version 4,
+    drawn from ``rng``)."""
     n = len(column)
     observed = column.dropna()
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    if numeric and bool(np.all(np.mod(observed.to_numpy(dtype=np.float64), 1) == 0)):
+    values = observed.to_numpy(dtype=np.float64) if numeric else np.empty(0)
+    if numeric and bool(np.all(np.mod(values, 1) == 0)):
+        start = int(values.max()) + 1 if len(values) else 1
         keys = np.empty(n, dtype=np.int64)
-        keys[order] = np.arange(1, n + 1)
+        keys[order] = np.arange(start, start + n)
         return keys
     return np.array(
         [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)], dtype=object
