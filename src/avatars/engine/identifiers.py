@@ -19,8 +19,9 @@ Rules, each with its evidence (``kind``), checked on the non-missing values of a
 - ``unique_text`` — text (or a categorical column) with at least :data:`TEXT_UNIQUE_SHARE` of
   its values distinct, on at least :data:`MIN_VALUES` values: names, record numbers, free text.
   Text that reads as numbers or ISO dates is judged as numbers or dates, not as text.
-- ``integer_sequence`` — integers, all distinct, that are sorted in row order or fill at least
-  half of their range (``1..n`` in any order: row numbers, ``patient_id``).
+- ``integer_sequence`` — integers, all distinct, that are sorted in row order or, from
+  :data:`SEQUENCE_MIN_VALUES` values on, fill at least half of their range (``1..n`` in any
+  order: row numbers, ``patient_id``).
 - ``integer_code`` — integers with at least :data:`INTEGER_UNIQUE_SHARE` of them distinct and
   an identifier's name (a word such as ``id``, ``code``, ``number``, ``num``, ``key``, ``ssn``,
   ``phone``…, or a word ending in ``id``/``num``/``no``/``nr`` such as ``pidnum``, ``PatientID``):
@@ -57,8 +58,11 @@ MIN_VALUES = 10
 TEXT_UNIQUE_SHARE = 0.9
 #: Integers with an identifier's name (or of many digits): share of distinct values needed.
 INTEGER_UNIQUE_SHARE = 0.9
-#: Integers, all distinct, filling at least this share of ``max − min + 1``: a sequence.
+#: Integers, all distinct, filling at least this share of ``max − min + 1``: a sequence —
+#: from SEQUENCE_MIN_VALUES values on (40 distinct heights of 150-189 cm can happen by chance
+#: in a small table; 50 distinct values filling half of their range hardly do).
 SEQUENCE_DENSITY = 0.5
+SEQUENCE_MIN_VALUES = 50
 #: Patterns: share of the values that must match, and least number of distinct values.
 PATTERN_SHARE = 0.8
 PATTERN_MIN_DISTINCT = 5
@@ -244,7 +248,7 @@ def _judge_numbers(name: str, values: pd.Series, *, text: bool = False) -> Ident
     if n_distinct == n:
         increasing = bool(np.all(np.diff(numbers) > 0))
         density = n / (high - low + 1)
-        if increasing or density >= SEQUENCE_DENSITY:
+        if increasing or (density >= SEQUENCE_DENSITY and n >= SEQUENCE_MIN_VALUES):
             how = "sorted in row order" if increasing else f"filling {density:.0%} of their range"
             return IdentifierFinding(
                 name,
