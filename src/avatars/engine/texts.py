@@ -110,6 +110,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Rattachement des variables exclues",
     ),
     "param_weights": ("Column weights", "Poids des colonnes"),
+    "param_keys": ("Keys (new keys for the avatars)", "Clés (nouvelles clés pour les avatars)"),
+    "param_pseudonymized": ("Pseudonymized columns", "Colonnes pseudonymisées"),
     "param_assignment": ("Categorical assignment", "Affectation des modalités"),
     "param_known": ("Known variables (attacker)", "Variables connues (attaquant)"),
     "param_target": ("Target variable (attacker)", "Variable cible (attaquant)"),
@@ -468,6 +470,17 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Attention : les variables exclues {names} n'ont pas été avatarisées ; elles sont "
         "rattachées ({method}) et doivent être évaluées séparément (il peut s'agir "
         "d'identifiants directs).",
+    ),
+    "measure_keys": (
+        "The key columns {names} were replaced by new keys: no original key is published.",
+        "Les colonnes clés {names} ont été remplacées par de nouvelles clés : aucune clé "
+        "d'origine n'est publiée.",
+    ),
+    "measure_pseudonymized": (
+        "The columns {names} were replaced by pseudonyms, dealt to the avatars in an order "
+        "unrelated to the original records.",
+        "Les colonnes {names} ont été remplacées par des pseudonymes, attribués aux avatars dans "
+        "un ordre sans rapport avec les enregistrements d'origine.",
     ),
     "measure_unshuffled": (
         "The unshuffled avatars (in the order of the original records) are sensitive: they are "
