@@ -95,14 +95,19 @@ def test_membership_separates_copies_from_new_records():
     assert 43 < fresh.value("dcr_share") < 57
     assert 0.44 < fresh.value("membership_inference_auc") < 0.56
     details = fresh.details["dcr_share"]
-    assert details["n_compared"] == 600 and details["ncp"] == fresh.parameters["ncp"]
+    assert details["n_holdout"] == 600 and details["ncp"] == fresh.parameters["ncp"]
 
 
-def test_membership_of_real_avatars_is_measured_and_unequal_sizes_are_sampled():
-    training, holdout = _population(800, 4), _population(300, 5)
+def test_unequal_sizes_are_put_on_the_equal_size_scale():
+    training, holdout = _population(1_500, 4), _population(300, 5)
+    # avatars independent of the training records: an avatar's nearest record is a training
+    # one 5 times in 6 (1,500 against 300), which is no leak: 50 % on the equal-size scale
+    fresh = privacy_metrics(training, _population(1_500, 6), seed=0, holdout=holdout)
+    assert 78 < fresh.details["dcr_share"]["observed_share"] < 88
+    assert fresh.details["dcr_share"]["no_leak_share"] == pytest.approx(100 * 1_500 / 1_800)
+    assert 42 < fresh.value("dcr_share") < 58
     result = avatarize(training, k=10, seed=0)
     privacy = privacy_metrics(training, result.unshuffled, seed=0, holdout=holdout)
-    assert privacy.details["dcr_share"]["n_compared"] == 300  # the training set subsampled
     assert 50 <= privacy.value("dcr_share") <= 100
     assert privacy.metric("membership_inference_auc").criterion == "inference"
     again = privacy_metrics(training, result.unshuffled, seed=0, holdout=holdout)
@@ -114,6 +119,8 @@ def test_array_level_membership_functions():
     train, hold = rng.standard_normal((200, 3)), rng.standard_normal((200, 3))
     share, d_train, d_hold = dcr_share(train, hold, train + 1e-3)
     assert share == 100.0 and (d_train < d_hold).all()
+    half, _, _ = dcr_share(train, train, train)  # every distance tied: half of each
+    assert half == 50.0
     auc, _, _ = membership_auc(train, hold, train)
     assert auc == 1.0
     auc_ties, _, _ = membership_auc(train, train, train)
