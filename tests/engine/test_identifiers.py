@@ -209,3 +209,20 @@ def test_conflicting_treatments_and_missing_secret_are_named():
         avatarize(table, k=5, pseudonymize={"email": "HASH_SHA256"})
     with pytest.raises(InvalidParameterError, match=r"pseudonymize.email.*strategy among"):
         avatarize(table, k=5, pseudonymize={"email": "ROT13"})
+
+
+def test_the_metrics_leave_identifier_columns_out_of_their_space():
+    """New keys far from the original ones would make every avatar look hidden: identifier
+    columns stay out of the metric space even when the caller forgets to exclude them."""
+    table = _people()[["age", "weight", "sex"]].assign(patient_id=np.arange(60))
+    result = avatarize(table, k=5, seed=0, keys=["patient_id"])
+    forgot = privacy_metrics(table, result.unshuffled, seed=0)
+    given = privacy_metrics(table, result.unshuffled, seed=0, exclude_variables=["patient_id"])
+    assert forgot.value("hidden_rate") == given.value("hidden_rate")
+    assert forgot.details["space"]["identifiers_left_out"] == ["patient_id"]
+    assert given.details["space"]["identifiers_left_out"] == []
+    assert forgot.value("identifier_protection") == given.value("identifier_protection") == 100
+    with pytest.raises(InvalidParameterError, match=r"'known_variables'.*'patient_id'.*identify"):
+        privacy_metrics(table, result.unshuffled, known_variables=["patient_id"])
+    declared = privacy_metrics(table, table, seed=0, not_identifiers=["patient_id"])
+    assert declared.details["space"]["identifiers_left_out"] == []

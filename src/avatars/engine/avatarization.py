@@ -189,6 +189,8 @@ def avatarize(
     progress
         Called as ``progress(fraction, phase)``; it may raise to abort the run.
     """
+    # Long only by its docstring (every parameter documented where it is used) and its step
+    # blocks; the work is in _check_request, _synthesize and the re-attachment helpers.
     steps = Steps(progress)
     request = _check_request(
         df,

@@ -298,6 +298,7 @@ def avatarize_command(
     metrics: Annotated[bool, typer.Option(help="Compute privacy and signal metrics.")] = True,
 ) -> None:
     """Avatarize a table with the avatar method and print its privacy and signal metrics."""
+    # Long by its signature: one typer option per parameter, each with its help text.
     declared = _parse_types(type_)
     categorical_columns, known_columns = _split(categorical), _split(known)
     treatments = _Treatments.parse(drop, key, pseudonymize, exclude, not_identifier, locale)
@@ -425,6 +426,7 @@ def _metrics(
         known_variables=known or None,
         holdout=holdout,
         warnings=result.metadata.get("warnings"),
+        not_identifiers=parameters.get("not_identifiers") or None,
     )
     signal = signal_metrics(
         table, result.shuffled, column_types=types or None, exclude_variables=exclude or None

@@ -194,18 +194,24 @@ def _judge(name: str, series: pd.Series, ctype: ColumnType) -> IdentifierFinding
         return None  # declared (or read as) a measurement: integer-valued floats are judged below
     if pd.api.types.is_numeric_dtype(observed) and not pd.api.types.is_bool_dtype(observed):
         return _judge_numbers(name, observed)
-    text = observed.astype(str).str.strip()
-    numbers = _as_numbers(text)
-    if numbers is not None:
-        return _judge_numbers(name, numbers, text=True)
-    if text.map(lambda v: bool(_ISO_DATE.fullmatch(v))).mean() >= PATTERN_SHARE:
+    # the patterns are judged on distinct values only (text conversion of every row is slow)
+    distinct = pd.Series(pd.Series(observed.unique()).astype(str).str.strip().unique())
+    if _all_plain_numbers(distinct):
+        text = observed.astype(str).str.strip()
+        return _judge_numbers(name, pd.to_numeric(text, errors="coerce"), text=True)
+    examined = (
+        distinct if len(distinct) <= PATTERN_SAMPLE else pd.Series(_sample(distinct.to_numpy()))
+    )
+    if examined.map(lambda v: bool(_ISO_DATE.fullmatch(v))).mean() >= PATTERN_SHARE:
         return None  # dates written as text
-    return _judge_text(name, text)
+    return _judge_text(name, len(observed), distinct.to_numpy(), examined.to_numpy())
 
 
-def _judge_text(name: str, text: pd.Series) -> IdentifierFinding | None:
-    distinct = text.unique()
-    sample = distinct if len(distinct) <= PATTERN_SAMPLE else _sample(distinct)
+def _judge_text(
+    name: str, n_values: int, distinct: np.ndarray, examined: np.ndarray
+) -> IdentifierFinding | None:
+    """Text: the patterns on ``examined`` (distinct values, sampled on large columns), then
+    the share of distinct values among the ``n_values`` non-missing ones."""
     n_distinct = len(distinct)
     for kind, matcher in (
         (IdentifierKind.EMAIL, lambda v: bool(_EMAIL.fullmatch(v))),
@@ -213,8 +219,8 @@ def _judge_text(name: str, text: pd.Series) -> IdentifierFinding | None:
         (IdentifierKind.NATIONAL_NUMBER, lambda v: any(p.fullmatch(v) for p in _NATIONAL)),
         (IdentifierKind.PHONE, _looks_like_phone),
     ):
-        share = float(np.mean([matcher(v) for v in sample]))
-        if share >= PATTERN_SHARE and n_distinct >= min(PATTERN_MIN_DISTINCT, len(text)):
+        share = float(np.mean([matcher(v) for v in examined]))
+        if share >= PATTERN_SHARE and n_distinct >= min(PATTERN_MIN_DISTINCT, n_values):
             what = {
                 IdentifierKind.EMAIL: "e-mail addresses",
                 IdentifierKind.UUID: "UUIDs",
@@ -224,12 +230,11 @@ def _judge_text(name: str, text: pd.Series) -> IdentifierFinding | None:
             return IdentifierFinding(
                 name, kind, f"holds {what} ({share:.0%} of the values examined)"
             )
-    share = n_distinct / len(text)
-    if len(text) >= MIN_VALUES and share >= TEXT_UNIQUE_SHARE:
+    if n_values >= MIN_VALUES and n_distinct / n_values >= TEXT_UNIQUE_SHARE:
         return IdentifierFinding(
             name,
             IdentifierKind.UNIQUE_TEXT,
-            f"is text with {_distinct_words(n_distinct, len(text))}",
+            f"is text with {_distinct_words(n_distinct, n_values)}",
         )
     return None
 
@@ -273,14 +278,12 @@ def _judge_numbers(name: str, values: pd.Series, *, text: bool = False) -> Ident
     return None
 
 
-def _as_numbers(text: pd.Series) -> pd.Series | None:
-    """``text`` as floats when every value is a plain number (``"0042"`` stays text: a leading
-    zero is a code's, and the rules for text judge it); None otherwise."""
-    if not text.map(lambda v: bool(_NUMBER_TEXT.fullmatch(v))).all():
-        return None
-    if text.str.match(r"[+-]?0\d").any():
-        return None
-    return pd.to_numeric(text, errors="coerce")
+def _all_plain_numbers(distinct: pd.Series) -> bool:
+    """Whether every (distinct) text value is a plain number; ``"0042"`` is not: a leading zero
+    is a code's, and the rules for text judge it."""
+    if not distinct.map(lambda v: bool(_NUMBER_TEXT.fullmatch(v))).all():
+        return False
+    return not distinct.str.match(r"[+-]?0\d").any()
 
 
 def _looks_like_phone(value: str) -> bool:

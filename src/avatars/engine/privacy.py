@@ -90,7 +90,7 @@ from avatars.engine.common import (
     single_threaded_blas,
 )
 from avatars.engine.errors import AvatarsEngineError, InvalidDataError, InvalidParameterError
-from avatars.engine.identifiers import detect_identifiers, normalised_text
+from avatars.engine.identifiers import IdentifierFinding, detect_identifiers, normalised_text
 from avatars.engine.imputation import ImputationParameters, impute
 from avatars.engine.metric_rows import PrivacyVerdict, merge_warnings, privacy_verdict
 from avatars.engine.metric_space import MetricSpace
@@ -748,6 +748,7 @@ def privacy_metrics(
     exclude_variables: Sequence[str] | None = None,
     holdout: pd.DataFrame | None = None,
     warnings: Sequence[Mapping[str, Any]] | None = None,
+    not_identifiers: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PrivacyMetricsResult:
     """Privacy metrics of ``unshuffled_avatars`` (row ``i`` = avatar of ``original`` row ``i``).
@@ -782,9 +783,16 @@ def privacy_metrics(
     warnings
         The avatarization's ``metadata["warnings"]``: repeated in this result's metadata (with
         what the metrics measure themselves) and in its verdict.
+    not_identifiers
+        Columns that :func:`~avatars.engine.identifiers.detect_identifiers` flags but that are
+        variables (the avatarization's ``not_identifiers``). Every other identifier column is
+        left out of the metric space (listed in ``details["space"]["identifiers_left_out"]``)
+        and measured by ``identifier_protection`` instead.
     progress
         Called as ``progress(fraction, phase)``.
     """
+    # Long by its docstring and one step block per metric family; each family's mathematics is
+    # in its own _..._section function.
     steps = Steps(progress)
     request = _check_request(
         original,
@@ -796,6 +804,8 @@ def privacy_metrics(
         quantile_threshold=quantile_threshold,
         ratio_threshold=closest_rate_ratio_threshold,
         seed=seed,
+        column_types=column_types,
+        not_identifiers=not_identifiers,
     )
     if holdout is not None:
         check_table(holdout, "holdout")
@@ -831,7 +841,7 @@ def privacy_metrics(
         del raw_o, raw_a
     with steps.step(0.7, "identifiers", "identifiers"):
         identifier_section, measured = _identifier_section(
-            original, avatars, column_types, request.passed_through, request.exclude
+            original, avatars, request.identifiers, request.passed_through, request.exclude
         )
         sections.append(identifier_section)
     if request.holdout is not None:
@@ -852,7 +862,9 @@ def privacy_metrics(
         with steps.step(0.9, "inference", "inference"):
             section = _inference_section(original, request, space, imputation, streams.inference)
             sections.append(section)
-    details: dict[str, Any] = {"space": _space_details(space, singling, keep, len(avatars))}
+    details: dict[str, Any] = {
+        "space": _space_details(space, singling, keep, len(avatars), request.identifiers_left_out)
+    }
     for section in sections:
         details.update(section.details)
     details["random_streams"] = streams.to_dict()
@@ -887,12 +899,21 @@ class _Request:
     ratio: float
     seed: int
     passed_through: list[dict[str, str]]  # constant or all-missing columns, left out
+    identifiers: list[IdentifierFinding] = field(default_factory=list)  # excluded ones too
     holdout: pd.DataFrame | None = None  # with the original's columns in its order
 
     @property
+    def identifiers_left_out(self) -> list[str]:
+        """Identifier columns that were not excluded: left out of the space all the same."""
+        return [f.column for f in self.identifiers if f.column not in self.exclude]
+
+    @property
     def left_out(self) -> list[str]:
-        """The columns outside the metric space: excluded ones, then passed-through ones."""
-        return [*self.exclude, *(entry["column"] for entry in self.passed_through)]
+        """The columns outside the metric space: excluded ones, passed-through ones, then the
+        identifier columns (an identifier is not a variable: in the space, new keys or
+        pseudonyms far from the original values would make every avatar look hidden)."""
+        passed = [entry["column"] for entry in self.passed_through]
+        return [*self.exclude, *passed, *self.identifiers_left_out]
 
 
 def _check_request(
@@ -906,6 +927,8 @@ def _check_request(
     quantile_threshold: float | None,
     ratio_threshold: float,
     seed: int | None,
+    column_types: Mapping[str, str | ColumnType] | None = None,
+    not_identifiers: Sequence[str] | None = None,
 ) -> _Request:
     validate_table(original)
     check_table(unshuffled_avatars, "unshuffled_avatars")
@@ -919,15 +942,30 @@ def _check_request(
         raise InvalidDataError("privacy metrics need at least 2 records")
     exclude = check_columns_exist("exclude_variables", exclude_variables, original)
     passed = passed_through(original, [c for c in original.columns if c not in exclude])
-    if len(exclude) + len(passed) == original.shape[1]:
+    identifiers = _identifiers(original, column_types, not_identifiers, passed)
+    found = {f.column for f in identifiers} - set(exclude)
+    if len(exclude) + len(passed) + len(found) == original.shape[1]:
         raise InvalidDataError(
-            "nothing to compare: every column is excluded, constant or missing in every row"
+            "nothing to compare: every column is excluded, constant, missing in every row or an "
+            "identifier"
         )
     known = _check_variable_list("known_variables", known_variables, original, exclude)
     categorical = _check_variable_list(
         "categorical_hidden_rate_variables", categorical_hidden_rate_variables, original, exclude
     )
     _check_target(target, original, known, exclude)
+    for parameter, names in (
+        ("known_variables", known),
+        ("categorical_hidden_rate_variables", categorical),
+        ("target", [target] if target else []),
+    ):
+        named = [c for c in names if c in found]
+        if named:
+            raise InvalidParameterError(
+                parameter,
+                f"column(s) {', '.join(map(repr, named))} identify individuals: an identifier "
+                "is not a variable of the metrics (declare it in not_identifiers if it is not one)",
+            )
     if target in {p["column"] for p in passed}:
         raise InvalidParameterError(
             "target", f"column '{target}' is {_reason_text(passed, target)}: nothing to infer"
@@ -942,8 +980,35 @@ def _check_request(
     )
     ratio = _check_number("closest_rate_ratio_threshold", ratio_threshold, 0.0, 1.0)
     return _Request(
-        avatars, exclude, known, categorical, target, quantile, ratio, _check_seed(seed), passed
+        avatars,
+        exclude,
+        known,
+        categorical,
+        target,
+        quantile,
+        ratio,
+        _check_seed(seed),
+        passed,
+        identifiers,
     )
+
+
+def _identifiers(
+    original: pd.DataFrame,
+    column_types: Mapping[str, str | ColumnType] | None,
+    not_identifiers: Sequence[str] | None,
+    passed: list[dict[str, str]],
+) -> list[IdentifierFinding]:
+    """The identifier columns of the original (excluded ones included), but those declared not
+    to be identifiers and the passed-through ones."""
+    declared = check_columns_exist("not_identifiers", not_identifiers, original)
+    left_out = {p["column"] for p in passed} | set(declared)
+    columns = [c for c in original.columns if c not in left_out]
+    types = {c: t for c, t in (column_types or {}).items() if c in original.columns}
+    try:
+        return detect_identifiers(original, column_types=types, columns=columns)
+    except AvatarsEngineError:  # a type error: the metric space names it better
+        return []
 
 
 def _without_passed_through(
@@ -989,9 +1054,14 @@ def _check_target(
 
 
 def _space_details(
-    space: MetricSpace, singling: _SinglingOut, variables: list[str], n_avatars: int
+    space: MetricSpace,
+    singling: _SinglingOut,
+    variables: list[str],
+    n_avatars: int,
+    identifiers: list[str],
 ) -> dict[str, Any]:
     return {
+        "identifiers_left_out": identifiers,
         "projection": space.projection.kind.value,
         "ncp": space.ncp,
         "rank": space.projection.rank,
@@ -1313,7 +1383,7 @@ def _unique_copy_section(
 def _identifier_section(
     original: pd.DataFrame,
     avatars: pd.DataFrame,
-    column_types: Mapping[str, str | ColumnType] | None,
+    findings: list[IdentifierFinding],
     passed: list[dict[str, str]],
     exclude: list[str],
 ) -> tuple[_Section, list[dict[str, Any]]]:
@@ -1328,12 +1398,6 @@ def _identifier_section(
     ``link_c ≥ 50`` and excluded columns whose every value is its original's (row order).
     """
     left_out = {p["column"] for p in passed}
-    types = {c: t for c, t in (column_types or {}).items() if c in original.columns}
-    columns = [c for c in original.columns if c not in left_out]
-    try:
-        findings = detect_identifiers(original, column_types=types, columns=columns)
-    except AvatarsEngineError:  # a type the metric space refuses was refused there already
-        findings = []
     per_column: dict[str, dict[str, Any]] = {}
     link_shares: dict[str, float] = {}
     measured: list[dict[str, Any]] = []
