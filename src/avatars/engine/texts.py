@@ -263,10 +263,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "--target-dcr-share 0.55` cherche un k qui y parvient.",
     ),
     "warning_original_order": (
-        "Warning: {columns} keep the original association (re-attached by row order: each avatar "
-        "carries its original record's value).",
-        "Attention : {columns} gardent le lien avec les originaux (rattachées par l'ordre des "
-        "lignes : chaque avatar porte la valeur de son enregistrement d'origine).",
+        "Warning: the column(s) {columns} keep the original association (re-attached by row "
+        "order: each avatar carries its original record's value).",
+        "Attention : les colonnes {columns} gardent le lien avec les originaux (rattachées par "
+        "l'ordre des lignes : chaque avatar porte la valeur de son enregistrement d'origine).",
     ),
     "warning_identifier_original_order": (
         "Warning: the identifier column(s) {columns} carry each original record's identifier on "
