@@ -59,7 +59,9 @@ def advise_parameters(
 ) -> dict[str, Any]:
     """Suggested avatarization parameters for ``df`` and its per-column summary (JSON-ready).
 
-    Without ``targets``: the shape rules of the module docstring. With ``targets`` (metric →
+    ``exclude_variables`` are the columns that will not be avatarized (excluded, keys,
+    pseudonymized): left out of the advice. Without ``targets``: the shape rules of the module
+    docstring. With ``targets`` (metric →
     threshold, see :func:`search_parameters`, which receives the other arguments): the
     parameters that meet them, found by measuring, with what was measured under ``"search"``.
     """
@@ -74,10 +76,25 @@ def advise_parameters(
             seed=seed,
             max_rows=SEARCH_MAX_ROWS if max_rows is None else max_rows,
         )
-        advice = _shape_advice(df, column_types)
+        advice = _shape_advice(*_avatarized_part(df, column_types, exclude_variables))
         advice.update(k=found["k"], ncp=found["ncp"], search=found)
         return advice
-    return _shape_advice(df, column_types)
+    return _shape_advice(*_avatarized_part(df, column_types, exclude_variables))
+
+
+def _avatarized_part(
+    df: pd.DataFrame,
+    column_types: Mapping[str, str | ColumnType] | None,
+    exclude_variables: Sequence[str] | None,
+) -> tuple[pd.DataFrame, dict[str, str | ColumnType] | None]:
+    """The table without the columns that will not be avatarized, and their types."""
+    from avatars.engine.preprocessing import check_columns_exist
+
+    exclude = set(check_columns_exist("exclude_variables", exclude_variables, df))
+    if not exclude:
+        return df, dict(column_types) if column_types else None
+    types = {c: t for c, t in (column_types or {}).items() if c not in exclude}
+    return df.drop(columns=list(exclude)), types or None
 
 
 def _shape_advice(
