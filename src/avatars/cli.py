@@ -38,6 +38,7 @@ try:
     from avatars.engine.cli import register as _register_engine
 except ModuleNotFoundError as missing:  # the SDK-only install has no numpy/scipy/...
     _unavailable("avatarize", "engine", missing)
+    _unavailable("advise", "engine", missing)
 else:
     _register_engine(app)
 
