@@ -88,7 +88,7 @@ class LocalRuns(Runs):
             where=self.where,
             table=ref.name,
             status="done",
-            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             source=str(ref),
             parameters={
                 "k": used["k"],
