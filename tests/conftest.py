@@ -4,11 +4,11 @@ Fixtures
 --------
 ``platform``
     One server per database backend for the whole session (tests using it run once on SQLite
-    and once on PostgreSQL), with the MCP server at ``/mcp`` (``AVATAR_MCP``). It is a :class:`Platform`: ``platform.api_url``,
-    ``platform.admin`` (an admin :class:`TestUser` with ``api_key``), ``platform.client(key)``,
-    ``platform.new_user(...)`` (a fresh user with a password and an API key, in the admin's
-    organization or another one), ``platform.upload(key, name, data)``,
-    ``platform.wait_for_job(client, name)``.
+    and once on PostgreSQL), with the MCP server at ``/mcp`` (``AVATAR_MCP``). It is a
+    :class:`Platform`: ``platform.api_url``, ``platform.admin`` (an admin :class:`TestUser`
+    with ``api_key``), ``platform.client(key)``, ``platform.new_user(...)`` (a fresh user
+    with a password and an API key, in the admin's organization or another one),
+    ``platform.upload(key, name, data)``, ``platform.wait_for_job(client, name)``.
 ``platform_factory``
     Starts extra servers with their own settings (``platform_factory(env={...})``), for tests
     that need short token lifetimes, restarts, ...; they are stopped at the end of the test.
