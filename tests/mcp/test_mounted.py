@@ -28,7 +28,7 @@ def _client(platform: Any, key: str) -> Client:
 def test_mounted_server_works_for_the_caller_and_nobody_else(platform: Any) -> None:
     alice = platform.new_user()
     outsider = platform.new_user(organization="another-organization")
-    platform.upload(alice.api_key, "patients.csv", data.path("iris").read_bytes())
+    uploaded = platform.upload(alice.api_key, "patients.csv", data.path("iris").read_bytes())
 
     # no key, a wrong key: refused before any tool runs, saying what to send
     for headers in ({}, {"Authorization": "Bearer avatars_api_key.nope.nope"}):
@@ -45,7 +45,10 @@ def test_mounted_server_works_for_the_caller_and_nobody_else(platform: Any) -> N
     run_id = asyncio.run(_alice(_client(platform, alice.api_key)))
     asyncio.run(_outsider(_client(platform, outsider.api_key), run_id))
 
-    # the run is a platform run of Alice's, seen by the REST API with her key only
+    # the run is a platform run of Alice's, seen by the REST API with her key only; her
+    # uploaded table is as she uploaded it, and the run left no file among her uploads
+    datasets = platform.client(alice.api_key).get("/datasets").json()["datasets"]
+    assert [(d["name"], d["etag"]) for d in datasets] == [("patients.csv", uploaded["etag"])]
     jobs = platform.client(alice.api_key).get("/jobs").json()["jobs"]
     assert run_id in {j["set_name"] for j in jobs}
     theirs = platform.client(outsider.api_key).get("/jobs").json()["jobs"]

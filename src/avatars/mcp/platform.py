@@ -10,17 +10,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
+from avatars.engine.schema import resolve_column_types
 from avatars.exceptions import (
     APIConnectionError,
     AuthenticationError,
+    AvatarsError,
     JobFailedError,
     JobTimeoutError,
     NotFoundError,
@@ -39,6 +43,8 @@ from avatars.mcp.runs import (
 from avatars.mcp.tables import TableRef, read_file
 from avatars.protocol.enums import ImputeMethod, JobKind
 from avatars.runner import Runner
+
+log = logging.getLogger(__name__)
 
 #: Display name of the runs this server starts: ``mcp-<table>``.
 DISPLAY_PREFIX = "mcp-"
@@ -102,21 +108,13 @@ class PlatformRuns(Runs):
         name = ref.name
         with self.errors():
             runner = self.manager.create_runner(f"{DISPLAY_PREFIX}{name}", seed=options.seed)
+            upload = _add_table(runner, name, table, options.column_types)
             try:
-                runner.add_table(name, table, types=dict(options.column_types) or None)
-                runner.set_parameters(
-                    name,
-                    k=options.k,
-                    ncp=options.ncp,
-                    exclude_variable_names=options.exclude or None,
-                    imputation_method=ImputeMethod(options.imputation)
-                    if options.imputation
-                    else None,
-                )
-            except ValueError as exc:  # the SDK's checks of the parameters (ParameterError)
-                raise UsageError(str(exc)) from None
-            jobs = [JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics]
-            runner.run(jobs_to_run=[*jobs, JobKind.report] if options.report else jobs)
+                _set_parameters(runner, name, options)
+                jobs = [JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics]
+                runner.run(jobs_to_run=[*jobs, JobKind.report] if options.report else jobs)
+            finally:
+                self._forget_upload(upload)
         run_id = str(runner.set_name)
         record = RunRecord(
             run_id=run_id,
@@ -140,6 +138,14 @@ class PlatformRuns(Runs):
             return record
         record.status = "done"
         return record
+
+    def _forget_upload(self, name: str) -> None:
+        """Delete the table's upload: the resource set keeps its own copy (a platform that
+        has no ``DELETE /datasets`` keeps the upload until its retention ends)."""
+        try:
+            self.manager.auth_client.datasets.delete(name)
+        except AvatarsError:
+            log.info("could not delete the upload %s", name, exc_info=True)
 
     def _runner(self, run_id: str) -> Runner:
         if not is_platform_run_id(run_id):
@@ -231,6 +237,31 @@ class PlatformRuns(Runs):
 
     def owns(self, run_id: str) -> bool:
         return is_platform_run_id(run_id)
+
+
+def _add_table(
+    runner: Runner, name: str, table: pd.DataFrame, column_types: Mapping[str, str]
+) -> str:
+    """Upload ``table`` under a file name of its own (so that no table the caller uploaded
+    is replaced), with every column's type as the engine infers it (as ``describe_table``
+    and local runs see them); the uploaded file's name."""
+    file, _ = runner.upload_file(f"mcp-{uuid.uuid4().hex[:12]}-{name}", table)
+    types = resolve_column_types(table, column_types or None)
+    runner.config.add_table(name, file, types={c: t.value for c, t in types.items()})
+    return file
+
+
+def _set_parameters(runner: Runner, name: str, options: RunOptions) -> None:
+    try:
+        runner.set_parameters(
+            name,
+            k=options.k,
+            ncp=options.ncp,
+            exclude_variable_names=options.exclude or None,
+            imputation_method=ImputeMethod(options.imputation) if options.imputation else None,
+        )
+    except ValueError as exc:  # the SDK's checks of the parameters (ParameterError)
+        raise UsageError(str(exc)) from None
 
 
 def _parameters(runner: Runner, table: str) -> dict[str, Any]:
