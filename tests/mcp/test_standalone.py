@@ -69,6 +69,8 @@ async def _stdio_flow(client: Client, tmp_path: Path) -> None:
 
         refused = await refusal(client, "avatarize", table=aids)
         assert "'pidnum'" in refused and "drop=['pidnum']" in refused
+        # excluded columns go back by row order: an excluded identifier is refused too
+        assert "'pidnum'" in await refusal(client, "avatarize", table=aids, exclude=["pidnum"])
 
         types = {c: "category" for c in AIDS_CATEGORIES}
         advice = await call(

@@ -53,8 +53,9 @@ def mcp_command(
         ),
     ] = None,
 ) -> None:
-    """Serve the MCP tools (describe, advise, avatarize, metrics, compare, download) to an
-    assistant. Platform runs too with AVATAR_BASE_URL and AVATAR_API_KEY set."""
+    """Serve the MCP tools to an assistant: stdio, or streamable HTTP with --http.
+
+    Runs use the local engine, and a platform too with AVATAR_BASE_URL and AVATAR_API_KEY."""
     from avatars.mcp.server import StandaloneAccess, create_server
 
     if http and not _is_loopback(host):

@@ -248,7 +248,8 @@ class Tools:
         metrics (are distributions and correlations kept?), and returns the run_id, the
         verdict in plain words (pass/fail and what to change), the key metrics and the
         resource URIs of the avatars and metrics. Refuses columns that identify individuals
-        until they are dropped, excluded or declared not_identifiers.
+        until they are dropped or declared not_identifiers (excluding one would hand out the
+        real identifiers with the avatars).
 
         Cost: the main one. Local engine: about 2 s per 10,000 rows × 20 columns, plus ~10 s
         with report=true. Platform: the same work in jobs, which may queue. Stores the run (the
@@ -261,7 +262,7 @@ class Tools:
         df = runs.read(ref, column_types)
         named = {"drop": drop, "exclude": exclude, "not_identifiers": not_identifiers}
         _check_columns(df, {**named, "column_types": list(column_types or {})})
-        _refuse_identifiers(df, column_types, drop, exclude, not_identifiers)
+        _refuse_identifiers(df, column_types, drop, not_identifiers)
         df = _drop(df, drop)
         types = _types_in(column_types, df)
         if k is None:
@@ -475,10 +476,12 @@ def _refuse_identifiers(
     df: pd.DataFrame,
     column_types: Mapping[str, str] | None,
     drop: list[str] | None,
-    exclude: list[str] | None,
     not_identifiers: list[str] | None,
 ) -> None:
-    settled = {*(drop or []), *(exclude or []), *(not_identifiers or [])}
+    """An identifier is dropped or declared not to be one; excluding it is no way out: an
+    excluded column goes back to the avatars by row order, so its real identifiers would be
+    handed out with them."""
+    settled = {*(drop or []), *(not_identifiers or [])}
     judged = [c for c in df.columns if c not in settled]
     found = analysis.find_identifiers(df, column_types, columns=judged)
     if found:
