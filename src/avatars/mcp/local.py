@@ -33,6 +33,7 @@ from avatars.mcp.runs import (
     RunRecord,
     Runs,
     What,
+    is_local_run_id,
     new_local_run_id,
     unknown_run,
 )
@@ -133,9 +134,7 @@ class LocalRuns(Runs):
 
     def _folder(self, run_id: str) -> Path:
         folder = self.root / run_id
-        if not run_id.startswith(LOCAL_PREFIX) or folder.parent != self.root:
-            raise unknown_run(run_id)
-        if not (folder / RUN_FILE).is_file():
+        if not is_local_run_id(run_id) or not (folder / RUN_FILE).is_file():
             raise unknown_run(run_id)
         return folder
 
@@ -147,7 +146,9 @@ class LocalRuns(Runs):
     def list_runs(self, limit: int) -> list[RunRecord]:
         if not self.root.is_dir():
             return []
-        folders = [f for f in self.root.iterdir() if (f / RUN_FILE).is_file()]
+        folders = [
+            f for f in self.root.iterdir() if is_local_run_id(f.name) and (f / RUN_FILE).is_file()
+        ]
         folders.sort(key=lambda f: (f / RUN_FILE).stat().st_mtime, reverse=True)
         return [self._record(f) for f in folders[:limit]]
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ FILES: dict[str, tuple[str, str]] = {
 What = Literal["avatars", "metrics", "report"]
 
 LOCAL_PREFIX = "local-"
+LOCAL_RUN_ID = re.compile(r"local-[0-9a-f]{12}")
 
 
 def resource_uri(run_id: str, what: str) -> str:
@@ -114,6 +116,10 @@ class Runs(ABC):
 
 def new_local_run_id() -> str:
     return f"{LOCAL_PREFIX}{uuid.uuid4().hex[:12]}"
+
+
+def is_local_run_id(run_id: str) -> bool:
+    return LOCAL_RUN_ID.fullmatch(run_id) is not None
 
 
 def is_platform_run_id(run_id: str) -> bool:
