@@ -53,6 +53,13 @@ else:
     _register_server(app)
     _register_demo(app)
 
+try:
+    from avatars.mcp.cli import register as _register_mcp
+except ModuleNotFoundError as missing:  # no FastMCP (the 'mcp' extra) or no engine
+    _unavailable("mcp", "mcp", missing)
+else:
+    _register_mcp(app)
+
 
 if __name__ == "__main__":  # pragma: no cover
     app()
