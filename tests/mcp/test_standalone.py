@@ -139,10 +139,13 @@ def test_http_takes_a_table_from_file_to_verdict_and_avatars(
 async def _http_flow(client: Client) -> None:
     async with client:
         description = await call(client, "describe_table", table="example:wbcd")
-        assert description["rows"] == 683 and description["identifiers"] == []
-        first = await call(client, "avatarize", table="example:wbcd", k=5, seed=1)
-        second = await call(client, "avatarize", table="example:wbcd", k=20, seed=1)
-        twin = await call(client, "avatarize", table="example:wbcd", k=20, seed=1)
+        assert description["rows"] == 683
+        assert [i["column"] for i in description["identifiers"]] == ["Sample_code_number"]
+        assert "identifier" in await refusal(client, "avatarize", table="example:wbcd", k=5)
+        drop = ["Sample_code_number"]
+        first = await call(client, "avatarize", table="example:wbcd", k=5, seed=1, drop=drop)
+        second = await call(client, "avatarize", table="example:wbcd", k=20, seed=1, drop=drop)
+        twin = await call(client, "avatarize", table="example:wbcd", k=20, seed=1, drop=drop)
         ids = [r["run"]["run_id"] for r in (first, second, twin)]
         assert len(set(ids)) == 3
 
@@ -159,7 +162,7 @@ async def _http_flow(client: Client) -> None:
         assert pointer["resource"] == f"avatars://runs/{ids[1]}/avatars.csv"
         (resource,) = await client.read_resource(pointer["resource"])
         avatars = pd.read_csv(io.StringIO(resource.text))  # type: ignore[union-attr]
-        assert avatars.shape == (683, 11)
+        assert avatars.shape == (683, 10)
         # one seed, one result: the same call gives byte-identical avatars
         (same,) = await client.read_resource(f"avatars://runs/{ids[2]}/avatars.csv")
         assert same.text == resource.text  # type: ignore[union-attr]

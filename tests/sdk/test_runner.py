@@ -138,7 +138,7 @@ def test_waiting_has_a_timeout_and_shows_progress(
 ) -> None:
     manager = Manager(base_url=platform.base_url, api_key=user.api_key, job_timeout=0.05)
     runner = manager.create_runner("wbcd_timeout")
-    runner.add_table("wbcd", wbcd)
+    runner.add_table("wbcd", wbcd.drop(columns=["Sample_code_number"]))
     runner.set_parameters("wbcd", k=10)
     runner.run(jobs_to_run=[JobKind.standard])
     capsys.readouterr()
@@ -159,7 +159,7 @@ def test_progress_bar_when_interactive(
 ) -> None:
     runner = manager.create_runner("wbcd_progress", timeout=0.05)
     runner.show_progress = True  # what a terminal or a Jupyter kernel turns on
-    runner.add_table("wbcd", wbcd)
+    runner.add_table("wbcd", wbcd.drop(columns=["Sample_code_number"]))
     runner.set_parameters("wbcd", k=10)
     runner.run(jobs_to_run=[JobKind.standard])
     capsys.readouterr()
