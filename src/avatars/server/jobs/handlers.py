@@ -15,8 +15,10 @@ Result files follow protocol.md §5.5, because the official client parses their 
 ``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped; every name comes from
 :mod:`avatars.protocol.results`, which the clients parse them back with.
 
-Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
-the job in ``error`` with a message naming the parameter: never a silent approximation.
+Schemas of several linked tables or with series tables run through
+:mod:`avatars.server.jobs.linked` (one engine call for the whole set, results per table).
+Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
+in ``error`` with a message naming the parameter: never a silent approximation.
 """
 
 from __future__ import annotations
@@ -94,6 +96,8 @@ class JobInput:
     db: Database
     progress: ProgressFn
     written: list[str] = field(default_factory=list)  # keys written, to clean up on failure
+    #: What a finished job must tell (a sensitive link): its ``exception``, as ``warning: ...``.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
@@ -226,14 +230,33 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     return table
 
 
-def _check_spec(spec: ParametersSpec) -> None:
+def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
     for name in ("avatarization_open_dp", "avatarization_fast_dp"):
         if getattr(spec, name):
             raise JobError(f"{name} (differential privacy) is not supported by this server yet")
-    if spec.time_series:
-        raise JobError("time_series parameters are not supported by this server yet")
+    if spec.time_series and not linked:
+        names = ", ".join(spec.time_series)
+        raise JobError(
+            f"time_series parameters for {names}: the schema has no series table (a table with "
+            "a time_series_time column, linked to its individual table with method time_series)"
+        )
     if spec.input:
         raise JobError("database inputs (spec.input) are not supported by this server")
+
+
+def _linked(tables: list[Table]) -> bool:
+    from avatars.server.jobs.linked import is_linked
+
+    return is_linked(tables)
+
+
+def _linked_metrics(job: JobInput, spec: ParametersSpec) -> bool:
+    """Whether a metrics job measures a linked schema (then it runs in ``linked``)."""
+    schema = _schema(job, spec.schema_name)
+    linked = _linked(job.resources.original_schema(schema).spec.tables)
+    if linked:
+        _check_spec(spec, linked=True)
+    return linked
 
 
 def _check_common(label: str, params: Any) -> None:
@@ -278,8 +301,15 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     from avatars.engine import avatarize
 
     spec = doc.spec
+    schema = _schema(job, spec.schema_name)
+    tables = job.resources.original_schema(schema).spec.tables
+    if _linked(tables):
+        from avatars.server.jobs.linked import run_standard_tables
+
+        _check_spec(spec, linked=True)
+        return run_standard_tables(job, doc, tables)
     _check_spec(spec)
-    table = _single_table(job.resources, _schema(job, spec.schema_name))
+    table = _single_table(job.resources, schema)
     params = (spec.avatarization or {}).get(table.name)
     if params is None:
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
@@ -486,6 +516,10 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     except ImportError:
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
+    if _linked_metrics(job, spec):
+        from avatars.server.jobs.linked import run_privacy_tables
+
+        return run_privacy_tables(job, doc)
     job.progress(0.0, "reading")
     table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
     params = (spec.privacy_metrics or {}).get(table.name)
@@ -523,6 +557,10 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     except ImportError:
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
+    if _linked_metrics(job, spec):
+        from avatars.server.jobs.linked import run_signal_tables
+
+        return run_signal_tables(job, doc)
     job.progress(0.0, "reading")
     table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
     params = (spec.signal_metrics or {}).get(table.name)
@@ -551,6 +589,10 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 
     schema = _schema(job, doc.spec.schema_name)
     tables = job.resources.original_schema(schema).spec.tables
+    if _linked(tables):
+        from avatars.server.jobs.linked import run_advice_tables
+
+        return run_advice_tables(job, doc, tables)
     advice = []
     for i, table in enumerate(tables):
         job.progress(i / len(tables), f"advising {table.name}")
@@ -657,16 +699,9 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
         if not schema.spec.schema_ref:
             original_tables.update({t.name: t for t in schema.spec.tables})
 
-    for parent in ancestors:
-        for kind, field_name in (
-            (ResultKind.privacy_metrics, "privacy"),
-            (ResultKind.signal_metrics, "signal"),
-        ):
-            for key in (parent.outputs or {}).get(kind.value, []):
-                value = json.loads(job.storage.read_bytes(key))
-                name = (value.get("metadata") or {}).get("table_name")
-                if name:
-                    entry(name)[field_name] = value
+    for table_name, documents in _metrics_documents(job, ancestors).items():
+        entry(table_name).update(documents)
+    linked_metadata: dict[str, Any] | None = None
     if standard is not None:
         outputs = standard.outputs or {}
         for key in outputs.get(ResultKind.run_metadata.value, []):
@@ -674,6 +709,10 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
+            elif isinstance(run_metadata.get("tables"), dict):  # a linked schema's run
+                linked_metadata = run_metadata
+                for table_name in run_metadata["tables"]:
+                    entry(table_name)
         for kind, field_name in (
             (ResultKind.shuffled, "avatars"),
             (ResultKind.original_projections, "original_coordinates"),
@@ -696,7 +735,41 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
     for name, table in original_tables.items():
         if name in tables and "original" not in tables[name]:
             tables[name]["original"] = read_input(job, table)
+    if linked_metadata is not None:
+        from avatars.server.jobs.linked import report_tables
+
+        report_tables(job, tables, list(original_tables.values()), linked_metadata)
     return tables
+
+
+def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[str, Any]]:
+    """``{table: {"privacy": document, "signal": document}}`` from the metrics jobs; of
+    several privacy documents of a table (linked tables: one per computation type), the
+    headline one."""
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for parent in ancestors:
+        for kind, field_name in (
+            (ResultKind.privacy_metrics, "privacy"),
+            (ResultKind.signal_metrics, "signal"),
+        ):
+            for key in (parent.outputs or {}).get(kind.value, []):
+                value = json.loads(job.storage.read_bytes(key))
+                name = (value.get("metadata") or {}).get("table_name")
+                if name:
+                    found.setdefault(name, {}).setdefault(field_name, []).append(value)
+    return {
+        name: {field_name: _headline(documents) for field_name, documents in kinds.items()}
+        for name, kinds in found.items()
+    }
+
+
+def _headline(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The metrics document a report shows for a table: ``standalone`` if there is one (a
+    linked table has one per computation type), else the first."""
+    for document in documents:
+        if (document.get("metadata") or {}).get("computation_type") == "standalone":
+            return document
+    return documents[0]
 
 
 # -- dispatch ---------------------------------------------------------------------------------
