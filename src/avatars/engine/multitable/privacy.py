@@ -153,8 +153,11 @@ def privacy_metrics_tables(
             owner = name
         params = graph.tables[owner].parameters
         excluded = [c for c in params.exclude_variables if c in view.original.columns]
+        only_series = name in graph.series and ctype != ComputationType.full_enriched
         common: dict[str, Any] = {
-            "ncp": params.ncp,
+            # the individual table's ncp is for its own columns; a series' features alone may
+            # have fewer dimensions: their default (min(5, rank))
+            "ncp": None if only_series else params.ncp,
             "column_types": view.types,
             "column_weights": {
                 c: w

@@ -50,6 +50,7 @@ from avatars.protocol.documents import (
     SignalMetricsDocument,
 )
 from avatars.protocol.enums import (
+    ColumnType,
     JobKind,
     JobStatus,
     OutputFormat,
@@ -641,6 +642,7 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         pia_metadata=pia,
         with_html=doc.spec.report_type != "pia",
         plotlyjs=job.settings.figures_plotlyjs,
+        **_linked_report(job),
     )
     outputs: dict[str, list[str]] = {}
     for part, data in documents.items():
@@ -652,6 +654,19 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         kind = ResultKind.report_html if part.kind == "html" else ResultKind.report
         outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
     return outputs
+
+
+def _linked_report(job: JobInput) -> dict[str, Any]:
+    """``{"linked": ...}`` for the report of a linked schema (warnings, relations, every
+    privacy computation), ``{}`` otherwise."""
+    from avatars.server.jobs.linked import report_extras
+
+    ancestors = _ancestors(job)
+    standard = next((j for j in ancestors if j.kind == JobKind.standard.value), None)
+    if standard is None:
+        standard = _standard_job_for(job, None)
+    linked = report_extras(job, ancestors, standard)
+    return {"linked": linked} if linked else {}
 
 
 def _report_type(doc: ReportDocument) -> Literal["basic", "pia"]:
@@ -725,7 +740,7 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
                     continue
                 # avatars are read with the original's types (projections are plain numbers)
                 schema_table = original_tables.get(name) if field_name == "avatars" else None
-                types = schema_table.column_types() if schema_table is not None else {}
+                types = _value_types(schema_table) if schema_table is not None else {}
                 with _readable(job.storage, key) as source:
                     entry(name)[field_name] = read_table(
                         source,
@@ -761,6 +776,13 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
         name: {field_name: _headline(documents) for field_name, documents in kinds.items()}
         for name, kinds in found.items()
     }
+
+
+def _value_types(table: Table) -> dict[str, ColumnType]:
+    """The schema's column types but those of key columns (primary and foreign keys): avatar
+    keys are new pseudonymous tokens, text whatever the original keys were."""
+    keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    return {c: t for c, t in table.column_types().items() if c not in keys}
 
 
 def _headline(documents: list[dict[str, Any]]) -> dict[str, Any]:

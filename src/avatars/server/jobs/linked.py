@@ -52,6 +52,7 @@ report.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -174,7 +175,14 @@ def load_schema(
     """Read every table and build the engine's schema (module docstring). ``parameters``: the
     avatarization parameters by table; ``overrides``: the metrics parameters by table, whose
     ncp, weights, imputation and exclusions win."""
-    from avatars.engine.multitable import Link, SchemaError, SchemaProblem, Table, TableParameters
+    from avatars.engine.multitable import (
+        Link,
+        SchemaError,
+        SchemaProblem,
+        Table,
+        TableParameters,
+        validate_tables,
+    )
 
     for table in tables:
         for column in table.columns or []:
@@ -200,8 +208,6 @@ def load_schema(
         for column in table.columns or []
         if column.identifier and (table.name, column.field) not in foreign
     ]
-    if problems:
-        raise SchemaError(problems)
     schema = {table.name: table for table in tables}
     engine_tables = []
     for position, table in enumerate(tables):
@@ -234,6 +240,12 @@ def load_schema(
                 ),
             )
         )
+    if problems:  # with what the engine finds besides (a link to an unknown column, ...)
+        try:
+            validate_tables(engine_tables, links)
+        except SchemaError as error:
+            problems += error.problems
+        raise SchemaError(problems)
     return LinkedSchema(engine_tables, links, schema)
 
 
@@ -445,7 +457,12 @@ def _metrics_inputs(
                     f"{doc.label}: no avatars to measure: run a standard job of this set first "
                     "(and give it in depends_on), or upload the avatars of every table"
                 )
-        avatars[name] = _standard_table(job, standard, kind, name, table.column_types())
+        keys = linked.key_columns(name) - {table.time_series_time}
+        types = {**table.column_types(), **dict.fromkeys(keys, "category")}
+        frame = _standard_table(job, standard, kind, name, types)
+        for column in keys:  # avatar keys are text tokens: compared as text across tables
+            frame[column] = frame[column].astype(str)
+        avatars[name] = frame
     return linked, avatars
 
 
@@ -727,3 +744,42 @@ def report_tables(
             entry.pop("avatar_coordinates", None)
         if warnings:
             entry["warnings"] = warnings
+
+
+def report_extras(job: JobInput, ancestors: Sequence[Any], standard: Any) -> dict[str, Any] | None:
+    """The report's linked-tables section (:mod:`avatars.engine.reports.linked`): the standard
+    job's warnings, the signal documents' relations (each link once) and every privacy
+    document's headline hidden rate; None when the run is not a linked schema's."""
+    run_metadata: dict[str, Any] | None = None
+    for key in ((standard.outputs or {}) if standard is not None else {}).get(
+        ResultKind.run_metadata.value, []
+    ):
+        value = json.loads(job.storage.read_bytes(key))
+        if isinstance(value.get("tables"), dict):
+            run_metadata = value
+    if run_metadata is None:
+        return None
+    links: dict[tuple[str, str, str], Any] = {}
+    privacy: list[dict[str, Any]] = []
+    for parent in ancestors:
+        outputs = parent.outputs or {}
+        for key in outputs.get(ResultKind.signal_metrics.value, []):
+            document = json.loads(job.storage.read_bytes(key))
+            for link in (document.get("multi_table") or {}).get("links") or []:
+                links.setdefault((link["parent"], link["child"], link["foreign_key"]), link)
+        for key in outputs.get(ResultKind.privacy_metrics.value, []):
+            document = json.loads(job.storage.read_bytes(key))
+            metadata = document.get("metadata") or {}
+            privacy.append(
+                {
+                    "table": metadata.get("table_name"),
+                    "computation_type": metadata.get("computation_type"),
+                    "reference": metadata.get("reference"),
+                    "hidden_rate": document.get("hidden_rate"),
+                }
+            )
+    return {
+        "warnings": list(run_metadata.get("warnings") or []),
+        "links": list(links.values()),
+        "privacy": privacy,
+    }
