@@ -1,7 +1,7 @@
 """Linked tables and series tables through the server's HTTP API (raw YAML): bad input ends
 the job ``error`` naming the table and column, with nothing in storage; the links advice.
 
-The happy paths run through both SDKs in ``tests/sdk/test_linked_tables.py`` and
+The happy paths run through both SDKs in ``tests/sdk/test_linked_tables_sdk.py`` and
 ``tests/interop/test_linked_tables_official.py``.
 """
 

@@ -101,7 +101,7 @@ def linked_section(doc: Document, linked: Mapping[str, Any], language: Language)
                     _tr("correlation", language),
                 ),
                 rows=tuple(rows),
-                widths=(3, 2.2, 1.3, 1.3, 1, 1.2),
+                widths=(2.6, 2.8, 1.2, 1.2, 0.9, 1.1),
                 numeric=frozenset({2, 3, 4, 5}),
             ),
             Paragraph(_tr("relations_note", language), "note"),
