@@ -261,6 +261,13 @@ def time_series_block(
     method is set, each with its unset field as an explicit ``null``, and the exclusion."""
     nf = plain_number(nf)
     nb_points = plain_number(nb_points)
+    # a 0 is refused by name (the official client drops it silently)
+    if nf is not None:
+        _validated(TimeSeriesProjection, {"nf": nf}, {"nf": "time_series_nf"})
+    if nb_points is not None:
+        _validated(
+            TimeSeriesAlignment, {"nb_points": nb_points}, {"nb_points": "time_series_nb_points"}
+        )
     if not (nf or projection_type or nb_points or method):
         return None
     projection = alignment = None

@@ -264,3 +264,53 @@ def test_generated_seasonal_series(manager: Manager) -> None:
     signal = runner.signal_metrics("measures")[0]
     assert signal["mean_curve_error"] < 0.25
     assert signal["autocorrelation_difference"] < 0.25
+
+
+def test_linked_yaml_round_trips_and_bad_calls_are_named() -> None:
+    """Offline: a linked set's YAML read back (create_runner_from_id) is the same text, and
+    wrong keys or links are named by keyword before anything is sent."""
+    from avatars.runner_config import RunnerConfig
+
+    config = RunnerConfig("roundtrip", seed=4)
+    config.add_table(
+        "patient", "patient.csv", types={"p_id": "int", "age": "float"}, primary_key="p_id"
+    )
+    config.add_table(
+        "sensors",
+        "sensors.csv",
+        types={"t": "int", "p_id": "int", "x": "float"},
+        foreign_keys=["p_id"],
+        time_series_time="t",
+    )
+    config.create_link("patient", "p_id", "sensors", "p_id", LinkMethod.TIME_SERIES)
+    config.set_table_parameters("patient", {"k": 5}, None, None)
+    config.set_table_parameters(
+        "sensors", None, None, None, {"projection": {"projection_type": None, "nf": 2}}
+    )
+    text = config.get_yaml()
+    assert RunnerConfig.from_yaml(text).get_yaml() == text
+    with pytest.raises(ValueError, match="^parent_field"):
+        config.create_link("sensors", "t", "patient", "p_id")
+    with pytest.raises(ValueError, match="^child_field"):
+        config.create_link("patient", "p_id", "sensors", "x")
+    with pytest.raises(ValueError, match="^time_series_time"):
+        config.add_table("bad", "bad.csv", primary_key="t", time_series_time="t")
+    config.delete_link("patient", "sensors")
+    assert config.tables["patient"].links == []
+
+
+def test_time_series_parameters_are_validated_by_keyword() -> None:
+    from avatars.protocol.errors import ParameterError
+    from avatars.runner_config import time_series_block
+
+    with pytest.raises(ParameterError, match="^time_series_nf"):
+        time_series_block(0, None, None, None, exclude=None)
+    with pytest.raises(ParameterError, match="^time_series_nb_points"):
+        time_series_block(None, None, 1, None, exclude=None)
+    with pytest.raises(ParameterError, match="^time_series_projection_type"):
+        time_series_block(3, "wavelets", None, None, exclude=None)
+    with pytest.raises(ParameterError, match="nb_points is required"):
+        time_series_block(None, None, None, "specified", exclude=None)
+    assert time_series_block(3, None, None, None, exclude=None) == {
+        "projection": {"projection_type": None, "nf": 3}
+    }
