@@ -60,6 +60,7 @@ from avatars.constants import (
     RESULTS_TO_STORE,
 )
 from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.links_advice import TablesLinksAdvice, parse_tables_links_advice
 from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
@@ -563,6 +564,34 @@ class Runner:
                 time_series_method=series.get("method"),
             )
 
+    def advise_links(self, *, apply: bool = True) -> TablesLinksAdvice:
+        """Ask the server which table each foreign key points to (declare every table's
+        ``primary_key`` and ``foreign_keys`` with ``add_table`` first). The advice comes from
+        the names of the tables and keys; with ``apply`` each advised link is added
+        (``add_link``). Returns the links with their confidence and the foreign keys left
+        without one parent, as the official client 1.30 does."""
+        if len(self.config.tables) < 2:
+            raise ValueError(
+                f"advise_links: expected at least two tables, got {len(self.config.tables)}"
+            )
+        name = self.config.create_advice([AdviceType.TABLES_LINKS])
+        response = self.client.resources.put_resources(self.display_name, self.get_yaml())
+        self.set_name = str(response.set_name)
+        self.jobs[name] = self._create_job(name, [])
+        self._drop_results(name)
+        urls = self.get_specific_result_urls(name, Results.ADVICE)
+        advice = parse_tables_links_advice(json.loads(self._download_text(url)) for url in urls)
+        if apply:
+            for link in advice.links:
+                self.add_link(
+                    link.parent_table,
+                    link.parent_field,
+                    link.child_table,
+                    link.child_field,
+                    method=link.method,
+                )
+        return advice
+
     def print_parameters(self, table_name: str | None = None) -> None:
         tables = [table_name] if table_name else list(self.config.tables)
         for name in tables:
@@ -595,6 +624,8 @@ class Runner:
         if job == JobKind.report or job == "report":
             return "report_pia" if pia_report else "report"
         if job == JobKind.advice or job == "advice":
+            if "advice_parameters" in self.config.advice:  # not the links advice
+                return "advice_parameters"
             return next(iter(self.config.advice), "advice_parameters")
         return job.value if isinstance(job, JobKind) else str(job)
 
