@@ -39,7 +39,8 @@ def linked_env(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Calla
 
 @pytest.fixture(scope="module")
 def our_linked_flow(linked_env: Callable[..., dict]) -> dict[str, Any]:
-    return run_script(sys.executable, "linked_flow.py", linked_env(FLOW_SERIES="1"), timeout=1200)
+    env = linked_env(FLOW_SERIES="1", FLOW_LINKS_ADVICE="1")
+    return run_script(sys.executable, "linked_flow.py", env, timeout=1200)
 
 
 def test_our_sdk_runs_linked_and_series_tables(our_linked_flow: dict[str, Any]) -> None:
@@ -64,6 +65,12 @@ def test_our_sdk_runs_linked_and_series_tables(our_linked_flow: dict[str, Any]) 
         ["full_enriched", "sensors_vanilla"],
         ["to_bottom_id_propagated", "sensors_vanilla"],
     ]
+    advised, applied, unlinked = our_linked_flow["links_advice"]
+    assert [link[:4] for link in advised] == [
+        ["doctor", "d_id", "visit", "doctor_id"],
+        ["patient", "p_id", "visit", "patient_id"],
+    ]
+    assert applied == [["visit", "doctor_id"], ["visit", "patient_id"]] and unlinked == []
 
 
 @pytest.mark.parametrize("version", ["1.20.0", "1.30.0"])
@@ -73,13 +80,13 @@ def test_official_client_runs_linked_tables(
     linked_env: Callable[..., dict],
     our_linked_flow: dict[str, Any],
 ) -> None:
-    series = "1" if version == "1.30.0" else "0"
-    theirs = run_script(
-        official_python(version), "linked_flow.py", linked_env(FLOW_SERIES=series), timeout=1200
-    )
+    newer = "1" if version == "1.30.0" else "0"  # series and advise_links: 1.30 only
+    env = linked_env(FLOW_SERIES=newer, FLOW_LINKS_ADVICE=newer)
+    theirs = run_script(official_python(version), "linked_flow.py", env, timeout=1200)
     assert theirs["linked"] == our_linked_flow["linked"]
-    if series == "1":
+    if newer == "1":
         assert theirs["series"] == our_linked_flow["series"]
+        assert theirs["links_advice"] == our_linked_flow["links_advice"]
 
 
 @pytest.mark.parametrize("version", ["1.20.0", "1.30.0"])

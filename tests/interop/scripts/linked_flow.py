@@ -104,7 +104,8 @@ def linked(manager: Manager, examples: Path, out: Path) -> dict:
     report = out / "linked_report.pdf"
     runner.download_report(str(report))
     summary["report_magic"] = report.read_bytes()[:5].decode("latin-1")
-    summary["standard_status"] = runner.get_job(JobKind.standard).status.value
+    status = runner.get_job(JobKind.standard).status
+    summary["standard_status"] = str(getattr(status, "value", status))
     return summary
 
 
@@ -146,6 +147,41 @@ def series(manager: Manager, examples: Path) -> dict:
     return summary
 
 
+def links_advice(manager: Manager, examples: Path) -> list:
+    """``advise_links()`` (clients that have it): the tables declared with their keys and no
+    link; the advised links, applied."""
+    frames = {n: pd.read_csv(examples / f"{n}.csv") for n in ("patient", "doctor", "visit")}
+    runner = manager.create_runner("interop_links_advice")
+    runner.add_table("patient", frames["patient"], primary_key="p_id")
+    runner.add_table("doctor", frames["doctor"], primary_key="d_id")
+    runner.add_table(
+        "visit", frames["visit"], primary_key="visit_id", foreign_keys=["patient_id", "doctor_id"]
+    )
+    advice = runner.advise_links()
+    applied = []  # the links now in the config: dicts in ours, objects in the official one
+    for table in runner.config.tables.values():
+        for link in table.links or []:
+            to = link["to"] if isinstance(link, dict) else link.to
+            applied.append(
+                [to["table"], to["field"]] if isinstance(to, dict) else [to.table, to.field]
+            )
+    return [
+        sorted(
+            [
+                a.parent_table,
+                a.parent_field,
+                a.child_table,
+                a.child_field,
+                str(a.method),
+                a.confidence,
+            ]
+            for a in advice.links
+        ),
+        sorted(applied),
+        [[k.table, k.field] for k in advice.unlinked_foreign_keys],
+    ]
+
+
 def main() -> None:
     manager = Manager(base_url=os.environ["AVATAR_BASE_URL"], api_key=os.environ["AVATAR_API_KEY"])
     examples = Path(os.environ["FLOW_EXAMPLES"])
@@ -153,6 +189,8 @@ def main() -> None:
     summary = {"linked": linked(manager, examples, out)}
     if os.environ.get("FLOW_SERIES") == "1":
         summary["series"] = series(manager, examples)
+    if os.environ.get("FLOW_LINKS_ADVICE") == "1":
+        summary["links_advice"] = links_advice(manager, examples)
     print(json.dumps(summary, sort_keys=True), flush=True)
 
 
