@@ -16,7 +16,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
 :mod:`avatars.protocol.results`, which the clients parse them back with.
 
 Schemas of several linked tables or with series tables run through
-:mod:`avatars.server.jobs.linked` (one engine call for the whole set, results per table).
+:mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
+table; :mod:`avatars.server.jobs.routing` chooses).
 Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
 in ``error`` with a message naming the parameter: never a silent approximation.
 """
@@ -245,21 +246,6 @@ def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
         raise JobError("database inputs (spec.input) are not supported by this server")
 
 
-def _linked(tables: list[Table]) -> bool:
-    from avatars.server.jobs.linked import is_linked
-
-    return is_linked(tables)
-
-
-def _linked_metrics(job: JobInput, spec: ParametersSpec) -> bool:
-    """Whether a metrics job measures a linked schema (then it runs in ``linked``)."""
-    schema = _schema(job, spec.schema_name)
-    linked = _linked(job.resources.original_schema(schema).spec.tables)
-    if linked:
-        _check_spec(spec, linked=True)
-    return linked
-
-
 def _check_common(label: str, params: Any) -> None:
     if getattr(params, "use_categorical_reduction", None):
         raise JobError(f"{label}: use_categorical_reduction=true is not supported yet")
@@ -302,15 +288,8 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     from avatars.engine import avatarize
 
     spec = doc.spec
-    schema = _schema(job, spec.schema_name)
-    tables = job.resources.original_schema(schema).spec.tables
-    if _linked(tables):
-        from avatars.server.jobs.linked import run_standard_tables
-
-        _check_spec(spec, linked=True)
-        return run_standard_tables(job, doc, tables)
     _check_spec(spec)
-    table = _single_table(job.resources, schema)
+    table = _single_table(job.resources, _schema(job, spec.schema_name))
     params = (spec.avatarization or {}).get(table.name)
     if params is None:
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
@@ -517,10 +496,6 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     except ImportError:
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
-    if _linked_metrics(job, spec):
-        from avatars.server.jobs.linked import run_privacy_tables
-
-        return run_privacy_tables(job, doc)
     job.progress(0.0, "reading")
     table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
     params = (spec.privacy_metrics or {}).get(table.name)
@@ -558,10 +533,6 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     except ImportError:
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
-    if _linked_metrics(job, spec):
-        from avatars.server.jobs.linked import run_signal_tables
-
-        return run_signal_tables(job, doc)
     job.progress(0.0, "reading")
     table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
     params = (spec.signal_metrics or {}).get(table.name)
@@ -590,10 +561,6 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 
     schema = _schema(job, doc.spec.schema_name)
     tables = job.resources.original_schema(schema).spec.tables
-    if _linked(tables):
-        from avatars.server.jobs.linked import run_advice_tables
-
-        return run_advice_tables(job, doc, tables)
     advice = []
     for i, table in enumerate(tables):
         job.progress(i / len(tables), f"advising {table.name}")
@@ -610,10 +577,22 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 # -- report -----------------------------------------------------------------------------------
 
 
-def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
+#: Shapes a linked schema's report inputs: ``(job, tables, schema tables, run metadata)``.
+ShapeReport = Callable[[JobInput, dict[str, dict[str, Any]], list[Table], dict[str, Any]], None]
+
+
+def run_report(
+    job: JobInput,
+    doc: ReportDocument,
+    *,
+    shape: ShapeReport | None = None,
+    linked: Mapping[str, Any] | None = None,
+) -> dict[str, list[str]]:
     """Build the report documents with ``avatars.engine.reports.build_report`` from what the
     earlier jobs stored: the original table, the standard job's avatars, projections and run
-    metadata, and the metrics of the report's dependencies."""
+    metadata, and the metrics of the report's dependencies. A linked schema's job
+    (:mod:`avatars.server.jobs.linked`) gives ``shape`` (its tables' inputs) and ``linked`` (the
+    report's linked-tables section)."""
     from avatars.protocol.results import pia_report_file_name
 
     try:
@@ -621,7 +600,7 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
     except ImportError:
         raise JobError("reports are not available on this server yet") from None
     job.progress(0.0, "reading")
-    tables = _report_inputs(job)
+    tables = _report_inputs(job, shape)
     if not tables:
         raise JobError(
             f"{doc.label}: nothing to report on: give the privacy and signal metrics jobs (or a "
@@ -642,7 +621,7 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         pia_metadata=pia,
         with_html=doc.spec.report_type != "pia",
         plotlyjs=job.settings.figures_plotlyjs,
-        **_linked_report(job),
+        linked=linked,
     )
     outputs: dict[str, list[str]] = {}
     for part, data in documents.items():
@@ -654,19 +633,6 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         kind = ResultKind.report_html if part.kind == "html" else ResultKind.report
         outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
     return outputs
-
-
-def _linked_report(job: JobInput) -> dict[str, Any]:
-    """``{"linked": ...}`` for the report of a linked schema (warnings, relations, every
-    privacy computation), ``{}`` otherwise."""
-    from avatars.server.jobs.linked import report_extras
-
-    ancestors = _ancestors(job)
-    standard = next((j for j in ancestors if j.kind == JobKind.standard.value), None)
-    if standard is None:
-        standard = _standard_job_for(job, None)
-    linked = report_extras(job, ancestors, standard)
-    return {"linked": linked} if linked else {}
 
 
 def _report_type(doc: ReportDocument) -> Literal["basic", "pia"]:
@@ -695,7 +661,7 @@ def _ancestors(job: JobInput) -> list[Job]:
     return list(found.values())
 
 
-def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
+def _report_inputs(job: JobInput, shape: ShapeReport | None = None) -> dict[str, dict[str, Any]]:
     """``{table: {original, avatars, privacy, signal, run_metadata, *_coordinates}}``."""
     from avatars.engine.io import read_table
 
@@ -750,10 +716,8 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
     for name, table in original_tables.items():
         if name in tables and "original" not in tables[name]:
             tables[name]["original"] = read_input(job, table)
-    if linked_metadata is not None:
-        from avatars.server.jobs.linked import report_tables
-
-        report_tables(job, tables, list(original_tables.values()), linked_metadata)
+    if linked_metadata is not None and shape is not None:
+        shape(job, tables, list(original_tables.values()), linked_metadata)
     return tables
 
 

@@ -66,6 +66,8 @@ from avatars.protocol.documents import (
     Document,
     ParametersSpec,
     PrivacyMetricsDocument,
+    ReportDocument,
+    SchemaDocument,
     SignalMetricsDocument,
 )
 from avatars.protocol.enums import AdviceType, LinkMethod, ResultKind
@@ -81,7 +83,9 @@ from avatars.protocol.schema import Table as SchemaTable
 from avatars.server.jobs.handlers import (
     JobError,
     JobInput,
+    _ancestors,
     _check_common,
+    _check_spec,
     _exclusion,
     _imputation,
     _readable,
@@ -90,6 +94,7 @@ from avatars.server.jobs.handlers import (
     _schema,
     _standard_job_for,
     read_input,
+    run_report,
     write_bytes,
     write_frame,
     write_json,
@@ -104,6 +109,52 @@ def is_linked(tables: Sequence[SchemaTable]) -> bool:
     return len(tables) > 1 or any(
         t.links or t.primary_key is not None or t.time_series_time is not None for t in tables
     )
+
+
+def schema_tables(job: JobInput, doc: Document) -> list[SchemaTable] | None:
+    """The original tables of the schema a job works on (None when the set names no such
+    schema: the single-table handlers report it)."""
+    name = getattr(doc.spec, "schema_name", None)
+    if isinstance(name, str):
+        schema = job.resources.schema(name)
+        return None if schema is None else job.resources.original_schema(schema).spec.tables
+    originals = [
+        s
+        for s in job.resources.of_kind(SchemaDocument.KIND)
+        if isinstance(s, SchemaDocument) and not s.spec.schema_ref
+    ]
+    return originals[0].spec.tables if originals else None
+
+
+def applies(job: JobInput, doc: Document) -> bool:
+    """Whether the job runs here rather than in the single-table handlers."""
+    tables = schema_tables(job, doc)
+    return tables is not None and is_linked(tables)
+
+
+def run_linked(job: JobInput, doc: Document) -> dict[str, list[str]]:
+    """Run a job of a linked schema (``applies`` is true); its outputs by result kind."""
+    tables = schema_tables(job, doc)
+    assert tables is not None
+    if isinstance(doc, AvatarizationDocument):
+        _check_spec(doc.spec, linked=True)
+        return run_standard_tables(job, doc, tables)
+    if isinstance(doc, PrivacyMetricsDocument):
+        _check_spec(doc.spec, linked=True)
+        return run_privacy_tables(job, doc)
+    if isinstance(doc, SignalMetricsDocument):
+        _check_spec(doc.spec, linked=True)
+        return run_signal_tables(job, doc)
+    if isinstance(doc, AdviceDocument):
+        return run_advice_tables(job, doc, tables)
+    if isinstance(doc, ReportDocument):
+        ancestors = _ancestors(job)
+        standard = next((j for j in ancestors if j.kind == "standard"), None)
+        if standard is None:
+            standard = _standard_job_for(job, None)
+        extras = report_extras(job, ancestors, standard)
+        return run_report(job, doc, shape=report_tables, linked=extras)
+    raise JobError(f"{doc.kind} jobs are not supported by this server")  # pragma: no cover
 
 
 # -- the YAML's schema as the engine's ---------------------------------------------------------
@@ -720,8 +771,8 @@ def advise_links(tables: Sequence[SchemaTable]) -> dict[str, dict[str, Any]]:
 def report_tables(
     job: JobInput,
     tables: dict[str, dict[str, Any]],
-    schema: Sequence[SchemaTable],
-    run_metadata: Mapping[str, Any],
+    schema: list[SchemaTable],
+    run_metadata: dict[str, Any],
 ) -> None:
     """Shape the report inputs of a linked schema: each table's own columns (keys are
     pseudonymous tokens: no distribution to show), its headline privacy document, its run

@@ -46,7 +46,8 @@ from avatars.server.clock import utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, affected_rows
 from avatars.server.db.models import Job, ResourceSet
-from avatars.server.jobs.handlers import JobError, JobInput, run_handler
+from avatars.server.jobs.handlers import JobError, JobInput
+from avatars.server.jobs.routing import run_handler
 from avatars.server.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
