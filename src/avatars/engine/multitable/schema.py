@@ -272,6 +272,8 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
     by_name = {n: t for n, t in every_table.items() if t.time_series_time is None}
     assigned = [link for link in good_links if link.method != LinkMethod.TIME_SERIES]
     series = _series_links(every_table, good_links, problems)
+    if problems:
+        raise SchemaError(problems)
     order = _topological_order(by_name, assigned, problems)
     individual = _individual_levels(by_name, assigned, problems)
     if problems:
