@@ -289,11 +289,11 @@ def test_linked_yaml_round_trips_and_bad_calls_are_named() -> None:
     )
     text = config.get_yaml()
     assert RunnerConfig.from_yaml(text).get_yaml() == text
-    with pytest.raises(ValueError, match="^parent_field"):
+    with pytest.raises(ValueError, match=r"^parent_field"):
         config.create_link("sensors", "t", "patient", "p_id")
-    with pytest.raises(ValueError, match="^child_field"):
+    with pytest.raises(ValueError, match=r"^child_field"):
         config.create_link("patient", "p_id", "sensors", "x")
-    with pytest.raises(ValueError, match="^time_series_time"):
+    with pytest.raises(ValueError, match=r"^time_series_time"):
         config.add_table("bad", "bad.csv", primary_key="t", time_series_time="t")
     config.delete_link("patient", "sensors")
     assert config.tables["patient"].links == []
@@ -303,11 +303,11 @@ def test_time_series_parameters_are_validated_by_keyword() -> None:
     from avatars.protocol.errors import ParameterError
     from avatars.runner_config import time_series_block
 
-    with pytest.raises(ParameterError, match="^time_series_nf"):
+    with pytest.raises(ParameterError, match=r"^time_series_nf"):
         time_series_block(0, None, None, None, exclude=None)
-    with pytest.raises(ParameterError, match="^time_series_nb_points"):
+    with pytest.raises(ParameterError, match=r"^time_series_nb_points"):
         time_series_block(None, None, 1, None, exclude=None)
-    with pytest.raises(ParameterError, match="^time_series_projection_type"):
+    with pytest.raises(ParameterError, match=r"^time_series_projection_type"):
         time_series_block(3, "wavelets", None, None, exclude=None)
     with pytest.raises(ParameterError, match="nb_points is required"):
         time_series_block(None, None, None, "specified", exclude=None)
