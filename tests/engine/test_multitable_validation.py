@@ -157,11 +157,11 @@ def test_links_to_unknown_tables_and_columns(frames: dict[str, pd.DataFrame]) ->
     assert "starts at the parent's primary key 'd_id'" in message
 
 
-def test_time_series_links_are_not_run_here(frames: dict[str, pd.DataFrame]) -> None:
+def test_time_series_links_lead_to_series_tables(frames: dict[str, pd.DataFrame]) -> None:
     tables, links = schema(frames)
     links[1] = Link("doctor", "d_id", "visit", "doctor_id", LinkMethod.TIME_SERIES)
     message = refused(tables, links)
-    assert "table 'visit', column 'doctor_id'" in message and "time-series" in message
+    assert "table 'visit', column 'doctor_id'" in message and "series table" in message
 
 
 def test_parameters_name_own_columns_only(frames: dict[str, pd.DataFrame]) -> None:

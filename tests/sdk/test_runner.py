@@ -176,10 +176,6 @@ def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) 
     values: dict[str, Any] = {
         "open_dp_epsilon": 1.0,
         "fast_dp_epsilon": 2.0,
-        "time_series_nf": 3,
-        "time_series_projection_type": "fpca",
-        "time_series_nb_points": 10,
-        "time_series_method": "mean",
         "data_augmentation_strategy": 0.5,
         "data_augmentation_target_column": "variety",
         "data_augmentation_should_anonymize_original_table": True,
@@ -192,10 +188,11 @@ def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) 
             runner.set_parameters("iris", k=5, **{name: value})
     with pytest.raises(ValueError, match=r"^use_categorical_reduction"):
         runner.set_parameters("iris", k=5, use_categorical_reduction=True)
-    with pytest.raises(ValueError, match="add_link"):
-        runner.add_link("iris", "id", "other", "iris_id")
-    with pytest.raises(ValueError, match=r"^primary_key"):
-        runner.add_table("other", iris, primary_key="variety")
+    # links and keys run now (tests/sdk/test_linked_tables_sdk.py); a bad one is named
+    with pytest.raises(ValueError, match=r"^parent_field"):
+        runner.add_link("iris", "id", "iris", "iris_id")
+    with pytest.raises(ValueError, match=r"^primary_key: no column 'nope'"):
+        runner.add_table("other", iris, primary_key="nope")
 
 
 def test_bad_input_is_named(manager: Manager, iris: pd.DataFrame) -> None:

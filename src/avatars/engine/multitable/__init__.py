@@ -54,6 +54,18 @@ computation type, signal) 211 s wall / 49 s CPU, of which linking 109 s wall; pe
 0.36 GB; children-per-parent KS 0.0004. Greedy: 92 s wall / 31 s CPU. More in
 ``docs/multitable.md``.
 
+Series tables (method.md §6.2): a table with a time column (``Table(...,
+time_series_time="t")``) linked to its individual table by ``LinkMethod.TIME_SERIES`` is not
+avatarized on its own: :class:`~avatars.engine.timeseries.SeriesEncoder` turns its series into
+feature columns of the individual table (fitted before any avatar is built; its parameters are
+``TableParameters(time_series=SeriesParameters(...))``), which is avatarized with them, and the
+avatar series are rebuilt from each avatar individual's features under its new key. One
+``avatarize_tables`` call thus handles linked tables and series tables together (e.g. the
+bundled ``sensors_vanilla`` with ``sensors_timeseries1`` and ``sensors_timeseries2``). Their
+privacy is measured on the series features (``to_bottom_id_propagated`` and ``full_enriched``
+with the individual table as reference), their signal by
+:func:`~avatars.engine.timeseries.series_signal_metrics`.
+
 Privacy (:mod:`.privacy`): per individual-level table and computation type; a table whose rows
 are not persons (visits) is assessed through the person they belong to
 (``to_bottom_id_propagated``). Signal (:mod:`.signal`): per table, plus per link the
@@ -81,6 +93,7 @@ from avatars.engine.multitable.schema import (
     Link,
     SchemaError,
     SchemaProblem,
+    SeriesLink,
     Table,
     TableGraph,
     TableParameters,
@@ -102,6 +115,7 @@ __all__ = [
     "MultiTableSignalMetrics",
     "SchemaError",
     "SchemaProblem",
+    "SeriesLink",
     "Table",
     "TableGraph",
     "TableParameters",

@@ -13,6 +13,14 @@
    with (:mod:`~avatars.engine.multitable.assignment`);
 5. give every avatar row a new pseudonymous primary key (:mod:`~avatars.engine.multitable.keys`),
    set the foreign keys from the assignment, and shuffle every table.
+
+Series tables (``time_series`` links, :mod:`avatars.engine.timeseries`) take another road: their
+series are aligned and projected (:class:`~avatars.engine.timeseries.SeriesEncoder`, fitted in
+step 2, before any avatar is built), the features join their individual table's enriched table
+in step 3 (with the encoder's types and weights; the user's weights win), and the avatar series
+are rebuilt from each avatar individual's features in step 5, under that avatar's new key. A
+series table's rows are grouped by avatar individual (time order kept), the individuals in an
+order of its own; its row identifier, if any, gets new pseudonymous values.
 """
 
 from __future__ import annotations
@@ -58,6 +66,8 @@ from avatars.engine.multitable.schema import (
     validate_tables,
 )
 from avatars.engine.preprocessing import TableEncoder
+from avatars.engine.timeseries.data import SeriesDataError
+from avatars.engine.timeseries.features import SeriesEncoder
 from avatars.protocol.enums import ExcludeVariablesMethod, LinkMethod
 
 ProgressCallback = Callable[[float, str], None]
@@ -74,8 +84,14 @@ SENSITIVE_LINK_WARNING = (
 #: disclosure control; 5 keeps the distribution (KS 0.04-0.06 on 50 doctors; groups of 10: 0.12).
 MICROAGGREGATION_GROUP = 5
 
+#: Warning carried by a result whose series table was given avatarization parameters.
+SERIES_PARAMETERS_WARNING = (
+    "table '{table}' is a series table: its series are avatarized with its individual table "
+    "'{parent}' (whose k, ncp, weights and imputation apply); its own {names} are not used"
+)
+
 # purposes of the seed streams (a stream per table or link and purpose)
-_AVATARIZE, _KEYS, _SHUFFLE, _ASSIGN, _SPACE = range(5)
+_AVATARIZE, _KEYS, _SHUFFLE, _ASSIGN, _SPACE, _SERIES = range(6)
 
 
 # =====================================================================================
@@ -90,6 +106,11 @@ class AvatarTable:
     avatar of original row ``i``, with its new keys): SENSITIVE, only for privacy metrics.
     ``avatarization`` is the single-table run on the enriched table (its frames hold the
     enrichment columns and no keys).
+
+    For a series table, ``avatars`` holds the avatar series, grouped by avatar individual
+    (individuals in a random order, each one's points in time order), and ``unshuffled`` the
+    same rows with the individuals in their individual table's original order (SENSITIVE);
+    ``avatarization`` is its individual table's run.
     """
 
     name: str
@@ -187,7 +208,9 @@ def avatarize_tables(
     report = progress or (lambda fraction, phase: None)
     graph = validate_tables(tables, links)
     seed = _check_seed(seed)
-    advice = advise_tables(tables, links, graph=graph)
+    unset = [name for name in graph.order if graph.tables[name].parameters.k is None]
+    advice = advise_tables(tables, links, graph=graph, names=unset)
+    encoders = _fit_series(graph)
     summaries = {
         (link.child, link.foreign_key): ChildrenSummary.fit(
             graph, link, summaries=summarize_children
@@ -195,7 +218,10 @@ def avatarize_tables(
         for link in graph.links
     }
     originals = {name: table.data for name, table in graph.tables.items()}
-    plans = {name: _plan(graph, name, originals, summaries, advice[name]) for name in graph.order}
+    plans = {
+        name: _plan(graph, name, originals, summaries, advice.get(name, {}), encoders.get(name))
+        for name in graph.order
+    }
     _precheck(plans)
     warnings = _warnings(graph)
 
@@ -215,6 +241,22 @@ def avatarize_tables(
 
     report(0.95, "keys")
     out = _assemble(graph, plans, runs, assignments, seed)
+    series_started = time.perf_counter()
+    out.update(_assemble_series(graph, encoders, runs, out, seed))
+    for parent in encoders:
+        for series in graph.series_of(parent):
+            link_results.append(
+                LinkResult(
+                    series.link,
+                    "time_series",
+                    False,
+                    len(graph.tables[parent].data),
+                    len(series.table.data),
+                    None,
+                    time.perf_counter() - series_started,
+                )
+            )
+    timings["series"] = time.perf_counter() - series_started
     timings["total"] = time.perf_counter() - started
     report(1.0, "done")
     metadata = {
@@ -224,8 +266,9 @@ def avatarize_tables(
         "seed": seed,
         "order": list(graph.order),
         "individual_level": graph.individual_level,
+        "series": {name: series.link.parent for name, series in graph.series.items()},
         "summarize_children": summarize_children,
-        "tables": {name: out[name].parameters for name in graph.order},
+        "tables": {name: out[name].parameters for name in [*graph.order, *graph.series]},
         "links": [r.to_dict() for r in link_results],
         "keeps_original_association": any(r.keeps_original_association for r in link_results),
         "warnings": warnings,
@@ -293,7 +336,7 @@ def _assemble(
     for name in graph.order:
         table = graph.tables[name]
         unshuffled = runs[name].unshuffled[graph.own_columns(name)].copy()
-        unshuffled[table.primary_key] = new_keys[name]
+        unshuffled[graph.primary_key(name)] = new_keys[name]
         for link in graph.parent_links(name):
             parent_rows = assignments[(link.child, link.foreign_key)]
             unshuffled[link.foreign_key] = new_keys[link.parent][parent_rows]
@@ -331,6 +374,7 @@ class _Plan:
     k: int
     ncp: int | None
     excluded: list[str]
+    series_features: list[str] = field(default_factory=list)
 
 
 def _plan(
@@ -339,17 +383,23 @@ def _plan(
     tables: dict[str, pd.DataFrame],
     summaries: dict[tuple[str, str], ChildrenSummary],
     advice: dict[str, Any],
+    encoder: SeriesEncoder | None = None,
 ) -> _Plan:
     table = graph.tables[name]
     own = graph.own_columns(name)
     parts = [table.data[own].reset_index(drop=True)]
     types: dict[str, ColumnType] = dict(graph.column_types[name])
+    series_weights: dict[str, float] = {}
+    if encoder is not None:  # series features: always kept (constant ones pass through)
+        parts.append(encoder.features.reset_index(drop=True))
+        types.update({c: ColumnType(t) for c, t in encoder.column_types.items()})
+        series_weights = dict(encoder.column_weights)
     for link in graph.parent_links(name):
         parts.append(parent_context(graph, link, tables))
         types.update(context_types(graph, link))
     for link in graph.child_links(name):
         summary = summaries[(link.child, link.foreign_key)]
-        frame = summary.apply(table.data[table.primary_key], tables[link.child])
+        frame = summary.apply(table.data[graph.primary_key(name)], tables[link.child])
         parts.append(frame)
         types.update(dict.fromkeys(frame.columns, ColumnType.FLOAT))
     clashes = sorted(set(own) & {c for part in parts[1:] for c in part.columns})
@@ -365,18 +415,26 @@ def _plan(
             ]
         )
     data = pd.concat(parts, axis=1)
-    enrichment = [c for part in parts[1:] for c in part.columns if carries_signal(data[c])]
+    features = [str(c) for c in encoder.features.columns] if encoder is not None else []
+    enrichment = [
+        c
+        for part in parts[1:]
+        for c in part.columns
+        if c in series_weights or c in features or carries_signal(data[c])
+    ]
     data = data[own + enrichment]
     params = table.parameters
+    user_weights = {c: float(w) for c, w in (params.column_weights or {}).items()}
     return _Plan(
         name=name,
         data=data,
         types={c: t for c, t in types.items() if c in data.columns},
-        weights={c: float(w) for c, w in (params.column_weights or {}).items()},
+        weights={**series_weights, **user_weights},
         enrichment=enrichment,
         k=int(params.k if params.k is not None else advice["k"]),
         ncp=params.ncp,
         excluded=list(params.exclude_variables),
+        series_features=features,
     )
 
 
@@ -385,7 +443,9 @@ def _precheck(plans: dict[str, _Plan]) -> None:
     every table before the first one is avatarized."""
     problems: list[SchemaProblem] = []
     for name, plan in plans.items():
-        data = plan.data.drop(columns=plan.excluded)
+        # series features are built here, numbers by construction (a constant one, e.g. every
+        # series of the same length, passes through the avatarization)
+        data = plan.data.drop(columns=[*plan.excluded, *plan.series_features])
         if data.shape[1] == 0:
             problems.append(
                 SchemaProblem("exclude_variables excludes every column; nothing is left", name)
@@ -405,6 +465,25 @@ def _warnings(graph: TableGraph) -> list[str]:
         for link in graph.links
         if link.method == LinkMethod.SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT
     ]
+    for name, series in graph.series.items():
+        params = series.table.parameters
+        unused = [
+            label
+            for label, value in (
+                ("k", params.k),
+                ("ncp", params.ncp),
+                ("column_weights", params.column_weights),
+                ("imputation", params.imputation),
+                ("exclude_variables", params.exclude_variables),
+            )
+            if value
+        ]
+        if unused:
+            warnings.append(
+                SERIES_PARAMETERS_WARNING.format(
+                    table=name, parent=series.link.parent, names=", ".join(unused)
+                )
+            )
     for name in graph.order:
         params = graph.tables[name].parameters
         method = str(getattr(params.exclude_method, "value", params.exclude_method))
@@ -416,6 +495,94 @@ def _warnings(graph: TableGraph) -> list[str]:
                 "coordinate_similarity to avoid it)"
             )
     return warnings
+
+
+# =====================================================================================
+# series tables
+# =====================================================================================
+def _fit_series(graph: TableGraph) -> dict[str, SeriesEncoder]:
+    """One encoder per individual table with series tables (its series in name order),
+    fitted before any avatarization; what it refuses becomes a :class:`SchemaError`."""
+    encoders: dict[str, SeriesEncoder] = {}
+    problems: list[SchemaProblem] = []
+    parents = sorted({series.link.parent for series in graph.series.values()})
+    for parent in parents:
+        members = graph.series_of(parent)
+        keys = graph.tables[parent].data[graph.primary_key(parent)]
+        try:
+            encoder = SeriesEncoder.fit(
+                keys,
+                [series.spec() for series in members],
+                {series.name: series.parameters.to_dict() for series in members},
+            )
+        except SeriesDataError as error:
+            problems.append(SchemaProblem(error.detail, table=error.table, column=error.column))
+            continue
+        except AvatarsEngineError as error:
+            problems.append(SchemaProblem(str(error), table=members[0].name))
+            continue
+        own = set(graph.own_columns(parent))
+        clashes = sorted(own & {str(c) for c in encoder.features.columns})
+        problems.extend(
+            SchemaProblem(
+                "the column name clashes with a series feature column; rename it",
+                table=parent,
+                column=column,
+            )
+            for column in clashes
+        )
+        encoders[parent] = encoder
+    if problems:
+        raise SchemaError(problems)
+    return encoders
+
+
+def _assemble_series(
+    graph: TableGraph,
+    encoders: dict[str, SeriesEncoder],
+    runs: dict[str, AvatarizationResult],
+    assembled: dict[str, AvatarTable],
+    seed: int,
+) -> dict[str, AvatarTable]:
+    """The avatar series tables, rebuilt from the avatar individuals' features under their
+    new keys (module docstring)."""
+    forbidden = _original_key_values(graph)
+    out: dict[str, AvatarTable] = {}
+    for parent, encoder in encoders.items():
+        parent_keys = pd.Index(assembled[parent].unshuffled[graph.primary_key(parent)])
+        features = runs[parent].unshuffled[list(encoder.features.columns)]
+        decoded, notes = encoder.decode(
+            features, parent_keys, seed=_stream_seed(seed, parent, _SERIES)
+        )
+        for series in graph.series_of(parent):
+            frame = decoded[series.name]
+            key = series.table.primary_key
+            if key is not None:
+                frame[key] = pseudonymous_keys(
+                    len(frame), _rng(seed, series.name, _KEYS), forbidden
+                )
+            owner = parent_keys.get_indexer(frame[series.link.foreign_key])
+            rank = np.empty(len(parent_keys), dtype=np.int64)
+            rank[_rng(seed, series.name, _SHUFFLE).permutation(len(parent_keys))] = np.arange(
+                len(parent_keys)
+            )
+            order = np.argsort(rank[owner], kind="stable")  # time order kept within an avatar
+            fitted = encoder.table(series.name)
+            out[series.name] = AvatarTable(
+                name=series.name,
+                avatars=frame.iloc[order].reset_index(drop=True),
+                unshuffled=frame,
+                avatarization=runs[parent],
+                enrichment_columns=[],
+                parameters={
+                    "n_rows": len(frame),
+                    "n_rows_original": len(series.table.data),
+                    "individual_table": parent,
+                    "time_series": fitted.metadata(),
+                    "decoding": notes[series.name],
+                },
+            )
+    return out
 
 
 # =====================================================================================
@@ -559,6 +726,9 @@ def _original_key_values(graph: TableGraph) -> set[str]:
     for name, table in graph.tables.items():
         for column in graph.key_columns(name):
             values.update(str(v) for v in pd.unique(table.data[column].dropna()))
+    for series in graph.series.values():
+        for column in series.key_columns():
+            values.update(str(v) for v in pd.unique(series.table.data[column].dropna()))
     return values
 
 

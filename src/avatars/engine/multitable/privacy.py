@@ -24,6 +24,15 @@ the originals' row order, with their new keys), with :func:`avatars.engine.priva
   lowest index); the person is hidden when that is not their own avatar.
 
 Non-individual tables also get the per-individual rates on their ``full_enriched`` view.
+
+Series tables (``time_series`` links) are seen through their series *features*
+(:class:`~avatars.engine.timeseries.SeriesEncoder`: time frame and FPCA scores or grid values,
+one row per individual): the originals' from the encoder fitted on them, the avatars' by
+encoding the avatar series on the same grids and projections (what an attacker can compute
+from the released series). A series table gets ``to_bottom_id_propagated`` (its features alone,
+row ``i`` = individual ``i``) and ``full_enriched`` (its individual table's own columns and its
+features), both with its individual table as ``reference``; its individual table's
+``to_top_enriched`` view holds the features of all its series tables.
 Results carry ``metadata = {table_name, computation_type, reference}`` as the platform's
 privacy files do (``reference``: the individual-level table whose persons are assessed when it
 is not the table itself).
@@ -32,7 +41,7 @@ is not the table itself).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +64,7 @@ from avatars.engine.multitable.schema import (
     validate_tables,
 )
 from avatars.engine.neighbors import build_tree, nearest_lowest_index, tie_tolerance
+from avatars.engine.timeseries.features import SeriesEncoder
 from avatars.protocol.enums import ComputationType
 
 ProgressCallback = Callable[[float, str], None]
@@ -126,6 +136,7 @@ def privacy_metrics_tables(
     graph = validate_tables(tables, links)
     wanted = {ComputationType(str(getattr(t, "value", t))) for t in computation_types or []}
     avatars = _check_avatars(graph, unshuffled_avatars)
+    series = _series_features(graph, unshuffled_avatars, avatars)
     originals = {name: t.data.reset_index(drop=True) for name, t in graph.tables.items()}
     summaries = {
         (link.child, link.foreign_key): ChildrenSummary.fit(graph, link) for link in graph.links
@@ -134,19 +145,32 @@ def privacy_metrics_tables(
     results: list[TablePrivacyMetrics] = []
     for position, (name, ctype) in enumerate(plan):
         report(position / max(1, len(plan)), f"{name}: {ctype.value}")
-        view = _View.build(graph, name, ctype, originals, avatars, summaries)
-        params = graph.tables[name].parameters
+        if name in graph.series:
+            view = _View.of_series(graph, name, ctype, originals, avatars, series)
+            owner = graph.series[name].link.parent
+        else:
+            view = _View.build(graph, name, ctype, originals, avatars, summaries, series)
+            owner = name
+        params = graph.tables[owner].parameters
         excluded = [c for c in params.exclude_variables if c in view.original.columns]
+        only_series = name in graph.series and ctype != ComputationType.full_enriched
         common: dict[str, Any] = {
-            "ncp": params.ncp,
+            # the individual table's ncp is for its own columns; a series' features alone may
+            # have fewer dimensions: their default (min(5, rank))
+            "ncp": None if only_series else params.ncp,
             "column_types": view.types,
             "column_weights": {
-                c: w for c, w in (params.column_weights or {}).items() if c not in excluded
+                c: w
+                for c, w in {**view.weights, **(params.column_weights or {})}.items()
+                if c not in excluded and c in view.original.columns
             },
             "imputation": params.imputation,
             "exclude_variables": excluded,
         }
         metrics = privacy_metrics(view.original, view.avatars, seed=seed, **common)
+        if name in graph.series:
+            results.append(TablePrivacyMetrics(name, ctype, owner, view.columns, metrics))
+            continue
         references = graph.individual_ancestors(name) if not graph.individual_level[name] else []
         if not references:
             results.append(TablePrivacyMetrics(name, ctype, None, view.columns, metrics))
@@ -176,7 +200,7 @@ def _computations(
     plan: list[tuple[str, ComputationType]] = []
     for name in graph.order:
         has_parent = bool(graph.parent_links(name))
-        has_children = bool(graph.child_links(name))
+        has_children = bool(graph.child_links(name)) or bool(graph.series_of(name))
         if graph.individual_level[name]:
             types = [ComputationType.standalone]
             if has_children:
@@ -186,7 +210,68 @@ def _computations(
         else:
             types = [ComputationType.to_bottom_id_propagated, ComputationType.full_enriched]
         plan.extend((name, t) for t in types if not wanted or t in wanted)
+        for series in graph.series_of(name):
+            types = [ComputationType.to_bottom_id_propagated, ComputationType.full_enriched]
+            plan.extend((series.name, t) for t in types if not wanted or t in wanted)
     return plan
+
+
+@dataclass
+class _SeriesFeatures:
+    """A series table as features: the originals', the avatars' (same rows: individual i of
+    the individual table and its unshuffled avatar), their types and weights."""
+
+    original: pd.DataFrame
+    avatars: pd.DataFrame
+    types: dict[str, ColumnType]
+    weights: dict[str, float]
+
+
+def _series_features(
+    graph: TableGraph,
+    unshuffled: Mapping[str, pd.DataFrame],
+    avatars: dict[str, pd.DataFrame],
+) -> dict[str, _SeriesFeatures]:
+    """Every series table's features (module docstring)."""
+    problems: list[SchemaProblem] = []
+    out: dict[str, _SeriesFeatures] = {}
+    for parent in sorted({s.link.parent for s in graph.series.values()}):
+        members = graph.series_of(parent)
+        frames: dict[str, pd.DataFrame] = {}
+        for series in members:
+            frame = unshuffled.get(series.name) if isinstance(unshuffled, Mapping) else None
+            if not isinstance(frame, pd.DataFrame):
+                problems.append(SchemaProblem("no avatar table given for it", table=series.name))
+                continue
+            missing = [c for c in series.table.data.columns if c not in frame.columns]
+            if missing:
+                problems.append(
+                    SchemaProblem(f"the avatars lack column(s) {missing}", table=series.name)
+                )
+                continue
+            frames[series.name] = frame
+        if len(frames) < len(members):
+            continue
+        key = graph.primary_key(parent)
+        encoder = SeriesEncoder.fit(
+            graph.tables[parent].data[key],
+            [series.spec() for series in members],
+            {series.name: series.parameters.to_dict() for series in members},
+        )
+        encoded = encoder.encode(frames, avatars[parent][key])
+        for series in members:
+            fitted = encoder.table(series.name)
+            scores = [c for names in fitted.feature_columns for c in names]
+            columns = [*fitted.frame_columns, *scores]
+            out[series.name] = _SeriesFeatures(
+                encoder.features[columns].reset_index(drop=True),
+                encoded[columns].reset_index(drop=True),
+                {c: ColumnType(encoder.column_types[c]) for c in columns},
+                {c: encoder.column_weights[c] for c in columns if c in encoder.column_weights},
+            )
+    if problems:
+        raise SchemaError(problems)
+    return out
 
 
 @dataclass
@@ -194,6 +279,7 @@ class _View:
     original: pd.DataFrame
     avatars: pd.DataFrame
     types: dict[str, ColumnType]
+    weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -208,8 +294,10 @@ class _View:
         originals: dict[str, pd.DataFrame],
         avatars: dict[str, pd.DataFrame],
         summaries: dict[tuple[str, str], ChildrenSummary],
+        series: dict[str, _SeriesFeatures],
     ) -> _View:
         own = graph.own_columns(name)
+        weights: dict[str, float] = {}
         types: dict[str, ColumnType] = dict(graph.column_types[name])
         parts_o = [originals[name][own]]
         parts_a = [avatars[name][own]]
@@ -221,17 +309,61 @@ class _View:
                 parts_a.append(parent_context(graph, link, avatars))
                 types.update(context_types(graph, link))
         if with_children:
-            pk = graph.tables[name].primary_key
+            pk = graph.primary_key(name)
             for link in graph.child_links(name):
                 summary = summaries[(link.child, link.foreign_key)]
                 parts_o.append(summary.apply(originals[name][pk], originals[link.child]))
                 parts_a.append(summary.apply(avatars[name][pk], avatars[link.child]))
                 types.update(dict.fromkeys(summary.names(), ColumnType.FLOAT))
+            for member in graph.series_of(name):
+                features = series[member.name]
+                parts_o.append(features.original)
+                parts_a.append(features.avatars)
+                types.update(features.types)
+                weights.update(features.weights)
         original = pd.concat([p.reset_index(drop=True) for p in parts_o], axis=1)
         avatar = pd.concat([p.reset_index(drop=True) for p in parts_a], axis=1)
         enrichment = [c for c in original.columns if c not in own]
         keep = own + [c for c in enrichment if carries_signal(original[c])]
-        return cls(original[keep], avatar[keep], {c: t for c, t in types.items() if c in keep})
+        return cls(
+            original[keep],
+            avatar[keep],
+            {c: t for c, t in types.items() if c in keep},
+            {c: w for c, w in weights.items() if c in keep},
+        )
+
+    @classmethod
+    def of_series(
+        cls,
+        graph: TableGraph,
+        name: str,
+        ctype: ComputationType,
+        originals: dict[str, pd.DataFrame],
+        avatars: dict[str, pd.DataFrame],
+        series: dict[str, _SeriesFeatures],
+    ) -> _View:
+        """A series table's view: its features (``to_bottom_id_propagated``), with its
+        individual table's own columns before them (``full_enriched``)."""
+        features = series[name]
+        parts_o, parts_a = [features.original], [features.avatars]
+        types = dict(features.types)
+        if ctype == ComputationType.full_enriched:
+            parent = graph.series[name].link.parent
+            own = graph.own_columns(parent)
+            parts_o.insert(0, originals[parent][own])
+            parts_a.insert(0, avatars[parent][own])
+            types.update(graph.column_types[parent])
+        original = pd.concat([p.reset_index(drop=True) for p in parts_o], axis=1)
+        avatar = pd.concat([p.reset_index(drop=True) for p in parts_a], axis=1)
+        keep = [
+            c for c in original.columns if c not in features.types or carries_signal(original[c])
+        ]
+        return cls(
+            original[keep],
+            avatar[keep],
+            {c: t for c, t in types.items() if c in keep},
+            {c: w for c, w in features.weights.items() if c in keep},
+        )
 
 
 def _owners(path: list[Link], tables: Mapping[str, pd.DataFrame]) -> np.ndarray:
@@ -286,12 +418,11 @@ def _check_avatars(
                 )
             )
             continue
-        keys = frame[table.primary_key]
+        key = graph.primary_key(name)
+        keys = frame[key]
         if keys.isna().any() or keys.duplicated().any():
             problems.append(
-                SchemaProblem(
-                    "the avatar primary key is missing or not unique", name, table.primary_key
-                )
+                SchemaProblem("the avatar primary key is missing or not unique", name, key)
             )
             continue
         out[name] = frame.reset_index(drop=True)

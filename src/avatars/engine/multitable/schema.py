@@ -8,6 +8,12 @@ The engine's own small dataclasses (the protocol's pydantic ``Table``/``Link`` m
 - :class:`Link`: ``parent.parent_key → child.foreign_key`` with a
   :class:`~avatars.protocol.enums.LinkMethod`.
 
+A *series table* (a table with a ``time_series_time`` column: one row per individual and time
+point, method.md §6.2) is the child of its individual table by a ``time_series`` link. It is not
+avatarized on its own: its series become feature columns of its individual table
+(:class:`~avatars.engine.timeseries.SeriesEncoder`), and the validated graph keeps it apart
+(:attr:`TableGraph.series`) from the tables linked by assignment.
+
 :func:`validate_tables` checks everything before any work and returns a :class:`TableGraph`
 (tables in an order where parents come before their children, the links of each table, the
 columns that are avatarized). Every problem found is reported at once, each naming its table
@@ -24,18 +30,29 @@ import numpy as np
 import pandas as pd
 
 from avatars.engine import AvatarsEngineError, ColumnType, resolve_column_types
+from avatars.engine.errors import InvalidParameterError
 from avatars.engine.imputation import ImputationParameters
+from avatars.engine.timeseries.data import SeriesDataError, SeriesTable, read_series
+from avatars.engine.timeseries.features import (
+    ResolvedParameters,
+    SeriesParameters,
+    resolve_parameters,
+)
 from avatars.protocol.enums import ExcludeVariablesMethod, LinkMethod
 
 #: Values shown in an error message (duplicated keys, orphan foreign keys).
 SHOWN_VALUES = 5
 
-#: Link methods this package runs (``time_series`` belongs to the time-series work).
-SUPPORTED_LINK_METHODS = (
+#: Link methods that attach avatar children to avatar parents by an assignment.
+ASSIGNMENT_LINK_METHODS = (
     LinkMethod.LINEAR_SUM_ASSIGNMENT,
     LinkMethod.MINIMUM_DISTANCE_ASSIGNMENT,
     LinkMethod.SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT,
 )
+
+#: Link methods this package runs: the assignments, and ``time_series`` (a series table under
+#: its individual table, :mod:`avatars.engine.timeseries`).
+SUPPORTED_LINK_METHODS = (*ASSIGNMENT_LINK_METHODS, LinkMethod.TIME_SERIES)
 
 
 # =====================================================================================
@@ -61,6 +78,10 @@ class TableParameters:
     exclude_variables: Sequence[str] = ()
     exclude_method: str | ExcludeVariablesMethod = ExcludeVariablesMethod.ROW_ORDER
     categorical_assignment: str = "draw"
+    #: A series table's :class:`~avatars.engine.timeseries.SeriesParameters` (projection,
+    #: alignment); the other fields do not apply to a series table, whose series are
+    #: avatarized with its individual table (that table's k, ncp, ...).
+    time_series: SeriesParameters | Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,14 +90,16 @@ class Table:
 
     ``individual_level``: its rows are distinct physical persons (privacy is measured on them);
     ``None`` means True for a table without parent (which must be individual level) and False
-    for a child table.
+    for a child table. ``time_series_time``: the time column of a series table (then
+    ``primary_key`` is an optional row identifier; every other table needs one).
     """
 
     name: str
     data: pd.DataFrame
-    primary_key: str
+    primary_key: str | None = None
     individual_level: bool | None = None
     parameters: TableParameters = field(default_factory=TableParameters)
+    time_series_time: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +156,34 @@ class SchemaError(AvatarsEngineError):
 # the validated graph
 # =====================================================================================
 @dataclass(frozen=True, eq=False)
+class SeriesLink:
+    """A validated series table, its ``time_series`` link and its resolved parameters."""
+
+    table: Table
+    link: Link
+    parameters: ResolvedParameters
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    def spec(self, data: pd.DataFrame | None = None) -> SeriesTable:
+        """The table for :mod:`avatars.engine.timeseries` (``data``: another table shaped
+        like it, e.g. its avatars)."""
+        assert self.table.time_series_time is not None
+        return SeriesTable(
+            self.table.name,
+            self.table.data if data is None else data,
+            individual_key=self.link.foreign_key,
+            time=self.table.time_series_time,
+            primary_key=self.table.primary_key,
+        )
+
+    def key_columns(self) -> list[str]:
+        return [c for c in (self.table.primary_key, self.link.foreign_key) if c is not None]
+
+
+@dataclass(frozen=True, eq=False)
 class TableGraph:
     """Validated tables and links. ``order``: every parent before its children (ties by name)."""
 
@@ -141,6 +192,19 @@ class TableGraph:
     order: tuple[str, ...]
     individual_level: dict[str, bool]
     column_types: dict[str, dict[str, ColumnType]]  # own columns, resolved
+    series: dict[str, SeriesLink] = field(default_factory=dict)  # series tables, by name
+
+    def primary_key(self, table: str) -> str:
+        """The primary key of a table of :attr:`tables` (validated: always set)."""
+        key = self.tables[table].primary_key
+        assert key is not None
+        return key
+
+    def series_of(self, table: str) -> list[SeriesLink]:
+        """The series tables whose individual table is ``table``, by name."""
+        return sorted(
+            (s for s in self.series.values() if s.link.parent == table), key=lambda s: s.name
+        )
 
     def parent_links(self, table: str) -> list[Link]:
         """Links where ``table`` is the child, by foreign key name."""
@@ -156,7 +220,7 @@ class TableGraph:
         )
 
     def key_columns(self, table: str) -> list[str]:
-        return [self.tables[table].primary_key] + [k.foreign_key for k in self.parent_links(table)]
+        return [self.primary_key(table)] + [k.foreign_key for k in self.parent_links(table)]
 
     def own_columns(self, table: str) -> list[str]:
         """The columns that are avatarized: all but the primary and foreign keys."""
@@ -193,42 +257,170 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
     """Check the tables and links before any work; see the module docstring.
 
     Structure first (names, keys, link ends, one foreign key per parent, no cycle, tables
-    without parent individual level, parameters naming existing non-key columns), then, once
-    the structure is sound, the data: primary keys present and unique (duplicates counted),
-    foreign keys present and every value found among the parent's keys (orphans counted).
-    Raises :class:`SchemaError` listing every problem of the first failing stage.
+    without parent individual level, parameters naming existing non-key columns, series tables
+    under one individual table each), then, once the structure is sound, the data: primary
+    keys present and unique (duplicates counted), foreign keys present and every value found
+    among the parent's keys (orphans counted), series times increasing within an individual
+    (:func:`avatars.engine.timeseries.read_series`). Raises :class:`SchemaError` listing every
+    problem of the first failing stage.
     """
     problems: list[SchemaProblem] = []
-    by_name = _check_tables(tables, problems)
-    good_links = _check_links(links, by_name, problems)
+    every_table = _check_tables(tables, problems)
+    good_links = _check_links(links, every_table, problems)
     if problems:
         raise SchemaError(problems)
-    order = _topological_order(by_name, good_links, problems)
-    individual = _individual_levels(by_name, good_links, problems)
+    by_name = {n: t for n, t in every_table.items() if t.time_series_time is None}
+    assigned = [link for link in good_links if link.method != LinkMethod.TIME_SERIES]
+    series = _series_links(every_table, good_links, problems)
+    if problems:
+        raise SchemaError(problems)
+    order = _topological_order(by_name, assigned, problems)
+    individual = _individual_levels(by_name, assigned, problems)
     if problems:
         raise SchemaError(problems)
     child_keys: dict[str, set[str]] = {name: set() for name in by_name}
-    for link in good_links:
+    for link in assigned:
         child_keys[link.child].add(link.foreign_key)
     types: dict[str, dict[str, ColumnType]] = {}
     for name, table in by_name.items():
         keys = {table.primary_key} | child_keys[name]
-        types[name] = _check_parameters(table, keys, problems)
+        types[name] = _check_parameters(table, {str(k) for k in keys}, problems)
+    resolved = _check_series_parameters(every_table, series, problems)
     if problems:
         raise SchemaError(problems)
-    for table in by_name.values():
-        _check_primary_key(table, problems)
-    for link in good_links:
+    for table in every_table.values():
+        if table.primary_key is not None:
+            _check_primary_key(table, problems)
+    for link in assigned:
         _check_foreign_key(link, by_name, problems)
+    if problems:
+        raise SchemaError(problems)
+    for name, link in series.items():
+        _check_series_data(every_table[name], link, every_table[link.parent], problems)
     if problems:
         raise SchemaError(problems)
     return TableGraph(
         tables=by_name,
-        links=tuple(good_links),
+        links=tuple(assigned),
         order=tuple(order),
         individual_level=individual,
         column_types=types,
+        series={
+            name: SeriesLink(every_table[name], link, resolved[name])
+            for name, link in sorted(series.items())
+        },
     )
+
+
+def _series_links(
+    tables: dict[str, Table], links: list[Link], problems: list[SchemaProblem]
+) -> dict[str, Link]:
+    """``{series table: its time_series link}``; every series table has exactly one, from a
+    table that is not itself a series table, and is linked by nothing else."""
+    found: dict[str, Link] = {}
+    for link in links:
+        parent, child = tables[link.parent], tables[link.child]
+        if parent.time_series_time is not None:
+            problems.append(
+                SchemaProblem(
+                    f"link {link.describe()}: a series table cannot be the parent of a link; "
+                    "its rows are points of series, not records others refer to",
+                    table=link.parent,
+                    column=link.parent_key,
+                )
+            )
+        elif link.method == LinkMethod.TIME_SERIES and child.time_series_time is None:
+            problems.append(
+                SchemaProblem(
+                    f"link {link.describe()}: a time_series link leads to a series table, and "
+                    "this table has no time column: declare it (time_series_time=...)",
+                    table=link.child,
+                    column=link.foreign_key,
+                )
+            )
+        elif link.method != LinkMethod.TIME_SERIES and child.time_series_time is not None:
+            problems.append(
+                SchemaProblem(
+                    f"link {link.describe()}: '{link.child}' is a series table (time column "
+                    f"'{child.time_series_time}'); it is linked to its individual table with "
+                    f"method time_series, not {link.method.value}",
+                    table=link.child,
+                    column=link.foreign_key,
+                )
+            )
+        elif link.method == LinkMethod.TIME_SERIES:
+            if link.foreign_key == child.time_series_time:
+                problems.append(
+                    SchemaProblem(
+                        f"link {link.describe()}: the foreign key cannot be the time column",
+                        table=link.child,
+                        column=link.foreign_key,
+                    )
+                )
+            elif link.child in found:
+                problems.append(
+                    SchemaProblem(
+                        f"has two time_series links (from '{found[link.child].parent}' and "
+                        f"'{link.parent}'); a series table belongs to one individual table",
+                        table=link.child,
+                        column=link.foreign_key,
+                    )
+                )
+            else:
+                found[link.child] = link
+    for name, table in sorted(tables.items()):
+        if table.time_series_time is not None and name not in found and not problems:
+            problems.append(
+                SchemaProblem(
+                    "is a series table (time column "
+                    f"'{table.time_series_time}') without a time_series link: link it to its "
+                    "individual table (add_link(..., method=LinkMethod.TIME_SERIES))",
+                    table=name,
+                )
+            )
+    return found
+
+
+def _check_series_parameters(
+    tables: dict[str, Table], series: dict[str, Link], problems: list[SchemaProblem]
+) -> dict[str, ResolvedParameters]:
+    """Each series table's parameters resolved; time-series parameters of a table that is
+    not a series table are refused."""
+    resolved: dict[str, ResolvedParameters] = {}
+    for name, table in sorted(tables.items()):
+        given = table.parameters.time_series
+        if name not in series:
+            if given is not None:
+                problems.append(
+                    SchemaProblem(
+                        "has time_series parameters but is not a series table (no "
+                        "time_series_time column and time_series link)",
+                        table=name,
+                    )
+                )
+            continue
+        try:
+            resolved[name] = resolve_parameters(name, given)
+        except InvalidParameterError as error:
+            problems.append(SchemaProblem(str(error), table=name))
+    return resolved
+
+
+def _check_series_data(
+    table: Table, link: Link, parent: Table, problems: list[SchemaProblem]
+) -> None:
+    """What :func:`~avatars.engine.timeseries.read_series` refuses (times not increasing
+    within an individual, orphan keys, values that are not numbers, ...), named."""
+    assert table.time_series_time is not None
+    spec = SeriesTable(
+        table.name, table.data, link.foreign_key, table.time_series_time, table.primary_key
+    )
+    try:
+        read_series(spec, pd.Index(parent.data[link.parent_key]))
+    except SeriesDataError as error:
+        problems.append(SchemaProblem(error.detail, table=error.table, column=error.column))
+    except AvatarsEngineError as error:
+        problems.append(SchemaProblem(str(error), table=table.name))
 
 
 def _check_tables(tables: Sequence[Table], problems: list[SchemaProblem]) -> dict[str, Table]:
@@ -265,10 +457,32 @@ def _check_tables(tables: Sequence[Table], problems: list[SchemaProblem]) -> dic
         if duplicated:
             problems.append(SchemaProblem(f"duplicated column name(s) {duplicated}", name))
             continue
-        if not isinstance(table.primary_key, str) or not table.primary_key:
+        time = table.time_series_time
+        if time is not None and (not isinstance(time, str) or time not in table.data.columns):
+            problems.append(
+                SchemaProblem(
+                    f"the time column is not a column of the table (columns: "
+                    f"{_list(table.data.columns)})",
+                    table=name,
+                    column=str(time),
+                )
+            )
+            continue
+        if time is not None and table.primary_key is None:
+            pass  # a series table's row identifier is optional
+        elif not isinstance(table.primary_key, str) or not table.primary_key:
             problems.append(SchemaProblem("every table needs a primary key column", table=name))
             continue
-        if table.primary_key not in table.data.columns:
+        elif time is not None and table.primary_key == time:
+            problems.append(
+                SchemaProblem(
+                    "the primary key and the time column must be different columns",
+                    table=name,
+                    column=time,
+                )
+            )
+            continue
+        if table.primary_key is not None and table.primary_key not in table.data.columns:
             problems.append(
                 SchemaProblem(
                     f"the primary key is not a column of the table (columns: "
@@ -311,16 +525,6 @@ def _check_links(
                 SchemaProblem(
                     f"link {link.describe()}: unknown method {link.method!r}; expected one of "
                     f"{allowed}",
-                    table=link.child,
-                    column=link.foreign_key,
-                )
-            )
-            continue
-        if method not in SUPPORTED_LINK_METHODS:
-            problems.append(
-                SchemaProblem(
-                    f"link {link.describe()}: method '{method.value}' is for time-series tables, "
-                    "which multi-table avatarization does not run",
                     table=link.child,
                     column=link.foreign_key,
                 )

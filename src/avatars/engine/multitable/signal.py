@@ -15,13 +15,17 @@
     originals and in the linked avatars; reported: each pair's correlations and
     ``|ρ_orig − ρ_avatar|``, and their mean (``correlation_difference_mean``).
 
+- Per series table (``time_series`` link):
+  :func:`avatars.engine.timeseries.series_signal_metrics` (pointwise and density Hellinger,
+  mean-curve and spread errors, autocorrelation) on the grid of its alignment.
+
 The avatar tables may be shuffled: only their keys link them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,10 +38,13 @@ from avatars.engine.multitable.schema import (
     Link,
     SchemaError,
     SchemaProblem,
+    SeriesLink,
     Table,
     TableGraph,
     validate_tables,
 )
+from avatars.engine.timeseries.alignment import grid_length
+from avatars.engine.timeseries.metrics import SeriesSignalResult, series_signal_metrics
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -75,11 +82,13 @@ class MultiTableSignalMetrics:
 
     tables: dict[str, SignalMetricsResult]
     links: list[LinkSignalMetrics]
+    series: dict[str, SeriesSignalResult] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "tables": {name: result.to_dict() for name, result in self.tables.items()},
             "links": [link.to_dict() for link in self.links],
+            "series": {name: result.to_dict() for name, result in self.series.items()},
         }
 
 
@@ -109,10 +118,24 @@ def signal_metrics_tables(
         )
     relations: list[LinkSignalMetrics] = []
     for link in graph.links:
-        report(0.8 + 0.2 * len(relations) / max(1, len(graph.links)), "relations")
+        report(0.8 + 0.1 * len(relations) / max(1, len(graph.links)), "relations")
         relations.append(_link_metrics(graph, link, avatar_tables))
+    per_series: dict[str, SeriesSignalResult] = {}
+    for name, series in graph.series.items():
+        report(0.9, f"{name}: series signal")
+        per_series[name] = series_signal_metrics(
+            series.spec(), avatar_tables[name], nb_points=series_grid(series)
+        )
     report(1.0, "done")
-    return MultiTableSignalMetrics(per_table, relations)
+    return MultiTableSignalMetrics(per_table, relations, per_series)
+
+
+def series_grid(series: SeriesLink) -> int:
+    """The number of grid points of a series table's alignment (its parameters, its
+    lengths)."""
+    lengths = series.table.data[series.link.foreign_key].value_counts().to_numpy()
+    params = series.parameters
+    return grid_length(lengths, params.method, params.nb_points)[0]
 
 
 def children_per_parent(parent: pd.DataFrame, child: pd.DataFrame, link: Link) -> np.ndarray:
@@ -221,7 +244,8 @@ def _check_avatars(
 ) -> dict[str, pd.DataFrame]:
     problems: list[SchemaProblem] = []
     out: dict[str, pd.DataFrame] = {}
-    for name, table in graph.tables.items():
+    every = {**graph.tables, **{name: s.table for name, s in graph.series.items()}}
+    for name, table in every.items():
         frame = avatars.get(name) if isinstance(avatars, Mapping) else None
         if not isinstance(frame, pd.DataFrame):
             problems.append(SchemaProblem("no avatar table given for it", table=name))

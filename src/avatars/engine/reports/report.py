@@ -81,6 +81,7 @@ def report_document(
     created: datetime,
     figure_kinds: Sequence[PlotKind],
     title: str | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> Document:
     doc = Document(
         title=title or tr("report_title", language),
@@ -99,6 +100,10 @@ def report_document(
         verdict = f"{table.name} — {privacy_verdict(table, language)}"
         doc.add(Paragraph(verdict, _verdict_style(table)))
     doc.add(Heading(tr("method", language), 2), Paragraph(tr("method_text", language), "note"))
+    if linked:  # a linked schema: warnings, relations, every privacy computation
+        from avatars.engine.reports.linked import linked_section
+
+        linked_section(doc, linked, language)
     for table in tables:
         doc.add(PageBreak(), Heading(tr("table_heading", language, table=table.name)))
         _dataset(doc, table, language)
