@@ -324,6 +324,8 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
         public=PUBLIC_BODIES,
         uploads=UPLOADS,
         self_guarded=("/storage",),
+        # /mcp: its gate checks the bearer API key before the MCP app reads the body
+        gated=("/mcp",),
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )

@@ -111,7 +111,7 @@ class BodyPolicy:
     setting: str  # the setting that sets ``limit``, named in the 413 message
     authenticate: bool  # the route needs a caller: authenticate before reading the body
     self_guarded: bool = False  # the route does it all itself (S3 endpoint)
-    streamed: bool = False  # an upload: never buffered (nor checked as JSON)
+    streamed: bool = False  # never buffered here (nor checked as JSON): uploads, gated routes
 
 
 def _is_json(scope: Scope) -> bool:
@@ -300,6 +300,10 @@ class BodyRules:
     - ``uploads``: ``(method, path pattern)`` of streamed uploads: ``max_upload_bytes``;
     - ``self_guarded``: path prefixes whose endpoint authenticates and bounds its bodies
       itself (the S3 endpoint);
+    - ``gated``: path prefixes whose endpoint authenticates the caller from the headers by
+      its own rule before it reads a byte of the body (the MCP mount, whose bearer token is
+      an API key): bounded by ``max_request_bytes`` and counted while it streams, never
+      read here;
     - every other request with a body is authenticated before it is read, and bounded by
       ``max_request_bytes``: a new endpoint is protected without anyone thinking of it.
     """
@@ -309,6 +313,7 @@ class BodyRules:
     self_guarded: tuple[str, ...]
     max_request_bytes: int
     max_upload_bytes: int
+    gated: tuple[str, ...] = ()
 
     def policy_of(self, scope: Scope) -> BodyPolicy:
         path = scope.get("path", "")
@@ -316,8 +321,12 @@ class BodyRules:
         if root and path.startswith(root):
             path = path[len(root) :]
         method = scope.get("method", "")
-        if any(path == prefix or path.startswith(prefix + "/") for prefix in self.self_guarded):
+        if _under(path, self.self_guarded):
             return BodyPolicy(self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", False, True)
+        if _under(path, self.gated):
+            return BodyPolicy(
+                self.max_request_bytes, "AVATAR_MAX_REQUEST_BYTES", False, streamed=True
+            )
         if (method, path) in self.public:
             return BodyPolicy(
                 min(PUBLIC_BODY_LIMIT, self.max_request_bytes), "public endpoint", False
@@ -328,6 +337,10 @@ class BodyRules:
                     self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", True, streamed=True
                 )
         return BodyPolicy(self.max_request_bytes, "AVATAR_MAX_REQUEST_BYTES", True)
+
+
+def _under(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 # -- response headers ---------------------------------------------------------------------------
