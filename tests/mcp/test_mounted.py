@@ -153,3 +153,26 @@ def test_mounted_server_bodies_are_bounded_and_read_after_the_key(platform: Any)
         timeout=30,
     )
     assert 400 <= response.status_code < 500, response.text[:300]
+
+
+def test_tools_call_the_api_back_over_the_socket_behind_a_tls_proxy() -> None:
+    """Behind a trusted proxy that terminates TLS, the request's scheme is the client's
+    (https, for the URLs handed out) but the tools' calls back go to the plain socket."""
+    from avatars.mcp.mount import own_base_url
+    from avatars.server.middleware import TrustedProxies
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"x-forwarded-proto", b"https"), (b"x-forwarded-for", b"203.0.113.5")],
+    }
+    asyncio.run(TrustedProxies(app, ["127.0.0.1"])(scope, None, None))  # type: ignore[arg-type]
+    assert seen["scheme"] == "https" and seen["client"] == ("203.0.113.5", 0)
+    assert own_base_url(seen) == "http://127.0.0.1:8000"

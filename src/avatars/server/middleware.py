@@ -34,6 +34,9 @@ from avatars.server.bounds import MAX_JSON_DEPTH, json_too_deep
 PUBLIC_BODY_LIMIT = 64 * 1024
 #: Where the authenticated caller is kept in the ASGI scope for the endpoint's dependencies.
 CALLER_SCOPE_KEY = "avatars.caller"
+#: Where :class:`TrustedProxies` keeps the scheme of the connection itself when a proxy's
+#: ``X-Forwarded-Proto`` replaced it (a server calling itself back must use the socket's).
+SOCKET_SCHEME_KEY = "avatars.socket_scheme"
 #: The policy of responses that set none: nothing may load, nothing may frame them.
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
@@ -87,6 +90,7 @@ class TrustedProxies:
             if addresses:  # every hop is a trusted proxy: the first one is the client
                 scope["client"] = (addresses[0], 0)
         if proto in ("http", "https"):
+            scope[SOCKET_SCHEME_KEY] = scope.get("scheme", "http")
             scope["scheme"] = proto if scope["type"] == "http" else proto.replace("http", "ws")
         return scope
 
