@@ -1,11 +1,17 @@
 """Helpers of the security tests (tests/server/test_security_*.py): the application in the
-test's process (Starlette's TestClient, no job workers), users and keys, and S3 requests
-signed with botocore as any S3 client signs them."""
+test's process (Starlette's TestClient, no job workers), ``avatars serve`` in a subprocess for
+what only a process shows, users and keys, and S3 requests signed with botocore as any S3
+client signs them."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -22,6 +29,7 @@ from avatars.server.clock import ManualClock
 from avatars.server.config import Settings
 from avatars.server.main import create_app
 from avatars.server.services import accounts
+from stack import free_port
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
@@ -46,6 +54,68 @@ def running(
     app = create_app(config, run_jobs=False, clock=clock)
     with TestClient(app, client=client) as test_client:
         yield test_client
+
+
+@dataclass
+class Served:
+    """``avatars serve`` in a subprocess (:func:`serve`)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    log: Path
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def admin_token(self) -> str:
+        response = httpx.post(
+            f"{self.api_url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path, log: Path, **env: str) -> Iterator[Served]:
+    """``avatars serve`` with an admin on ``data_dir`` (which the server creates if it does not
+    exist), none of the test machine's ``AVATAR_*`` settings but ``env``; stopped on exit."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
+    environ.update(
+        AVATAR_DATA_DIR=str(data_dir),
+        AVATAR_ADMIN_EMAIL=ADMIN_EMAIL,
+        AVATAR_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        **env,
+    )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "avatars.cli", "serve", "--port", str(port)],
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+        )
+    served = Served(process, port, data_dir, log)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{served.api_url}/health", timeout=2).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def state(app: TestClient) -> Any:

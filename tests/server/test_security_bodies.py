@@ -20,7 +20,7 @@ import httpx
 import psutil
 import pytest
 from fastapi.testclient import TestClient
-from security_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, bearer, login, running
+from security_helpers import Served, bearer, login, running
 
 from avatars.server.main import PUBLIC_BODIES
 
@@ -31,14 +31,9 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def server(tmp_path: Path, start_server: Any) -> Any:
-    env = {
-        "AVATAR_ADMIN_EMAIL": ADMIN_EMAIL,
-        "AVATAR_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "AVATAR_MAX_REQUEST_BYTES": str(4 * MB),
-        "AVATAR_WORKERS": "1",
-    }
-    return start_server(tmp_path / "data", env)
+def server(security_server: Served) -> Served:
+    """The security tests' ``avatars serve`` (AVATAR_MAX_REQUEST_BYTES of 4 MiB)."""
+    return security_server
 
 
 def _rss(server: Any) -> int:
@@ -109,9 +104,7 @@ def test_an_unauthenticated_stream_does_not_grow_the_server(server: Any) -> None
 
 
 def test_an_authenticated_stream_stops_at_the_limit(server: Any) -> None:
-    token = httpx.post(
-        f"{server.api_url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    ).json()["access_token"]
+    token = server.admin_token()
     before = _rss(server)
     head = (
         "POST /api/access/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -128,9 +121,7 @@ def test_an_authenticated_stream_stops_at_the_limit(server: Any) -> None:
 def test_uploads_stream_to_storage(server: Any) -> None:
     """A dataset upload larger than AVATAR_MAX_REQUEST_BYTES is accepted, and streamed: the
     server does not hold it (no Content-Type: nothing takes it for JSON to buffer)."""
-    token = httpx.post(
-        f"{server.api_url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-    ).json()["access_token"]
+    token = server.admin_token()
     before = _rss(server)
     size = 48 * MB
 

@@ -7,65 +7,17 @@ workers; at start the server warns about any that others may read.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 import stat
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from security_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, running
+from security_helpers import Served, running
 from server_helpers import create_job, create_set
 
-from stack import free_port
-
 IRIS = Path(__file__).parents[2] / "src" / "avatars" / "data" / "iris.csv"
-
-
-@contextlib.contextmanager
-def _serve(data_dir: Path, log: Path) -> Iterator[str]:
-    """``avatars serve`` on a data directory that does not exist yet; its API URL."""
-    port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("AVATAR_")}
-    env = {
-        **environ,
-        "AVATAR_DATA_DIR": str(data_dir),
-        "AVATAR_ADMIN_EMAIL": ADMIN_EMAIL,
-        "AVATAR_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "AVATAR_WORKERS": "1",
-    }
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "avatars.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=log.parent,
-        )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -75,21 +27,24 @@ def _modes(root: Path) -> dict[str, int]:
     return found
 
 
-def test_what_the_server_and_its_workers_write_is_private(tmp_path: Path) -> None:
-    data_dir = tmp_path / "platform" / "data"
-    with _serve(data_dir, tmp_path / "server.log") as url:
-        token = httpx.post(
-            f"{url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        ).json()["access_token"]
-        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-        assert api.put("/datasets/iris.csv", content=IRIS.read_bytes()).status_code == 200
-        job = create_job(api, create_set(api, "iris"), "standard")
-        deadline = time.monotonic() + 120
-        while not (status := api.get(f"/jobs/{job}").json())["done"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        assert status["status"] == "finished", status
-        modes = _modes(data_dir)
+def test_what_the_server_and_its_workers_write_is_private(security_server: Served) -> None:
+    """The security tests' ``avatars serve``, started on a data directory that did not exist:
+    after an upload and a job (and whatever other tests did there), nothing is readable by
+    others."""
+    data_dir = security_server.data_dir
+    api = httpx.Client(
+        base_url=security_server.api_url,
+        headers={"Authorization": f"Bearer {security_server.admin_token()}"},
+        timeout=60,
+    )
+    assert api.put("/datasets/iris.csv", content=IRIS.read_bytes()).status_code == 200
+    job = create_job(api, create_set(api, "iris"), "standard")
+    deadline = time.monotonic() + 120
+    while not (status := api.get(f"/jobs/{job}").json())["done"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status["status"] == "finished", status
+    modes = _modes(data_dir)
     results = [name for name in modes if "/results/" in name and name.endswith(".csv")]
     assert results, sorted(modes)  # the worker's files are there, and checked below
     assert {"avatars.db", "secret_key", "storage"} <= set(modes)
@@ -100,7 +55,7 @@ def test_what_the_server_and_its_workers_write_is_private(tmp_path: Path) -> Non
     }
     assert exposed == {}
     assert stat.S_IMODE(data_dir.parent.stat().st_mode) == 0o700  # made by the server too
-    assert "others than this account" not in (tmp_path / "server.log").read_text()
+    assert "others than this account" not in security_server.log.read_text()
 
 
 def test_the_server_warns_about_readable_data_at_start(

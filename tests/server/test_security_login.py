@@ -8,12 +8,21 @@ attempt (``avatars serve`` ran uvicorn with ``proxy_headers=True``).
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from security_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, login, new_member, running, state
+from security_helpers import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    PASSWORD,
+    Served,
+    login,
+    new_member,
+    running,
+    state,
+)
 from sqlalchemy import select
 
 from avatars.server.db.models import EventLog
@@ -94,23 +103,28 @@ def test_a_right_password_clears_the_account_but_not_the_client(tmp_path: Path) 
 
 
 def test_the_server_process_ignores_forwarded_headers_from_loopback(
-    tmp_path: Path, start_server: Any
+    security_server: Served,
 ) -> None:
     """Through ``avatars serve``: a local client sending a fresh X-Forwarded-For with each
     attempt stays locked out."""
-    env = {"AVATAR_ADMIN_EMAIL": ADMIN_EMAIL, "AVATAR_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    server = start_server(tmp_path / "data", env)
-    url = f"{server.api_url}/login"
+    email = f"sprayed-{uuid.uuid4().hex[:8]}@example.org"  # locked out: nobody else's account
+    created = httpx.post(
+        f"{security_server.api_url}/users",
+        json={"email": email, "password": PASSWORD},
+        headers={"Authorization": f"Bearer {security_server.admin_token()}"},
+    )
+    assert created.status_code == 200, created.text
+    url = f"{security_server.api_url}/login"
     for attempt in range(5):
         response = httpx.post(
             url,
-            data={"username": ADMIN_EMAIL, "password": WRONG},
+            data={"username": email, "password": WRONG},
             headers={"X-Forwarded-For": f"203.0.113.{attempt}"},
         )
         assert response.status_code == 401
     response = httpx.post(
         url,
-        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        data={"username": email, "password": PASSWORD},
         headers={"X-Forwarded-For": "203.0.113.200"},
     )
     assert response.status_code == 429
