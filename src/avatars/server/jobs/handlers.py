@@ -342,7 +342,11 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         ),
     }
     if result.sources is not None:  # for the privacy job only (see SOURCES_FILE)
-        write_json(job, SOURCES_FILE.format(table=escape_table_name(table.name)), result.sources)
+        write_json(
+            job,
+            SOURCES_FILE.format(table=escape_table_name(table.name)),
+            [int(s) for s in result.sources],
+        )
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
         outputs.update(_standard_figures(job, table, df, result, spec, metadata))
