@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+
 from avatar_yaml.models.parameters import (
     AugmentationStrategy,
     InterRecordRangeDifferenceParameters,
     RelativeDifferenceParameters,
 )
-
 from avatars.manager import Manager
 from avatars.models import JobKind
 from avatars.runner import ExcludeVariablesMethod, ImputeMethod
@@ -116,7 +116,9 @@ def exclusion(manager: Manager) -> dict:
         out[method.value] = {
             "rows": len(avatars),
             "group_equals_original_row": bool(
-                (avatars["group"].astype(str).to_numpy() == df["group"].astype(str).to_numpy()).all()
+                (
+                    avatars["group"].astype(str).to_numpy() == df["group"].astype(str).to_numpy()
+                ).all()
             ),
             "group_values_are_original": bool(avatars["group"].isin(set(df["group"])).all()),
             "group_in_metrics": "group" in variables,
@@ -235,7 +237,9 @@ def inter_record(manager: Manager) -> dict:
         k=5,
         processors=[
             InterRecordRangeDifferenceParameters(
-                id_variable="patient", target_start_variable="admission", target_end_variable="discharge"
+                id_variable="patient",
+                target_start_variable="admission",
+                target_end_variable="discharge",
             )
         ],
     )
@@ -282,14 +286,14 @@ def augmentation(manager: Manager) -> dict:
         ),
     }
     for name, (params, jobs) in cases.items():
-        runner = run(manager, f"aug_{name}", "classes", df, jobs, types={"label": "category"}, k=5, **params)
+        runner = run(
+            manager, f"aug_{name}", "classes", df, jobs, types={"label": "category"}, k=5, **params
+        )
         avatars = runner.shuffled("classes")
         entry = {
             "rows": len(avatars),
             "counts": {str(k): int(v) for k, v in avatars["label"].value_counts().items()},
-            "original_rows_kept": int(
-                avatars.merge(df.drop_duplicates(), how="inner").shape[0]
-            ),
+            "original_rows_kept": int(avatars.merge(df.drop_duplicates(), how="inner").shape[0]),
         }
         if JobKind.privacy_metrics in jobs:
             entry["privacy"] = privacy_summary(runner.privacy_metrics("classes"))
@@ -311,7 +315,9 @@ SCENARIOS: dict[str, Callable[[Manager], dict]] = {
 def main() -> None:
     manager = Manager(base_url=os.environ["AVATAR_BASE_URL"], api_key=os.environ["AVATAR_API_KEY"])
     only = [s for s in os.environ.get("FLOW_ONLY", "").split(",") if s]
-    summary = {name: scenario(manager) for name, scenario in SCENARIOS.items() if not only or name in only}
+    summary = {
+        name: scenario(manager) for name, scenario in SCENARIOS.items() if not only or name in only
+    }
     print(json.dumps(summary, sort_keys=True, default=str))
 
 

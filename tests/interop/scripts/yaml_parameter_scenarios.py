@@ -15,12 +15,12 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+
 from avatar_yaml.models.parameters import (
     AugmentationStrategy,
     InterRecordRangeDifferenceParameters,
     RelativeDifferenceParameters,
 )
-
 from avatars.client import ApiClient
 from avatars.runner import ExcludeVariablesMethod, ImputeMethod, Runner
 
