@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from parameter_tables import classes_table
 
 from avatars.engine.augmentation import (
     ORIGINAL_RECORDS,
@@ -16,6 +15,7 @@ from avatars.engine.augmentation import (
 )
 from avatars.engine.errors import InvalidDataError, InvalidParameterError
 from avatars.protocol.enums import AugmentationStrategy, ComputationType
+from parameter_tables import classes_table
 
 TYPES = {"label": "category"}
 
