@@ -149,10 +149,18 @@ def test_dependents_of_a_failed_job_end_parent_error(platform: Any, api: httpx.C
     assert platform.wait_for_job(api, report)["status"] == "parent_error"
 
 
-def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: httpx.Client) -> None:
-    extra = "      use_categorical_reduction: true\n"
+def test_a_bad_processor_fails_naming_it_and_the_column(platform: Any, api: httpx.Client) -> None:
+    """use_categorical_reduction runs now; a processor on a column the table lacks fails the
+    job with the processor and the column named (no traceback)."""
+    extra = (
+        "      use_categorical_reduction: true\n"
+        "      avatarization_processors_parameters:\n"
+        "      - target: petal.length\n"
+        "        references:\n"
+        "        - sepal.size\n"
+    )
     set_name = create_set(api, "iris_ucr", k=10, extra_standard="")
-    # put the flag under the table's parameters
+    # put the flags under the table's parameters
     text = api.get(f"/resources/{set_name}").text.replace("      k: 10\n", "      k: 10\n" + extra)
     response = api.put(
         "/resources/iris_ucr", content=text, headers={"Content-Type": "application/yaml"}
@@ -160,7 +168,10 @@ def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: http
     assert response.status_code == 200, response.text
     job = platform.wait_for_job(api, create_job(api, response.json()["set_name"], "standard"))
     assert job["status"] == "error"
-    assert "use_categorical_reduction" in job["exception"]
+    assert "avatarization_processors_parameters[0] (RelativeDifferenceParameters)" in (
+        job["exception"]
+    )
+    assert "sepal.size" in job["exception"] and "internal" not in job["exception"]
 
 
 def test_full_run_metrics_report_and_figures(platform: Any, api: httpx.Client) -> None:
