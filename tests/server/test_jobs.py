@@ -168,8 +168,9 @@ def test_a_bad_processor_fails_naming_it_and_the_column(platform: Any, api: http
     assert response.status_code == 200, response.text
     job = platform.wait_for_job(api, create_job(api, response.json()["set_name"], "standard"))
     assert job["status"] == "error"
-    assert "avatarization_processors_parameters[0] (RelativeDifferenceParameters)" in (
-        job["exception"]
+    assert (
+        "avatarization_processors_parameters[0] (RelativeDifferenceParameters)"
+        in (job["exception"])
     )
     assert "sepal.size" in job["exception"] and "internal" not in job["exception"]
 

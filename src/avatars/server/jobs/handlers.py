@@ -18,8 +18,11 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
-Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
-in ``error`` with a message naming the parameter: never a silent approximation.
+A single table's parameters (categorical reduction, imputation, exclusion, weights,
+augmentation, server-side processors, the metrics' own parameters) are translated in
+:mod:`avatars.server.jobs.parameters` and run by :mod:`avatars.server.jobs.single_table`.
+Whatever the engine cannot do yet ends the job in ``error`` with a message naming the
+parameter: never a silent approximation.
 """
 
 from __future__ import annotations
