@@ -352,7 +352,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         )
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
-        outputs.update(_standard_figures(job, table, df, result, spec, metadata))
+        outputs.update(_standard_figures(job, table, data, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
@@ -360,7 +360,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
 def _standard_figures(
     job: JobInput,
     table: Table,
-    original: pd.DataFrame,
+    data: TableData,
     result: Any,
     spec: ParametersSpec,
     metadata: dict[str, Any],
@@ -376,12 +376,12 @@ def _standard_figures(
         return {}
     try:
         figures = build_figures(
-            original,
+            data.frame,
             result.shuffled,
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
-            column_types=table.column_types() or None,
+            column_types=data.types or None,
             max_distribution_plots=spec.results.max_distribution_plots if spec.results else None,
             explained_variance=(result.metadata.get("projection") or {}).get(
                 "explained_variance_ratio"
