@@ -6,6 +6,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
                    ``<t>.projections.original-0.csv``, ``<t>.projections.avatars-0.csv``,
                    ``run_metadata.<job>.json`` (``.parquet`` tables with ``results.format``)
 - privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
+                   (an augmented run adds ``<t>.barycentered.privacy.json`` and
+                   ``<t>.class_balancing_barycenter.privacy.json``, by computation type)
 - signal_metrics:  ``<t>.signal.json``, likewise
 - advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
 - standard also:   ``<t>.<plot kind>.html`` figures and ``figures_metadata.json``
