@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     password_reset_minutes: float = 60.0
     storage_credential_days: float = 7.0
 
+    web_session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="a web session unused that long ends"
+    )
+
     # -- login rate limit ----------------------------------------------------------------
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
