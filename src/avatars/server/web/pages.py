@@ -199,6 +199,7 @@ def render(
     """A page in the visitor's language, with the frame's values."""
     language = language_of(request)
     web = session.load(request, _context(request))
+    values.setdefault("nav", None)
 
     def t(key: str, **params: Any) -> str:
         return translate(key, language, **params)
