@@ -147,7 +147,11 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    typer.echo(f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/api", err=True)
+    typer.echo(
+        f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/ (web pages) "
+        f"and http://{host}:{port}/api",
+        err=True,
+    )
     app = create_app(settings)
     logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)

@@ -28,10 +28,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "language": ("Language", "Langue"),
     "change_language": ("Change", "Changer"),
     "footer": (
-        "Avatars are synthetic records built from each individual's neighbours; the metrics "
-        "below say how well individuals are hidden and how much signal is kept.",
+        "Avatars are synthetic records built from each individual's neighbours; their metrics "
+        "say how well individuals are hidden and how much signal is kept.",
         "Les avatars sont des enregistrements synthétiques construits à partir des voisins de "
-        "chaque individu ; les métriques disent à quel point les individus sont cachés et "
+        "chaque individu ; leurs métriques disent à quel point les individus sont cachés et "
         "combien de signal est conservé.",
     ),
     # login and passwords
@@ -226,7 +226,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "job_advice": ("Advice", "Conseil"),
     "cancel_run": ("Cancel the run", "Annuler le traitement"),
     "run_failed": ("The run did not finish: {reason}", "Le traitement n'a pas abouti : {reason}"),
-    "verdict": ("Verdict", "Verdict"),
+    "verdict": ("Verdict: {verdict}", "Verdict : {verdict}"),
     "verdict_pass": ("Safe to share", "Partageable"),
     "verdict_fail": ("Not safe to share yet", "Pas encore partageable"),
     "verdict_unknown": ("Not assessed", "Non évalué"),
