@@ -395,3 +395,19 @@ def test_bad_input_gets_a_page_that_names_the_problem(web: WebApp) -> None:
     assert slash.status_code == 422 and "must not be empty nor contain" in text_of(slash.text)
     assert browser.get("/runs/not-a-uuid").status_code == 404
     assert browser.get("/jobs/nope").status_code == 404
+
+
+def test_the_upload_form_works_without_javascript(web: WebApp) -> None:
+    browser = web.logged_in()
+    token = browser.csrf("/runs/new")
+    sent = browser.client.post(
+        "/runs/new",
+        data={"csrf_token": token},
+        files={"file": ("iris.csv", IRIS_CSV.read_bytes(), "text/csv")},
+    )
+    assert sent.status_code == 303 and sent.headers["location"] == "/tables/iris.csv"
+    check = text_of(browser.get("/tables/iris.csv").text)
+    assert "150 rows and 5 columns" in check and "Identifies people" not in check
+    assert "iris.csv" in text_of(browser.get("/runs/new").text)
+    nothing = browser.client.post("/runs/new", data={"csrf_token": token})
+    assert nothing.status_code == 422 and "Choose a file first" in text_of(nothing.text)

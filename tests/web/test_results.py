@@ -159,3 +159,18 @@ def test_the_result_page_reads_only_small_results_and_answers_fast(
     }, kinds
     assert not [k for k in read if k.endswith((".csv", ".parquet", ".pdf", ".docx", ".html"))]
     assert statistics.median(times) < 1.0, times
+
+
+def test_a_run_that_fails_says_why(web_with_jobs: WebApp) -> None:
+    browser = web_with_jobs.logged_in()
+    table = b"height,weight\n" + b"".join(f"{150 + i},{50 + 2 * i}\n".encode() for i in range(4))
+    assert browser.upload("tiny.csv", table).status_code == 200
+    run = browser.start_run("tiny.csv", display_name="too small", k="3")
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while browser.get(f"{run}/progress").headers["X-Run-Done"] != "1":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    text = text_of(browser.get(run).text)
+    assert "The run did not finish:" in text, text
+    assert "Verdict" not in text and "Avatars (CSV)" not in text
+    assert "not run: an earlier job failed" in text

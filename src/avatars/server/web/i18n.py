@@ -186,7 +186,6 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{targets}.",
     ),
     "use_advice": ("Use the advice", "Utiliser le conseil"),
-    "privacy_target": ("Privacy target", "Cible de confidentialité"),
     "param_k": (
         "Number of neighbours, k (more = more private, less detailed)",
         "Nombre de voisins, k (plus = plus confidentiel, moins détaillé)",
@@ -335,6 +334,18 @@ _TEXT: dict[str, tuple[str, str]] = {
         "page and try again.",
         "Ce formulaire a expiré ou ne vient pas des pages de cette plateforme. Revenez en "
         "arrière, rechargez la page et réessayez.",
+    ),
+    "internal": (
+        "An internal error occurred; the server's log has the details.",
+        "Une erreur interne s'est produite ; le journal du serveur en donne le détail.",
+    ),
+    "unavailable": (
+        "The storage is unavailable for a moment; try again shortly.",
+        "Le stockage est momentanément indisponible ; réessayez dans un instant.",
+    ),
+    "too_large": (
+        "{name} is larger than this platform accepts ({limit}).",
+        "{name} dépasse la taille acceptée par cette plateforme ({limit}).",
     ),
     "go_home": ("Go to your runs", "Aller à vos traitements"),
     "invalid_form": ("Please check the form: {reason}", "Vérifiez le formulaire : {reason}"),

@@ -11,6 +11,7 @@ services the REST API uses.
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import uuid
 from collections.abc import Callable, Coroutine
@@ -37,7 +38,7 @@ from avatars.engine.texts import (
     metric_meaning,
     metric_name,
 )
-from avatars.protocol.enums import ColumnType, ImputeMethod, ObjectType, Verb
+from avatars.protocol.enums import ColumnType, ImputeMethod
 from avatars.server.deps import client_ip, state_of
 from avatars.server.errors import STATUS_OF, summarize_validation
 from avatars.server.services import accounts, datasets, events, jobs, keys
@@ -51,9 +52,11 @@ from avatars.server.services.errors import (
     ServiceError,
     Unauthenticated,
 )
+from avatars.server.storage import StorageError
 from avatars.server.web import analysis, runs, session
 from avatars.server.web.i18n import LANGUAGE_NAMES, negotiate, translate
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 _environment = jinja2.Environment(
@@ -141,6 +144,12 @@ class WebRoute(APIRoute):
             except RequestValidationError as exc:
                 message = summarize_validation(list(exc.errors()))
                 response = error_page(request, 422, message)
+            except StorageError as exc:  # the object store is down: retrying later helps
+                log.error("storage failure on %s %s: %s", request.method, request.url.path, exc)
+                response = error_page(request, 503, translate("unavailable", language_of(request)))
+            except Exception:  # a bug: the traceback to the log, a plain page to the person
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                response = error_page(request, 500, translate("internal", language_of(request)))
             response.headers.setdefault("Cache-Control", "no-store")
             session.save(request, ctx, web, response)
             return response
@@ -713,8 +722,6 @@ def audit_page(request: Request, caller: WebCaller, after: str = "") -> Response
     starting_after = _uuid(after, "event") if after else None
     found = events.list_events(ctx, caller, starting_after=starting_after, limit=AUDIT_PAGE)
     people = {user.id: user.email for user in accounts.list_users(ctx, caller)}
-    verbs = {v.value for v in Verb}
-    objects = {o.value for o in ObjectType}
     return render(
         request,
         "audit.html",
@@ -722,7 +729,5 @@ def audit_page(request: Request, caller: WebCaller, after: str = "") -> Response
         nav="audit",
         events=found,
         people=people,
-        verbs=verbs,
-        objects=objects,
         more=found[-1].id if len(found) == AUDIT_PAGE else None,
     )

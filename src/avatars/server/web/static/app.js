@@ -30,6 +30,10 @@
         say(fill(messages.msgBadExtension, { name: file.name }), true);
         return;
       }
+      if (file.size > Number(form.dataset.maxBytes)) {
+        say(fill(messages.msgTooLarge, { name: file.name }), true);
+        return;
+      }
       var request = new XMLHttpRequest();
       request.open("PUT", "/uploads/" + encodeURIComponent(file.name));
       request.setRequestHeader("X-CSRF-Token", messages.csrf);
@@ -82,13 +86,14 @@
   var progress = document.querySelector("#progress[data-poll]");
   if (progress) {
     var url = progress.dataset.poll;
+    var shown = null;  // the fragment last shown: a live region is rewritten only on change
     var poll = function () {
       fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" })
         .then(function (response) {
           if (response.redirected || !response.ok) { window.location.reload(); return null; }
           var done = response.headers.get("X-Run-Done") === "1";
           return response.text().then(function (html) {
-            progress.innerHTML = html;
+            if (html !== shown) { progress.innerHTML = html; shown = html; }
             if (done) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
           });
         })
