@@ -70,7 +70,7 @@ _environment = jinja2.Environment(
 #: (no cookie, no access to the page), and load nothing from anywhere.
 FIGURE_POLICY = (
     "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
-    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
+    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; frame-ancestors 'self'"
 )
 
 
@@ -588,6 +588,7 @@ def run_file(
     headers = {"Content-Length": str(info.size), "X-Content-Type-Options": "nosniff"}
     if inline:
         headers["Content-Security-Policy"] = FIGURE_POLICY
+        headers["X-Frame-Options"] = "SAMEORIGIN"  # shown in this platform's pages only
         media = "text/html; charset=utf-8"
     else:
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file_name)}"
