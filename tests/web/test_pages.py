@@ -4,10 +4,13 @@ stay queued here (tests/web/test_results.py and test_browser.py run them)."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import uuid
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from web_helpers import (
     ADMIN_EMAIL,
@@ -20,7 +23,10 @@ from web_helpers import (
     text_of,
 )
 
+from avatars.protocol.documents import parse_resource_set
 from avatars.protocol.enums import JobKind, JobStatus
+from avatars.runner_config import RunnerConfig
+from avatars.server.db.models import ResourceSet
 from avatars.server.web import analysis, i18n
 from avatars.server.web.session import COOKIE_NAME
 
@@ -411,3 +417,24 @@ def test_the_upload_form_works_without_javascript(web: WebApp) -> None:
     assert "iris.csv" in text_of(browser.get("/runs/new").text)
     nothing = browser.client.post("/runs/new", data={"csrf_token": token})
     assert nothing.status_code == 422 and "Choose a file first" in text_of(nothing.text)
+
+
+def test_a_parquet_table_with_an_unusual_name_gets_an_sdk_resource_set(web: WebApp) -> None:
+    browser = web.logged_in()
+    buffer = io.BytesIO()
+    pd.read_csv(IRIS_CSV).to_parquet(buffer)
+    name = "iris data (v2).parquet"
+    assert browser.upload(name, buffer.getvalue()).status_code == 200
+    page = browser.get(f"/tables/{name}")
+    assert page.status_code == 200 and "150 rows and 5 columns" in text_of(page.text)
+    run = browser.start_run(name, display_name="parquet run", k="7", report_language="fr")
+    with web.state.db.reading() as session:
+        row = session.get(ResourceSet, uuid.UUID(run.rsplit("/", 1)[1]))
+        assert row is not None
+        text = row.yaml
+    config = RunnerConfig.from_yaml(text)  # what the SDK's create_runner_from_id reads
+    assert list(config.tables) == ["iris data (v2)"]
+    assert config.tables["iris data (v2)"].file == name
+    assert config.avatarization["iris data (v2)"]["k"] == 7
+    assert config.reports == {"basic": ("pdf", "fr"), "pia": ("docx", "fr")}
+    assert parse_resource_set(text).display_name == "parquet run"

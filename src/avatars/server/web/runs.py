@@ -28,6 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -451,7 +452,7 @@ def _json_result(ctx: Context, keys: list[str]) -> Any:
 
 
 def _file_url(set_name: uuid.UUID, job: JobLine, key: str) -> str:
-    return f"/runs/{set_name}/files/{job.name}/{posixpath.basename(key)}"
+    return f"/runs/{set_name}/files/{job.name}/{quote(posixpath.basename(key))}"
 
 
 def run_view(ctx: Context, caller: Caller, set_name: uuid.UUID, language: Language) -> RunView:
