@@ -172,6 +172,7 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     page.wait_for_url(base + "/runs/new")
     _check_labels(page)
     steps.shot("upload")
+    assert not page.locator("#upload-status").is_visible()  # until an upload starts
     _drop_file(page, AIDS_CSV)
     page.wait_for_url(base + "/tables/aids.csv", timeout=60_000)
 
