@@ -4,11 +4,11 @@ Fixtures
 --------
 ``platform``
     One server per database backend for the whole session (tests using it run once on SQLite
-    and once on PostgreSQL). It is a :class:`Platform`: ``platform.api_url``,
-    ``platform.admin`` (an admin :class:`TestUser` with ``api_key``), ``platform.client(key)``,
-    ``platform.new_user(...)`` (a fresh user with a password and an API key, in the admin's
-    organization or another one), ``platform.upload(key, name, data)``,
-    ``platform.wait_for_job(client, name)``.
+    and once on PostgreSQL), with the MCP server at ``/mcp`` (``AVATAR_MCP``). It is a
+    :class:`Platform`: ``platform.api_url``, ``platform.admin`` (an admin :class:`TestUser`
+    with ``api_key``), ``platform.client(key)``, ``platform.new_user(...)`` (a fresh user
+    with a password and an API key, in the admin's organization or another one),
+    ``platform.upload(key, name, data)``, ``platform.wait_for_job(client, name)``.
 ``platform_factory``
     Starts extra servers with their own settings (``platform_factory(env={...})``), for tests
     that need short token lifetimes, restarts, ...; they are stopped at the end of the test.
@@ -483,7 +483,11 @@ def platform(
     _scaleout_getter: Callable[[], ScaleoutStack],
 ) -> Iterator[Platform]:
     root = tmp_path_factory.mktemp(f"platform-{backend}")
-    started = _start_platform(root, backend, _postgres_getter, scaleout=_scaleout_getter)
+    # With the MCP server at /mcp (tests/mcp): the shared platform's warm workers make those
+    # tests quick, and nothing else answers at /mcp.
+    started = _start_platform(
+        root, backend, _postgres_getter, env={"AVATAR_MCP": "1"}, scaleout=_scaleout_getter
+    )
     try:
         yield started
     finally:

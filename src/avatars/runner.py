@@ -17,9 +17,16 @@ wait has a timeout (``Runner(timeout=...)``, the ``AVATAR_JOB_TIMEOUT`` variable
 raises :class:`~avatars.exceptions.JobFailedError` (a ``ValueError``, as in the official
 client) with the server's explanation.
 
+Several linked tables (``add_table(..., primary_key=..., foreign_keys=[...])``, ``add_link``)
+and series tables (``add_table(..., time_series_time=...)`` linked with
+``LinkMethod.TIME_SERIES``, ``set_parameters(table, time_series_nf=...)``) run as one set:
+results per table, one report. A link with ``sensitive_original_order_assignment`` keeps the
+real parent-child pairing: the server flags the run, and waiting on its jobs warns
+(``UserWarning``).
+
 Parameters this platform's engine does not support yet (differential privacy, data
-augmentation, time series, multi-table links, processors, pseudonymization, categorical
-reduction) raise ``ValueError`` naming the parameter when they are set, not minutes later.
+augmentation, processors, pseudonymization, categorical reduction) raise ``ValueError`` naming
+the parameter when they are set, not minutes later.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from avatars.constants import (
     RESULTS_TO_STORE,
 )
 from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.links_advice import TablesLinksAdvice, parse_tables_links_advice
 from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
@@ -86,6 +94,7 @@ from avatars.runner_config import (
     RunnerConfig,
     avatarization_block,
     check_columns,
+    check_key_columns,
     data_augmentation_parameters,
     differential_privacy_parameters,
     exclude_block,
@@ -95,7 +104,7 @@ from avatars.runner_config import (
     processors_parameters,
     pseudonymization_parameters,
     signal_metrics_block,
-    time_series_parameters,
+    time_series_block,
 )
 
 __all__ = [
@@ -199,6 +208,7 @@ class Runner:
         self.results_urls: dict[str, dict[str, list[str]]] = {}
         self._results: dict[tuple[str, str], dict[str, Any]] = {}
         self._sleep: Callable[[float], None] = time.sleep
+        self._warned: set[str] = set()  # jobs whose finishing warning was shown
 
     def __repr__(self) -> str:
         return (
@@ -232,19 +242,22 @@ class Runner:
             raise ValueError("table_name must be a non-empty string")
         if "/" in table_name or "\\" in table_name:
             raise ValueError(f"table_name {table_name!r} must not contain '/' or '\\'")
-        if primary_key is not None:
-            raise ValueError(
-                "primary_key: multi-table runs (primary and foreign keys, links) are not "
-                "supported by this platform's engine yet"
-            )
-        if foreign_keys not in (None, [], [None]):
-            raise ValueError(
-                "foreign_keys: multi-table runs are not supported by this platform's engine yet"
-            )
-        if time_series_time is not None:
-            raise ValueError(
-                "time_series_time: time series are not supported by this platform's engine yet"
-            )
+        if foreign_keys is not None and (
+            isinstance(foreign_keys, str) or not isinstance(foreign_keys, list | tuple)
+        ):
+            raise ValueError(f"foreign_keys must be a list of column names, got {foreign_keys!r}")
+        keys = {
+            "primary_key": [primary_key] if primary_key is not None else [],
+            "foreign_keys": [k for k in foreign_keys or [] if k is not None],
+            "time_series_time": [time_series_time] if time_series_time is not None else [],
+        }
+        for argument, names in keys.items():
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise ValueError(f"{argument}: expected a column name, got {name!r}")
+                if isinstance(data, pd.DataFrame) and name not in data.columns:
+                    raise ValueError(f"{argument}: no column {name!r} in the data")
+        check_key_columns(primary_key, keys["foreign_keys"], time_series_time)
         if types is not None and not isinstance(types, dict):
             raise ValueError(f"types must be a dict of column name to ColumnType, got {types!r}")
         for column, kind in (types or {}).items():
@@ -276,6 +289,9 @@ class Runner:
             types=column_types,
             avatar_file=avatar_file,
             individual_level=individual_level,
+            primary_key=primary_key,
+            foreign_keys=keys["foreign_keys"],
+            time_series_time=time_series_time,
         )
 
     def upload_file(
@@ -311,18 +327,30 @@ class Runner:
             )
         return result
 
-    def add_link(self, *args: Any, **kwargs: Any) -> None:
-        """Links between tables (multi-table runs) are not supported by this engine yet."""
-        raise ValueError(
-            "add_link: multi-table runs (links between tables) are not supported by this "
-            "platform's engine yet"
+    def add_link(
+        self,
+        parent_table_name: str,
+        parent_field: str,
+        child_table_name: str,
+        child_field: str,
+        method: LinkMethod | str = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+    ) -> None:
+        """Link ``parent_table_name.parent_field`` (its primary key) to
+        ``child_table_name.child_field`` (one of its foreign keys): every child row belongs to
+        one parent row. ``method``: how avatar children are attached to avatar parents
+        (``linear_sum_assignment``, ``minimum_distance_assignment``,
+        ``sensitive_original_order_assignment`` — keeps the real pairing: a privacy breach the
+        run reports —, or ``time_series`` for a series table under its individual table)."""
+        self.config.create_link(
+            parent_table_name, parent_field, child_table_name, child_field, method
         )
 
     def delete_table(self, table_name: str) -> None:
         self.config.delete_table(table_name)
 
     def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
-        raise ValueError("delete_link: this runner has no link (multi-table is not supported)")
+        """Remove the link from ``parent_table_name`` to ``child_table_name``."""
+        self.config.delete_link(parent_table_name, child_table_name)
 
     # -- parameters ------------------------------------------------------------------------
     def set_parameters(
@@ -369,9 +397,6 @@ class Runner:
         """
         entry = self.config.check_table(table_name)
         differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
-        time_series_parameters(
-            time_series_nf, time_series_projection_type, time_series_nb_points, time_series_method
-        )
         data_augmentation_parameters(
             data_augmentation_strategy,
             data_augmentation_target_column,
@@ -396,6 +421,13 @@ class Runner:
             column_weights,
             exclude=exclude,
             imputation=imputation,
+        )
+        time_series = time_series_block(
+            time_series_nf,
+            time_series_projection_type,
+            time_series_nb_points,
+            time_series_method,
+            exclude=exclude,
         )
         metrics_exclude = None if use_excluded_variables_in_metrics else exclude
         privacy = privacy_metrics_block(
@@ -423,12 +455,15 @@ class Runner:
             column_weights=list(column_weights or {}),
             target=[target] if target is not None else None,
         )
-        self.config.set_table_parameters(table_name, avatarization, privacy, signal)
+        self.config.set_table_parameters(table_name, avatarization, privacy, signal, time_series)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
         self.config.check_table(table_name)
-        if table_name not in self.config.avatarization:
+        if (
+            table_name not in self.config.avatarization
+            and table_name not in self.config.time_series
+        ):
             raise ValueError(
                 f"No existing parameters found for table '{table_name}'. "
                 "Use set_parameters to create new parameters."
@@ -459,6 +494,21 @@ class Runner:
         for key in ("known_variables", "target", "quantile_threshold"):
             if privacy.get(key) is not None:
                 params[key] = privacy[key]
+        series = self.config.time_series.get(table_name, {})
+        projection = series.get("projection") or {}
+        alignment = series.get("alignment") or {}
+        for keyword, value in (
+            ("time_series_nf", projection.get("nf")),
+            ("time_series_projection_type", projection.get("projection_type")),
+            ("time_series_nb_points", alignment.get("nb_points")),
+            ("time_series_method", alignment.get("method")),
+        ):
+            if value is not None:
+                params[keyword] = value
+        exclude = series.get("exclude_variables")
+        if exclude and "exclude_variable_names" not in params:
+            params["exclude_variable_names"] = exclude.get("variable_names")
+            params["exclude_variable_method"] = exclude.get("replacement_strategy")
         return params
 
     def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
@@ -467,6 +517,7 @@ class Runner:
         if not parameters_names:
             for per_table in (
                 self.config.avatarization,
+                self.config.time_series,
                 self.config.privacy_metrics,
                 self.config.signal_metrics,
             ):
@@ -497,6 +548,7 @@ class Runner:
         for name in tables:
             advice = self._advice(name)
             imputation = advice.get("imputation") or {}
+            series = advice.get("time_series") or {}  # a series table: its grid and components
             self.set_parameters(
                 name,
                 k=advice.get("k"),
@@ -506,7 +558,39 @@ class Runner:
                 imputation_k=imputation.get("k"),
                 imputation_training_fraction=imputation.get("training_fraction"),
                 imputation_return_data_imputed=imputation.get("return_data_imputed", False),
+                time_series_nf=series.get("nf"),
+                time_series_projection_type=series.get("projection_type"),
+                time_series_nb_points=series.get("nb_points"),
+                time_series_method=series.get("method"),
             )
+
+    def advise_links(self, *, apply: bool = True) -> TablesLinksAdvice:
+        """Ask the server which table each foreign key points to (declare every table's
+        ``primary_key`` and ``foreign_keys`` with ``add_table`` first). The advice comes from
+        the names of the tables and keys; with ``apply`` each advised link is added
+        (``add_link``). Returns the links with their confidence and the foreign keys left
+        without one parent, as the official client 1.30 does."""
+        if len(self.config.tables) < 2:
+            raise ValueError(
+                f"advise_links: expected at least two tables, got {len(self.config.tables)}"
+            )
+        name = self.config.create_advice([AdviceType.TABLES_LINKS])
+        response = self.client.resources.put_resources(self.display_name, self.get_yaml())
+        self.set_name = str(response.set_name)
+        self.jobs[name] = self._create_job(name, [])
+        self._drop_results(name)
+        urls = self.get_specific_result_urls(name, Results.ADVICE)
+        advice = parse_tables_links_advice(json.loads(self._download_text(url)) for url in urls)
+        if apply:
+            for link in advice.links:
+                self.add_link(
+                    link.parent_table,
+                    link.parent_field,
+                    link.child_table,
+                    link.child_field,
+                    method=link.method,
+                )
+        return advice
 
     def print_parameters(self, table_name: str | None = None) -> None:
         tables = [table_name] if table_name else list(self.config.tables)
@@ -540,6 +624,8 @@ class Runner:
         if job == JobKind.report or job == "report":
             return "report_pia" if pia_report else "report"
         if job == JobKind.advice or job == "advice":
+            if "advice_parameters" in self.config.advice:  # not the links advice
+                return "advice_parameters"
             return next(iter(self.config.advice), "advice_parameters")
         return job.value if isinstance(job, JobKind) else str(job)
 
@@ -663,6 +749,10 @@ class Runner:
                 if job.done:
                     if bar is not None:
                         bar.update(100 - bar.n)
+                    if job.exception and job.name not in self._warned:
+                        # finished, with something the user must know (a sensitive link)
+                        self._warned.add(job.name)
+                        warnings.warn(f"Job {name}: {job.exception}", UserWarning, stacklevel=2)
                     return job
                 if show and bar is None:
                     from tqdm.auto import tqdm

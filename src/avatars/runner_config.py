@@ -13,7 +13,14 @@ Deliberate differences from the official client, all bug fixes:
 - the schema documents are rebuilt on every call, so a table added after a first
   ``get_yaml()`` is not silently left out;
 - ``seed=0`` is written (the official client drops a zero seed from the standard document,
-  so the server draws a random one and the run cannot be replayed).
+  so the server draws a random one and the run cannot be replayed);
+- ``delete_table`` also removes the links to and from the table (the official client leaves
+  them, and its next YAML names a table that is not there).
+
+Multi-table runs (``primary_key``, ``foreign_keys``, ``time_series_time`` columns, links declared
+on the parent table) and time-series parameters (the ``time_series`` map of the three parameter
+documents) are written as the official client writes them, key for key (compared with the
+official clients 1.20 and 1.30 in ``tests/interop/scripts/yaml_linked_scenarios.py``).
 
 Each table's parameters are validated when they are set, by the builders below
 (:func:`avatarization_block`, :func:`privacy_metrics_block`, ...) with the models of
@@ -50,13 +57,16 @@ from avatars.protocol.documents import (
 )
 from avatars.protocol.enums import (
     AdviceType,
+    AlignmentMethod,
     ColumnType,
     DataRecipient,
     DataSubject,
     DataType,
     ExcludeVariablesMethod,
     ImputeMethod,
+    LinkMethod,
     OutputFormat,
+    ProjectionType,
     ReportLanguage,
     ReportType,
     SensitivityLevel,
@@ -68,6 +78,9 @@ from avatars.protocol.parameters import (
     Imputation,
     PrivacyMetricsParameters,
     SignalMetricsParameters,
+    TimeSeriesAlignment,
+    TimeSeriesParameters,
+    TimeSeriesProjection,
 )
 
 __all__ = [
@@ -76,11 +89,13 @@ __all__ = [
     "TableEntry",
     "avatarization_block",
     "check_columns",
+    "check_key_columns",
     "exclude_block",
     "imputation_block",
     "plain_number",
     "privacy_metrics_block",
     "signal_metrics_block",
+    "time_series_block",
 ]
 
 SCHEMA_NAME = "schema"
@@ -155,10 +170,6 @@ M = TypeVar("M", bound=BaseModel)
 UNSUPPORTED_PARAMETERS = {
     "open_dp_epsilon": "differential privacy (OpenDP)",
     "fast_dp_epsilon": "differential privacy (fastDP)",
-    "time_series_nf": "time series",
-    "time_series_projection_type": "time series",
-    "time_series_nb_points": "time series",
-    "time_series_method": "time series",
     "data_augmentation_strategy": "data augmentation",
     "data_augmentation_target_column": "data augmentation",
     "data_augmentation_should_anonymize_original_table": "data augmentation",
@@ -236,13 +247,51 @@ def differential_privacy_parameters(open_dp_epsilon: Any, fast_dp_epsilon: Any) 
     _refuse(open_dp_epsilon=open_dp_epsilon, fast_dp_epsilon=fast_dp_epsilon)
 
 
-def time_series_parameters(nf: Any, projection_type: Any, nb_points: Any, method: Any) -> None:
-    _refuse(
-        time_series_nf=nf,
-        time_series_projection_type=projection_type,
-        time_series_nb_points=nb_points,
-        time_series_method=method,
+def time_series_block(
+    nf: int | None,
+    projection_type: ProjectionType | str | None,
+    nb_points: int | None,
+    method: AlignmentMethod | str | None,
+    *,
+    exclude: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The table's ``time_series`` mapping (a series table: projection and alignment), or
+    ``None`` when no ``time_series_*`` keyword is set. As the official client writes it: a
+    ``projection`` when ``nf`` or the type is set, an ``alignment`` when ``nb_points`` or the
+    method is set, each with its unset field as an explicit ``null``, and the exclusion."""
+    nf = plain_number(nf)
+    nb_points = plain_number(nb_points)
+    # a 0 is refused by name (the official client drops it silently)
+    if nf is not None:
+        _validated(TimeSeriesProjection, {"nf": nf}, {"nf": "time_series_nf"})
+    if nb_points is not None:
+        _validated(
+            TimeSeriesAlignment, {"nb_points": nb_points}, {"nb_points": "time_series_nb_points"}
+        )
+    if not (nf or projection_type or nb_points or method):
+        return None
+    projection = alignment = None
+    if projection_type or nf:
+        checked = _validated(
+            TimeSeriesProjection,
+            {"projection_type": projection_type, "nf": nf},
+            {"projection_type": "time_series_projection_type", "nf": "time_series_nf"},
+        )
+        kind = checked.projection_type.value if checked.projection_type is not None else None
+        projection = {"projection_type": kind, "nf": nf}
+    if nb_points or method:
+        checked_alignment = _validated(
+            TimeSeriesAlignment,
+            {"nb_points": nb_points, "method": method},
+            {"nb_points": "time_series_nb_points", "method": "time_series_method"},
+        )
+        way = checked_alignment.method
+        alignment = {"nb_points": nb_points, "method": way.value if way is not None else None}
+    block = _drop_none(
+        {"projection": projection, "alignment": alignment, "exclude_variables": exclude}
     )
+    _validated(TimeSeriesParameters, block)
+    return block
 
 
 def data_augmentation_parameters(
@@ -447,6 +496,26 @@ def signal_metrics_block(
     return block if wanted or exclude is not None else None
 
 
+def check_key_columns(
+    primary_key: str | None, foreign_keys: list[str] | None, time_series_time: str | None
+) -> list[str]:
+    """The foreign keys, once the key columns are known to be different columns (the official
+    client's checks, named by keyword)."""
+    keys = [str(k) for k in foreign_keys or [] if k is not None]
+    if primary_key and time_series_time and primary_key == time_series_time:
+        raise ValueError(
+            f"time_series_time: the primary key and the time column must be different "
+            f"columns, got {primary_key!r} for both"
+        )
+    if primary_key and primary_key in keys:
+        raise ValueError(f"foreign_keys: the primary key {primary_key!r} cannot be a foreign key")
+    if time_series_time and time_series_time in keys:
+        raise ValueError(
+            f"foreign_keys: the time column {time_series_time!r} cannot be a foreign key"
+        )
+    return keys
+
+
 def check_columns(
     table_name: str, known: Collection[str] | None, **columns: Iterable[str] | None
 ) -> None:
@@ -494,6 +563,7 @@ class RunnerConfig:
         self.avatarization: dict[str, dict[str, Any]] = {}
         self.privacy_metrics: dict[str, dict[str, Any]] = {}
         self.signal_metrics: dict[str, dict[str, Any]] = {}
+        self.time_series: dict[str, dict[str, Any]] = {}
         # The official client writes the metrics documents once set_parameters was called,
         # even when no table has metrics parameters.
         self.privacy_metrics_created = False
@@ -522,11 +592,31 @@ class RunnerConfig:
         types: dict[str, ColumnType | str] | None = None,
         avatar_file: str | None = None,
         individual_level: bool | None = None,
+        primary_key: str | None = None,
+        foreign_keys: list[str] | None = None,
+        time_series_time: str | None = None,
     ) -> TableEntry:
-        columns = [
-            {"field": str(column), "type": ColumnType(kind).value}
-            for column, kind in (types or {}).items()
-        ]
+        """A table and its columns, in the official client's order: the time column, the
+        primary key, the foreign keys (``identifier``), then the other typed columns."""
+        foreign_keys = check_key_columns(primary_key, foreign_keys, time_series_time)
+        types = {str(c): ColumnType(kind).value for c, kind in (types or {}).items()}
+        columns: list[dict[str, Any]] = []
+        if time_series_time:
+            columns.append(
+                {
+                    "field": time_series_time,
+                    "type": types.get(time_series_time),
+                    "time_series_time": True,
+                }
+            )
+        if primary_key:
+            columns.append(
+                {"field": primary_key, "type": types.get(primary_key), "primary_key": True}
+            )
+        for key in foreign_keys:
+            columns.append({"field": key, "type": types.get(key), "identifier": True})
+        keys = {primary_key, time_series_time, *foreign_keys}
+        columns += [{"field": c, "type": kind} for c, kind in types.items() if c not in keys]
         entry = TableEntry(
             name=name,
             file=file,
@@ -538,18 +628,75 @@ class RunnerConfig:
         self.tables[name] = entry
         return entry
 
+    def primary_key(self, name: str) -> str | None:
+        return next(
+            (c["field"] for c in self.check_table(name).columns if c.get("primary_key")), None
+        )
+
+    def create_link(
+        self,
+        parent_table_name: str,
+        parent_field: str,
+        child_table_name: str,
+        child_field: str,
+        method: LinkMethod | str = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+    ) -> dict[str, Any]:
+        """A link ``parent.parent_field → child.child_field``, declared on the parent as the
+        official client does; the parent field must be its primary key, the child field one
+        of its foreign keys."""
+        parent = self.check_table(parent_table_name)
+        child = self.check_table(child_table_name)
+        try:
+            kind = LinkMethod(method)
+        except ValueError:
+            valid = ", ".join(m.value for m in LinkMethod)
+            raise ValueError(f"method: {method!r} is not a link method ({valid})") from None
+        if parent_field != self.primary_key(parent_table_name):
+            raise ValueError(
+                f"parent_field: {parent_field!r} is not the primary key of table "
+                f"{parent_table_name!r} (add_table(..., primary_key=...))"
+            )
+        identifiers = [c["field"] for c in child.columns if c.get("identifier")]
+        if child_field not in identifiers:
+            raise ValueError(
+                f"child_field: {child_field!r} is not a foreign key of table "
+                f"{child_table_name!r} (add_table(..., foreign_keys=[...]); its foreign keys: "
+                f"{identifiers})"
+            )
+        link = {
+            "field": parent_field,
+            "to": {"table": child_table_name, "field": child_field},
+            "method": kind.value,
+        }
+        parent.links.append(link)
+        return link
+
+    def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
+        """Remove the (first) link of the parent to that child, as the official client does."""
+        self.check_table(child_table_name)
+        links = self.check_table(parent_table_name).links
+        for link in links:
+            if link["to"]["table"] == child_table_name:
+                links.remove(link)
+                return
+        raise ValueError(
+            f"child_table_name: table {parent_table_name!r} has no link to {child_table_name!r}"
+        )
+
     def set_table_parameters(
         self,
         name: str,
         avatarization: dict[str, Any] | None,
         privacy_metrics: dict[str, Any] | None,
         signal_metrics: dict[str, Any] | None,
+        time_series: dict[str, Any] | None = None,
     ) -> None:
         """Replace a table's parameter blocks (``None``: none of that kind). The metrics
         documents are written from now on, as the official client does once
         ``set_parameters`` was called."""
         for per_table, block in (
             (self.avatarization, avatarization),
+            (self.time_series, time_series),
             (self.privacy_metrics, privacy_metrics),
             (self.signal_metrics, signal_metrics),
         ):
@@ -562,8 +709,15 @@ class RunnerConfig:
     def delete_table(self, name: str) -> None:
         self.check_table(name)
         del self.tables[name]
-        for per_table in (self.avatarization, self.privacy_metrics, self.signal_metrics):
+        for per_table in (
+            self.avatarization,
+            self.time_series,
+            self.privacy_metrics,
+            self.signal_metrics,
+        ):
             per_table.pop(name, None)
+        for table in self.tables.values():
+            table.links = [link for link in table.links if link["to"]["table"] != name]
 
     def create_advice(self, advisor_type: list[AdviceType] | None = None) -> str:
         types = [AdviceType(t).value for t in (advisor_type or [AdviceType.PARAMETERS])]
@@ -613,7 +767,7 @@ class RunnerConfig:
                     },
                 }
             )
-        if self.avatarization:
+        if self.avatarization or self.time_series:
             docs.append(self._avatarization_document())
         docs.extend(self._metrics_documents())
         docs.extend(self._report_documents())
@@ -648,7 +802,8 @@ class RunnerConfig:
             "spec": _drop_none(
                 {
                     "schema": SCHEMA_NAME,
-                    "avatarization": _plain(self.avatarization),
+                    "avatarization": _plain(self.avatarization) or None,
+                    "time_series": _plain(self.time_series) or None,
                     "results": _drop_none(
                         {
                             "volume": RESULTS_VOLUME_NAME,
@@ -662,7 +817,7 @@ class RunnerConfig:
         }
 
     def _metrics_documents(self) -> list[dict[str, Any]]:
-        ref = STANDARD if self.avatarization else None
+        ref = STANDARD if self.avatarization or self.time_series else None
         docs = []
         for created, kind, name, per_table in (
             (
@@ -683,6 +838,7 @@ class RunnerConfig:
                         {
                             "schema": AVATAR_SCHEMA_NAME,
                             "avatarization_ref": ref,
+                            "time_series": _plain(self.time_series) or None,
                             name: _plain(per_table) or None,
                             "results": {"volume": RESULTS_VOLUME_NAME, "path": name},
                             "seed": self.seed,
@@ -760,7 +916,8 @@ class RunnerConfig:
                 config.seed = raw.get("seed", config.seed)
                 results = raw.get("results") or {}
                 config.max_distribution_plots = results.get("max_distribution_plots")
-                for other in ("avatarization_open_dp", "avatarization_fast_dp", "time_series"):
+                config.time_series = dict(raw.get("time_series") or {})
+                for other in ("avatarization_open_dp", "avatarization_fast_dp"):
                     if raw.get(other):
                         raise ValueError(
                             f"{other}: this resource set uses a feature this platform's engine "

@@ -121,3 +121,98 @@ def test_a_value_that_cannot_be_read_names_the_separator(tmp_path: Path) -> None
     message = " ".join(out.stderr.split())
     assert "column 'weight': cannot be read as float" in message and "'60,0'" in message
     assert "decimal_comma.csv read as CSV with separator ';'" in message
+
+
+# -- identifiers, pseudonymization, holdout, verdict (issue 15) --------------------------------
+def _patients(tmp_path: Path) -> Path:
+    """The example patients with an e-mail column: an ID and a direct identifier."""
+    table = pd.read_csv(
+        Path(__file__).resolve().parent.parent / "data" / "examples" / "patient.csv"
+    )
+    table["email"] = [f"patient.{i}@hospital.example.fr" for i in range(len(table))]
+    source = tmp_path / "patients.csv"
+    table.to_csv(source, index=False)
+    return source
+
+
+def test_identifiers_are_refused_with_the_flags_to_choose(tmp_path: Path) -> None:
+    source = _patients(tmp_path)
+    out = run(str(source), "-k", "10", "--seed", "1", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "'p_id' is a sequence of integers (0 to 129" in out.stderr
+    assert "'email' holds e-mail addresses" in out.stderr
+    assert "--drop p_id   |   --key p_id   |   --pseudonymize p_id=UUID4" in out.stderr
+    assert "--pseudonymize email=FAKER:EMAIL" in out.stderr
+    assert not (tmp_path / "patients.avatars.csv").exists()
+    # excluding the ID is not enough: only an explicit row order re-attaches it, with a warning
+    out = run(str(source), "-k", "10", "--exclude", "p_id", "--drop", "email", cwd=tmp_path)
+    assert out.returncode == 2 and "'p_id'" in out.stderr
+    out = run(str(source), "-k", "10", "--seed", "1", "--exclude", "p_id=row_order",
+              "--drop", "email", cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "warning: identifier column(s) re-attached by row order" in out.stderr
+    assert "privacy verdict: Fail" in out.stdout and "Identifier protection" in out.stdout
+
+
+def test_the_safe_path_keys_pseudonyms_holdout_and_a_verdict(tmp_path: Path) -> None:
+    source = _patients(tmp_path)
+    original = pd.read_csv(source)
+    holdout = tmp_path / "holdout.csv"
+    original.sample(40, random_state=0).to_csv(holdout, index=False)  # any same-shape records
+    out = run(
+        str(source), "-k", "10", "--seed", "1", "--key", "p_id",
+        "--pseudonymize", "email=FAKER:EMAIL", "--holdout", str(holdout),
+        "--metrics-output", "metrics.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    avatars = pd.read_csv(tmp_path / "patients.avatars.csv")
+    assert list(avatars.columns) == list(original.columns)
+    assert not set(avatars["p_id"]) & set(original["p_id"])
+    assert avatars["email"].str.endswith(("@example.org", "@example.com", "@example.net")).all()
+    for name in ("unique_copy_share", "identifier_protection", "dcr_share",
+                 "membership_inference_auc"):  # fmt: skip
+        assert name in out.stdout
+    assert "privacy verdict: " in out.stdout
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["privacy"]["verdict"]["status"] in ("pass", "fail")
+    assert metrics["privacy"]["parameters"]["exclude_variables"] == ["p_id", "email"]
+    assert metrics["avatarization"]["parameters"]["pseudonymized"]["email"]["kind"] == "FAKER"
+
+
+def test_hash_pseudonyms_are_keyed_by_the_secret(tmp_path: Path) -> None:
+    source = _patients(tmp_path)
+    common = [str(source), "-k", "10", "--seed", "1", "--key", "p_id",
+              "--pseudonymize", "email=HASH_SHA256", "--no-metrics"]  # fmt: skip
+    first = run(*common, "--secret", "s3cret", "-o", "a.csv", cwd=tmp_path)
+    second = run(*common, "--secret", "s3cret", "-o", "b.csv", cwd=tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    random_key = run(*common, "-o", "c.csv", cwd=tmp_path)
+    assert "random secret drawn for this run and kept nowhere" in random_key.stdout
+    assert (tmp_path / "c.csv").read_bytes() != (tmp_path / "a.csv").read_bytes()
+
+
+def test_advise_prints_the_parameters_that_meet_the_targets(tmp_path: Path) -> None:
+    source = tmp_path / "wbcd.csv"
+    data.load("wbcd").to_csv(source, index=False)
+    out = subprocess.run(
+        [sys.executable, "-m", "avatars.cli", "advise", str(source),
+         "--target-hidden-rate", "0.9", "--target-dcr-share", "0.75",
+         "--key", "Sample_code_number"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode in (0, 1), out.stderr
+    advice = json.loads(out.stdout)
+    assert advice["targets"] == {"hidden_rate": "> 90", "dcr_share": "< 75"}
+    assert advice["met"] is (out.returncode == 0)
+    assert isinstance(advice["k"], int) and isinstance(advice["ncp"], int)
+    assert set(advice["measured"]) >= {"hidden_rate", "dcr_share", "hellinger_score"}
+    assert advice["holdout"] == "split" and "trials" not in advice
+    if advice["met"]:
+        assert advice["measured"]["hidden_rate"] > 90 and advice["measured"]["dcr_share"] < 75
+    # the identifier is refused here too
+    refused = subprocess.run(
+        [sys.executable, "-m", "avatars.cli", "advise", str(source), "--target-hidden-rate", "90"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "'Sample_code_number'" in refused.stderr

@@ -91,15 +91,20 @@ def test_the_attacker_gains_nothing_from_them(aids_as_bundled, result) -> None:
 
 def test_avatars_avatarize_on_the_bundled_aids_csv(tmp_path: Path) -> None:
     source = Path(data.__file__).parent / "aids.csv"
+    command = [sys.executable, "-m", "avatars.cli", "avatarize", str(source), "-k", "20",
+               "--seed", "1", "-o", "avatars.csv", "--metrics-output", "metrics.json"]  # fmt: skip
+    # pidnum is the patients' number: refused until the user says what it is (issue 15)
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert refused.returncode == 2 and "'pidnum'" in refused.stderr
     out = subprocess.run(
-        [sys.executable, "-m", "avatars.cli", "avatarize", str(source), "-k", "20",
-         "--seed", "1", "-o", "avatars.csv", "--metrics-output", "metrics.json"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+        [*command, "--key", "pidnum"], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert "hidden_rate" in out.stdout
     avatars = pd.read_csv(tmp_path / "avatars.csv")
     assert len(avatars) == 2139 and (avatars["zprior"] == 1).all()
+    original = pd.read_csv(source, sep=";")
+    assert not set(avatars["pidnum"]) & set(original["pidnum"])  # new keys
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     note = [{"column": "zprior", "reason": "constant"}]
     assert metrics["avatarization"]["passed_through"] == note

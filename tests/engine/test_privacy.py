@@ -203,9 +203,16 @@ def test_result_fields_targets_and_json(table):
     )
     assert isinstance(result, PrivacyMetricsResult)
     names = {m.name for m in result.metrics}
-    assert names == set(LEGACY_PRIVACY_FIELDS) - {"inference_categorical"}
+    # the legacy metrics, and ours (issue 15): copies of unique records (all columns, known
+    # variables) and identifier protection (None here: the table has no identifier column)
+    new = {"unique_copy_share", "unique_copy_share_known", "identifier_protection"}
+    assert names == (set(LEGACY_PRIVACY_FIELDS) - {"inference_categorical"}) | new
+    assert result.value("identifier_protection") is None
+    assert result.metric("unique_copy_share").direction == "lower_is_better"
     for metric in result.metrics:
         assert isinstance(metric, MetricValue)
+        if metric.name in new:
+            continue
         spec = PRIVACY_TARGETS[metric.name]
         assert metric.target == spec.target and metric.direction == "higher_is_better"
         assert metric.criterion in ("singling_out", "linkability", "inference")
@@ -338,9 +345,9 @@ def test_each_random_step_draws_from_its_own_stream():
     seen = set()
     for seed in range(100):
         streams = PrivacyStreams.from_seed(seed).to_dict()
-        assert len(set(streams.values())) == 4, seed  # four different streams per run
+        assert len(set(streams.values())) == 5, seed  # five different streams per run
         seen.update(streams.values())
-    assert len(seen) == 400  # and other ones for another seed
+    assert len(seen) == 500  # and other ones for another seed
     # the categorical hidden rate's imputation samples (training_fraction): its result depends
     # on the stream it draws from, which must be its own and no other step's
     rng = np.random.default_rng(0)
@@ -363,7 +370,7 @@ def test_each_random_step_draws_from_its_own_stream():
         original, avatars, variables, imputation, streams["categorical_hidden_rate"]
     )
     np.testing.assert_array_equal(result.categorical_hidden, own)
-    for step in ("metric_space", "local_cloaking", "inference"):
+    for step in ("metric_space", "local_cloaking", "inference", "membership"):
         other, _ = P._categorical_hidden(original, avatars, variables, imputation, streams[step])
         assert (other != own).any(), f"the categorical hidden rate draws like {step}"
 

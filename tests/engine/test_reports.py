@@ -374,3 +374,53 @@ def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
     for key, (english, french) in _TEXT.items():
         assert english.strip() and french.strip(), key
         assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", french)), key
+
+
+def test_the_report_says_what_passed_what_did_not_and_what_to_change(
+    wbcd: pd.DataFrame, tmp_path: Path
+) -> None:
+    """WBCD at k = 20 copies unique records, and an excluded column comes back by row order:
+    the PDF says "Fail", names the missed targets, what to change and the warning."""
+    table = wbcd.assign(site=np.where(np.arange(len(wbcd)) % 3 == 0, "north", "south"))
+    result = avatarize(table, k=20, seed=1, exclude_variables=["site"])
+    privacy = privacy_metrics(
+        table,
+        result.unshuffled,
+        seed=1,
+        exclude_variables=["site"],
+        warnings=result.metadata["warnings"],
+    )
+    assert privacy.verdict().status == "fail"
+    prepared = prepare_table(
+        TableReportInput(
+            name="wbcd",
+            original=table,
+            avatars=result.shuffled,
+            privacy=privacy.to_dict(),
+            avatarization=result.metadata,
+        ),
+        figures=False,
+    )
+    for language, words in (
+        ("en", ("Fail:", "Copies of unique records", "What to change", "increase k",
+                "keep the original association")),
+        ("fr", ("Non conforme", "Copies d'enregistrements uniques", "Que changer",
+                "augmenter k", "gardent le lien")),
+    ):  # fmt: skip
+        (tmp_path / "r.pdf").write_bytes(
+            build_pdf_report([prepared], language=language, created=CREATED)
+        )
+        text = _normalise(
+            subprocess.run(
+                [_poppler("pdftotext"), str(tmp_path / "r.pdf"), "-"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for word in words:
+            assert _normalise(word) in text, (language, word)
+        assert "Pass:" not in text and "Conforme :" not in text
+    pia = build_pia_docx(prepared, language="en", created=CREATED)
+    paragraphs = " ".join(p.text for p in docx.Document(io.BytesIO(pia)).paragraphs)
+    assert "keep the original association" in paragraphs

@@ -10,7 +10,9 @@ into an :class:`EncodedTable`:
 - one missingness indicator per column that has missing values in the original
   (``is_missing__<column>``, a two-modality categorical: method.md §1.3).
 
-:meth:`TableEncoder.decode` does the reverse for avatars: it rounds integers half-to-even,
+:meth:`TableEncoder.decode` does the reverse for avatars: it rounds integers half-to-even (an
+integer column of at most :data:`INT_GRID_MAX_VALUES` distinct values to the nearest value
+observed in the original),
 rounds floats to the number of decimals most frequent in the original column, restores
 datetimes (and their time zone), categories and booleans, and puts missing values back where
 the avatar's indicator says so.
@@ -67,6 +69,12 @@ class ColumnFormat:
     decimals: int | None = None  # floats
     datetime_unit: str | None = None  # "D" when every original datetime is a midnight
     tz: object = None  # datetime_tz
+    grid: np.ndarray | None = None  # int columns with few values: the values observed
+
+
+#: An integer column with at most this many distinct values keeps its avatars on the values
+#: observed in the original (scores 60, 70, ..., 100 stay on that grid instead of becoming 73).
+INT_GRID_MAX_VALUES = 30
 
 
 @dataclass
@@ -99,6 +107,10 @@ class TableEncoder:
                 values = _to_float(series, ctype, column)
                 if ctype == ColumnType.FLOAT:
                     fmt.decimals = _most_frequent_decimals(values)
+                elif ctype == ColumnType.INT:
+                    observed = np.unique(values[~np.isnan(values)])
+                    if len(observed) <= INT_GRID_MAX_VALUES:
+                        fmt.grid = observed
                 elif ctype in (ColumnType.DATETIME, ColumnType.DATETIME_TZ):
                     finite = values[~np.isnan(values)]
                     fmt.datetime_unit = "D" if np.all(np.mod(finite, 86400) == 0) else "s"
@@ -177,7 +189,7 @@ class TableEncoder:
     def _format_continuous(self, column: str, values: np.ndarray) -> pd.Series:
         fmt = self.formats[column]
         if fmt.type == ColumnType.INT:
-            rounded = np.rint(values)
+            rounded = np.rint(values) if fmt.grid is None else _snap(values, fmt.grid)
             dtype = fmt.dtype
             if (
                 isinstance(dtype, pd.api.extensions.ExtensionDtype)
@@ -426,6 +438,17 @@ def _show(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
+
+
+def _snap(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Each value replaced by the nearest value of the sorted ``grid`` (NaN stays NaN; a value
+    half-way between two grid values goes to the lower one)."""
+    upper = np.clip(np.searchsorted(grid, values), 1, len(grid) - 1) if len(grid) > 1 else None
+    if upper is None:
+        return np.where(np.isnan(values), np.nan, grid[0])
+    lower_values, upper_values = grid[upper - 1], grid[upper]
+    nearest = np.where(values - lower_values <= upper_values - values, lower_values, upper_values)
+    return np.where(np.isnan(values), np.nan, nearest)
 
 
 def _with_missing(series: pd.Series, is_missing: np.ndarray) -> pd.Series:

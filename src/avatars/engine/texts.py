@@ -12,8 +12,9 @@ individualisation, corrélation, inférence.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 Language = Literal["en", "fr"]
 LANGUAGES: tuple[Language, ...] = ("en", "fr")
@@ -109,6 +110,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Rattachement des variables exclues",
     ),
     "param_weights": ("Column weights", "Poids des colonnes"),
+    "param_keys": ("Keys (new keys for the avatars)", "Clés (nouvelles clés pour les avatars)"),
+    "param_pseudonymized": ("Pseudonymized columns", "Colonnes pseudonymisées"),
     "param_assignment": ("Categorical assignment", "Affectation des modalités"),
     "param_known": ("Known variables (attacker)", "Variables connues (attaquant)"),
     "param_target": ("Target variable (attacker)", "Variable cible (attaquant)"),
@@ -188,6 +191,97 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Signal: {met} of {n} utility targets met.",
         "Signal : {met} cibles d'utilité atteintes sur {n}.",
     ),
+    # the privacy verdict in words (metric_rows.PrivacyVerdict)
+    "verdict_unknown": (
+        "No privacy target could be checked: compute the privacy metrics before sharing the "
+        "avatars.",
+        "Aucune cible de confidentialité n'a pu être vérifiée : calculer les métriques de "
+        "confidentialité avant de partager les avatars.",
+    ),
+    "verdict_all_met": (
+        "Pass: all {n} privacy targets are met ({names}).",
+        "Conforme : les {n} cibles de confidentialité sont atteintes ({names}).",
+    ),
+    "verdict_missed": (
+        "Fail: {failed} of {n} privacy targets are missed: {missed}.",
+        "Non conforme : {failed} cibles de confidentialité sur {n} ne sont pas atteintes : "
+        "{missed}.",
+    ),
+    "verdict_identifiers": (
+        "Fail: the avatars carry identifiers of the original records.",
+        "Non conforme : les avatars portent des identifiants des enregistrements d'origine.",
+    ),
+    "verdict_met": ("Met: {names}.", "Atteintes : {names}."),
+    "verdict_metric": ("{name} {value} (target {target})", "{name} {value} (cible {target})"),
+    "change_more_neighbours": (
+        "Each avatar is too close to its original: increase k (more neighbours blend each "
+        "avatar); `avatars advise --target-hidden-rate 0.9` finds the smallest k that meets the "
+        "targets on this data.",
+        "Chaque avatar est trop proche de son original : augmenter k (plus de voisins dans "
+        "chaque avatar) ; `avatars advise --target-hidden-rate 0.9` trouve le plus petit k qui "
+        "atteint les cibles sur ces données.",
+    ),
+    "change_copies": (
+        "Avatars copy records that only one individual has, typically on a table of coarse "
+        "values (scores, codes): increase k, or drop or coarsen the columns that make records "
+        "unique; `avatars advise` measures the copies for each k it tries.",
+        "Des avatars recopient des enregistrements propres à un seul individu, typiquement "
+        "sur une table de valeurs grossières (scores, codes) : augmenter k, ou supprimer ou "
+        "regrouper les colonnes qui rendent les enregistrements uniques ; `avatars advise` "
+        "mesure ces copies pour chaque k essayé.",
+    ),
+    "change_known_copies": (
+        "The variables an attacker knows single out individuals among the avatars: increase k, "
+        "or coarsen those variables (age bands, shorter postcodes) before the avatarization.",
+        "Les variables connues d'un attaquant isolent des individus parmi les avatars : "
+        "augmenter k, ou regrouper ces variables (tranches d'âge, codes postaux tronqués) avant "
+        "l'avatarisation.",
+    ),
+    "change_unique_values": (
+        "A column copies values that only one individual has: coarsen it, or exclude it with "
+        "coordinate similarity.",
+        "Une colonne recopie des valeurs propres à un seul individu : la regrouper, ou "
+        "l'exclure avec la similarité des coordonnées.",
+    ),
+    "change_inference": (
+        "The avatars let an attacker guess the target variable too well: increase k.",
+        "Les avatars permettent de deviner trop bien la variable cible : augmenter k.",
+    ),
+    "change_identifiers": (
+        "The avatars carry the original records' identifiers: drop the identifier columns, "
+        "declare them keys (new keys) or pseudonymize them, instead of re-attaching them.",
+        "Les avatars portent les identifiants des enregistrements d'origine : supprimer ces "
+        "colonnes, les déclarer clés (nouvelles clés) ou les pseudonymiser au lieu de les "
+        "rattacher.",
+    ),
+    "change_membership": (
+        "The avatars stay closer to the records they were made from than to new records of the "
+        "same population: increase k; `avatars advise --target-dcr-share 0.55` searches for a k "
+        "that meets it.",
+        "Les avatars restent plus proches des enregistrements dont ils sont issus que de "
+        "nouveaux enregistrements de la même population : augmenter k ; `avatars advise "
+        "--target-dcr-share 0.55` cherche un k qui y parvient.",
+    ),
+    "warning_original_order": (
+        "Warning: the column(s) {columns} keep the original association (re-attached by row "
+        "order: each avatar carries its original record's value).",
+        "Attention : les colonnes {columns} gardent le lien avec les originaux (rattachées par "
+        "l'ordre des lignes : chaque avatar porte la valeur de son enregistrement d'origine).",
+    ),
+    "warning_identifier_original_order": (
+        "Warning: the identifier column(s) {columns} carry each original record's identifier on "
+        "its avatar: a direct re-identification key.",
+        "Attention : les colonnes identifiantes {columns} portent l'identifiant de chaque "
+        "enregistrement d'origine sur son avatar : une clé de réidentification directe.",
+    ),
+    "warning_identifier_original_values": (
+        "Warning: the identifier column(s) {columns} carry real identifiers of the original "
+        "records nearest to each avatar.",
+        "Attention : les colonnes identifiantes {columns} portent les vrais identifiants des "
+        "enregistrements d'origine les plus proches de chaque avatar.",
+    ),
+    "warnings": ("Warnings", "Avertissements"),
+    "what_to_change": ("What to change", "Que changer"),
     # method
     "method_text": (
         "Each avatar is a synthetic record built from one original individual and its k nearest "
@@ -377,6 +471,17 @@ _TEXT: dict[str, tuple[str, str]] = {
         "rattachées ({method}) et doivent être évaluées séparément (il peut s'agir "
         "d'identifiants directs).",
     ),
+    "measure_keys": (
+        "The key columns {names} were replaced by new keys: no original key is published.",
+        "Les colonnes clés {names} ont été remplacées par de nouvelles clés : aucune clé "
+        "d'origine n'est publiée.",
+    ),
+    "measure_pseudonymized": (
+        "The columns {names} were replaced by pseudonyms, dealt to the avatars in an order "
+        "unrelated to the original records.",
+        "Les colonnes {names} ont été remplacées par des pseudonymes, attribués aux avatars dans "
+        "un ordre sans rapport avec les enregistrements d'origine.",
+    ),
     "measure_unshuffled": (
         "The unshuffled avatars (in the order of the original records) are sensitive: they are "
         "used only to compute the metrics and must not be shared.",
@@ -473,6 +578,20 @@ _METRIC_NAMES: dict[str, tuple[str, str]] = {
         "Protection contre l'inférence (cible catégorielle)",
     ),
     "closest_rate": ("Closest rate", "Taux de proximité"),
+    "unique_copy_share": (
+        "Copies of unique records",
+        "Copies d'enregistrements uniques",
+    ),
+    "unique_copy_share_known": (
+        "Copies of unique known-variable combinations",
+        "Copies de combinaisons uniques des variables connues",
+    ),
+    "identifier_protection": ("Identifier protection", "Protection des identifiants"),
+    "dcr_share": ("DCR share (training vs holdout)", "Part DCR (entraînement / témoin)"),
+    "membership_inference_auc": (
+        "Membership inference (AUC)",
+        "Inférence d'appartenance (AUC)",
+    ),
     "hellinger_mean": ("Hellinger distance (mean)", "Distance de Hellinger (moyenne)"),
     "hellinger_std": ("Hellinger distance (std)", "Distance de Hellinger (écart-type)"),
     "correlation_difference_mean": (
@@ -549,6 +668,29 @@ _METRIC_MEANINGS: dict[str, tuple[str, str]] = {
         "other originals.",
         "Part des avatars qui ne sont pas à la fois très proches d'un original et isolés des "
         "autres originaux.",
+    ),
+    "unique_copy_share": (
+        "Share of avatars identical to an original record that only one individual has.",
+        "Part des avatars identiques à un enregistrement d'origine propre à un seul individu.",
+    ),
+    "unique_copy_share_known": (
+        "Share of avatars whose known variables match those of a single individual.",
+        "Part des avatars dont les variables connues correspondent à un seul individu.",
+    ),
+    "identifier_protection": (
+        "Share of avatars that do not carry their own original's identifier.",
+        "Part des avatars qui ne portent pas l'identifiant de leur original.",
+    ),
+    "dcr_share": (
+        "Share of avatars closer to a record they were made from than to a new one (50 % is "
+        "ideal).",
+        "Part des avatars plus proches d'un enregistrement dont ils sont issus que d'un nouveau "
+        "(50 % est l'idéal).",
+    ),
+    "membership_inference_auc": (
+        "How well an attacker tells the individuals used from new ones (0.5: a coin toss).",
+        "Capacité d'un attaquant à distinguer les individus utilisés des nouveaux (0,5 : pile "
+        "ou face).",
     ),
     "hellinger_mean": (
         "Average distance between the original and avatar distributions of each variable "
@@ -653,6 +795,18 @@ def metric_meaning(name: str, language: Language, fallback: str = "") -> str:
     a metric this table does not know."""
     pair = _METRIC_MEANINGS.get(name)
     return _pick(pair, language) if pair else fallback
+
+
+def warning_text(warning: Mapping[str, Any], language: Language) -> str:
+    """An avatarization or metrics warning (``{"code", "columns", "message"}``) in words; a
+    code this table does not know is shown by its message."""
+    key = f"warning_{warning.get('code')}"
+    if key not in _TEXT:
+        return str(warning.get("message") or "")
+    columns = ", ".join(
+        f"“{c}”" if language == "en" else f"« {c} »" for c in warning.get("columns") or []
+    )
+    return tr(key, language, columns=columns)
 
 
 def column_type_name(column_type: str, language: Language) -> str:

@@ -132,6 +132,12 @@ def serve(
         int | None, typer.Option(help="Jobs run at once (AVATAR_WORKERS, default 1)")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp", help="Also serve the MCP tools at /mcp for assistants (AVATAR_MCP=1)"
+        ),
+    ] = False,
 ) -> None:
     """Run the platform: API under /api, S3 storage under /storage, jobs in local workers.
 
@@ -143,6 +149,8 @@ def serve(
 
     if workers is not None:
         os.environ["AVATAR_WORKERS"] = str(workers)
+    if mcp:
+        os.environ["AVATAR_MCP"] = "1"
     settings = _settings(data_dir)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -152,6 +160,8 @@ def serve(
         f"and http://{host}:{port}/api",
         err=True,
     )
+    if settings.mcp:
+        typer.echo(f"avatars: MCP for assistants at http://{host}:{port}/mcp", err=True)
     app = create_app(settings)
     logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)

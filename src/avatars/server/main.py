@@ -2,6 +2,7 @@
 
 - ``/api/...``      the Avatar API (protocol.md §2), OpenAPI at ``/api/openapi.json``
 - ``/storage/...``  the S3-compatible storage endpoint (``avatars.server.s3``)
+- ``/mcp``          the MCP tools for assistants, when ``AVATAR_MCP`` (``avatars.mcp.mount``)
 - ``/``             the web application (``avatars.server.web``)
 
 At start the database schema is brought to the newest migration, the admin of
@@ -18,7 +19,8 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -172,6 +174,22 @@ def _executor(state: AppState, dispatcher: Dispatcher) -> Executor:
     return executor
 
 
+def _mcp_app(state: AppState) -> Any:
+    """The MCP server answering at /mcp (``AVATAR_MCP``), or None when it is off."""
+    if not state.settings.mcp:
+        return None
+    try:
+        from avatars.mcp.mount import create_mcp_app
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").startswith("avatars"):
+            raise
+        raise RuntimeError(
+            f"AVATAR_MCP needs the 'mcp' extra ({missing.name} is not installed): "
+            "pip install 'avatars[mcp]'"
+        ) from None
+    return create_mcp_app()
+
+
 def create_app(
     settings: Settings | None = None, *, run_jobs: bool = True, clock: Clock | None = None
 ) -> FastAPI:
@@ -185,6 +203,7 @@ def create_app(
         secret_key=settings.ensure_secret_key(),
         clock=clock or utc_now,
     )
+    mcp_app = _mcp_app(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -201,7 +220,10 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                if mcp_app is not None:  # the MCP transport's session manager
+                    await stack.enter_async_context(mcp_app.router.lifespan_context(mcp_app))
+                yield
         finally:
             stop.set()
             if state.dispatcher is not None:
@@ -225,6 +247,11 @@ def create_app(
     for module in (health, login, users, api_keys, resources, jobs, results, datasets, event_logs):
         app.include_router(module.router, prefix="/api")
 
+    if mcp_app is not None:
+        from avatars.mcp.mount import mcp_route
+
+        app.router.routes.append(mcp_route(mcp_app, state))
     _mount_storage(app, state)
-    web.install(app)  # the pages at "/" (after /api and /storage, which it must not shadow)
+    # The pages at "/", last: after /api, /mcp and /storage, which they must not shadow.
+    web.install(app)
     return app

@@ -118,11 +118,12 @@ def build_pdf_report(
     display_name: str | None = None,
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     """``report.pdf``: for each table the dataset, parameters, privacy metrics (value, target,
     verdict, meaning), signal metrics, figures and a conclusion, after a summary."""
     return _basic_report(
-        tables, "pdf", language, title, display_name, created, max_distribution_plots
+        tables, "pdf", language, title, display_name, created, max_distribution_plots, linked
     )
 
 
@@ -134,10 +135,11 @@ def build_docx_report(
     display_name: str | None = None,
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The same report as :func:`build_pdf_report`, as DOCX (the YAML's ``output_format: docx``)."""
     return _basic_report(
-        tables, "docx", language, title, display_name, created, max_distribution_plots
+        tables, "docx", language, title, display_name, created, max_distribution_plots, linked
     )
 
 
@@ -149,6 +151,7 @@ def _basic_report(
     display_name: str | None,
     created: datetime | None,
     max_distribution_plots: int | None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     lang = check_language(language)
     prepared = _prepared(tables, max_distribution_plots)
@@ -158,6 +161,7 @@ def _basic_report(
         created=_created(created),
         figure_kinds=STATIC_FIGURES,
         title=_title(title, display_name, lang),
+        linked=linked,
     )
     images = static_images(document, prepared)
     return render_pdf(document, images) if output_format == "pdf" else render_docx(document, images)
@@ -172,6 +176,7 @@ def build_html_report(
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
     plotlyjs: PlotlyJs = "inline",
+    linked: Mapping[str, Any] | None = None,
 ) -> str:
     """The analysts' report: the PDF's content with interactive figures (2-D and 3-D
     projections, distributions, associations and their difference, contributions), in one
@@ -184,6 +189,7 @@ def build_html_report(
         created=_created(created),
         figure_kinds=INTERACTIVE_FIGURES,
         title=_title(title, display_name, lang),
+        linked=linked,
     )
     wanted = {(ref.table, ref.kind) for ref in document.figure_refs()}
     figures: dict[tuple[str, str], Any] = {}
@@ -227,6 +233,7 @@ def build_report(
     max_distribution_plots: int | None = None,
     with_html: bool = False,
     plotlyjs: PlotlyJs = "inline",
+    linked: Mapping[str, Any] | None = None,
 ) -> dict[ReportPart, bytes]:
     """The documents of one report job, keyed by what they are (:class:`ReportPart`).
 
@@ -236,6 +243,9 @@ def build_report(
 
     With ``with_html`` a basic report also holds ``ReportPart.html()`` last: the analysts'
     interactive report, built from the same prepared figure data.
+
+    ``linked``: a linked schema's warnings, relations and privacy computations
+    (:mod:`avatars.engine.reports.linked`), shown in the basic and HTML reports.
 
     ``tables`` maps a table name to a :class:`TableReportInput` or to a dict of its fields
     (``original``, ``avatars``, ``privacy``, ``signal``, ``avatarization`` (or
@@ -258,7 +268,9 @@ def build_report(
     basic_format: Literal["pdf", "docx"] = "pdf" if output_format == "pdf" else "docx"
     inputs = _prepared(inputs, max_distribution_plots)  # figure data once for every document
     builder = build_pdf_report if output_format == "pdf" else build_docx_report
-    data = builder(inputs, language=language, display_name=display_name, created=created)
+    data = builder(
+        inputs, language=language, display_name=display_name, created=created, linked=linked
+    )
     documents = {ReportPart.basic(basic_format): data}
     if with_html:
         html = build_html_report(
@@ -267,6 +279,7 @@ def build_report(
             display_name=display_name,
             created=created,
             plotlyjs=plotlyjs,
+            linked=linked,
         )
         documents[ReportPart.html()] = html.encode("utf-8")
     return documents

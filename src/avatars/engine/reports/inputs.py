@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from avatars.engine.metric_rows import MetricRow, metric_rows, unwrap_result
+from avatars.engine.metric_rows import (
+    MetricRow,
+    PrivacyVerdict,
+    metric_rows,
+    privacy_verdict,
+    unwrap_result,
+)
 from avatars.engine.schema import infer_column_type
 
 if TYPE_CHECKING:  # figures is imported when figures are asked for (plotting is costly)
@@ -123,6 +129,11 @@ class PreparedTable:
     @property
     def metadata(self) -> dict[str, Any]:
         return self.input.engine_metadata
+
+    @property
+    def verdict(self) -> PrivacyVerdict:
+        """The privacy verdict, with the avatarization's warnings and the metrics' own."""
+        return privacy_verdict(unwrap_result(self.input.privacy), self.metadata.get("warnings"))
 
     @property
     def privacy_parameters(self) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from avatars.engine.texts import (
     format_integer,
     metric_name,
     tr,
+    warning_text,
 )
 
 _RISK_STATUS: dict[Risk, Status] = {
@@ -244,4 +245,13 @@ def _measures(doc: Document, table: PreparedTable, language: Language) -> None:
                 method=params.get("exclude_method", ""),
             )
         )
+    if params.get("keys"):
+        items.append(tr("measure_keys", language, names=", ".join(map(str, params["keys"]))))
+    if params.get("pseudonymized"):
+        names = ", ".join(map(str, params["pseudonymized"]))
+        items.append(tr("measure_pseudonymized", language, names=names))
+    warnings = (
+        table.verdict.warnings if table.privacy else tuple(table.metadata.get("warnings") or [])
+    )
+    items.extend(warning_text(w, language) for w in warnings)
     doc.add(Heading(tr("measures", language)), Bullets(tuple(items)))

@@ -48,6 +48,7 @@ class SeriesDataError(InvalidDataError):
     ) -> None:
         self.table = table
         self.n_individuals = n_individuals
+        self.detail = message  # the message without its "table ..., column ...: " prefix
         where = f"table '{table}'" + (f", column '{column}'" if column is not None else "")
         super().__init__(f"{where}: {message}")
         self.column = column

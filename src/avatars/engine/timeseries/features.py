@@ -54,10 +54,12 @@ from avatars.engine.timeseries.alignment import (
     unalign,
 )
 from avatars.engine.timeseries.data import (
+    NANOSECONDS,
     SeriesData,
     SeriesDataError,
     SeriesTable,
     TimeFormat,
+    TimeKind,
     read_series,
 )
 from avatars.engine.timeseries.projection import CurveProjection
@@ -340,6 +342,40 @@ class SeriesEncoder:
 
     def metadata(self) -> dict[str, Any]:
         return {t.name: t.metadata() for t in self.tables}
+
+    def encode(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        individual_keys: pd.Series | pd.Index | Sequence[Any],
+    ) -> pd.DataFrame:
+        """Feature rows of other tables shaped like the fitted ones (e.g. the avatar series:
+        ``{name: table}``), one per key of ``individual_keys``, on the fitted grids and
+        projections: the columns of :attr:`features`. Datetime starts are measured from the
+        fitted table's origin, so that both sides share one time axis. This is how the avatar
+        series an attacker sees are compared with the originals' (privacy metrics)."""
+        keys = pd.Index(individual_keys)
+        blocks = []
+        for table in self.tables:
+            data, aligned = table.align(tables[table.name], keys)
+            shift = 0.0
+            if data.time_format.kind == TimeKind.DATETIME:
+                shift = (data.time_format.origin_ns - table.time_format.origin_ns) / NANOSECONDS
+            n_col, start_col, duration_col = table.frame_columns
+            columns: dict[str, np.ndarray] = {
+                n_col: aligned.n_points,
+                start_col: aligned.start + shift,
+                duration_col: aligned.duration,
+            }
+            for v, (projection, names) in enumerate(
+                zip(table.projections, table.feature_columns, strict=True)
+            ):
+                if names:
+                    scores = projection.transform(aligned.curves[:, v, :])
+                    columns.update({name: scores[:, k] for k, name in enumerate(names)})
+            blocks.append(pd.DataFrame(columns))
+        if not blocks:
+            return pd.DataFrame(index=range(len(keys)))
+        return pd.concat(blocks, axis=1)[list(self.features.columns)]
 
     def decode(
         self,

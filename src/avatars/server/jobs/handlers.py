@@ -15,8 +15,11 @@ Result files follow protocol.md §5.5, because the official client parses their 
 ``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped; every name comes from
 :mod:`avatars.protocol.results`, which the clients parse them back with.
 
-Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
-the job in ``error`` with a message naming the parameter: never a silent approximation.
+Schemas of several linked tables or with series tables run through
+:mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
+table; :mod:`avatars.server.jobs.routing` chooses).
+Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
+in ``error`` with a message naming the parameter: never a silent approximation.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from avatars.protocol.documents import (
     SignalMetricsDocument,
 )
 from avatars.protocol.enums import (
+    ColumnType,
     JobKind,
     JobStatus,
     OutputFormat,
@@ -94,6 +98,8 @@ class JobInput:
     db: Database
     progress: ProgressFn
     written: list[str] = field(default_factory=list)  # keys written, to clean up on failure
+    #: What a finished job must tell (a sensitive link): its ``exception``, as ``warning: ...``.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
@@ -226,12 +232,16 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     return table
 
 
-def _check_spec(spec: ParametersSpec) -> None:
+def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
     for name in ("avatarization_open_dp", "avatarization_fast_dp"):
         if getattr(spec, name):
             raise JobError(f"{name} (differential privacy) is not supported by this server yet")
-    if spec.time_series:
-        raise JobError("time_series parameters are not supported by this server yet")
+    if spec.time_series and not linked:
+        names = ", ".join(spec.time_series)
+        raise JobError(
+            f"time_series parameters for {names}: the schema has no series table (a table with "
+            "a time_series_time column, linked to its individual table with method time_series)"
+        )
     if spec.input:
         raise JobError("database inputs (spec.input) are not supported by this server")
 
@@ -567,10 +577,22 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 # -- report -----------------------------------------------------------------------------------
 
 
-def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
+#: Shapes a linked schema's report inputs: ``(job, tables, schema tables, run metadata)``.
+ShapeReport = Callable[[JobInput, dict[str, dict[str, Any]], list[Table], dict[str, Any]], None]
+
+
+def run_report(
+    job: JobInput,
+    doc: ReportDocument,
+    *,
+    shape: ShapeReport | None = None,
+    linked: Mapping[str, Any] | None = None,
+) -> dict[str, list[str]]:
     """Build the report documents with ``avatars.engine.reports.build_report`` from what the
     earlier jobs stored: the original table, the standard job's avatars, projections and run
-    metadata, and the metrics of the report's dependencies."""
+    metadata, and the metrics of the report's dependencies. A linked schema's job
+    (:mod:`avatars.server.jobs.linked`) gives ``shape`` (its tables' inputs) and ``linked`` (the
+    report's linked-tables section)."""
     from avatars.protocol.results import pia_report_file_name
 
     try:
@@ -578,7 +600,7 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
     except ImportError:
         raise JobError("reports are not available on this server yet") from None
     job.progress(0.0, "reading")
-    tables = _report_inputs(job)
+    tables = _report_inputs(job, shape)
     if not tables:
         raise JobError(
             f"{doc.label}: nothing to report on: give the privacy and signal metrics jobs (or a "
@@ -599,6 +621,7 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
         pia_metadata=pia,
         with_html=doc.spec.report_type != "pia",
         plotlyjs=job.settings.figures_plotlyjs,
+        linked=linked,
     )
     outputs: dict[str, list[str]] = {}
     for part, data in documents.items():
@@ -638,7 +661,7 @@ def _ancestors(job: JobInput) -> list[Job]:
     return list(found.values())
 
 
-def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
+def _report_inputs(job: JobInput, shape: ShapeReport | None = None) -> dict[str, dict[str, Any]]:
     """``{table: {original, avatars, privacy, signal, run_metadata, *_coordinates}}``."""
     from avatars.engine.io import read_table
 
@@ -657,16 +680,9 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
         if not schema.spec.schema_ref:
             original_tables.update({t.name: t for t in schema.spec.tables})
 
-    for parent in ancestors:
-        for kind, field_name in (
-            (ResultKind.privacy_metrics, "privacy"),
-            (ResultKind.signal_metrics, "signal"),
-        ):
-            for key in (parent.outputs or {}).get(kind.value, []):
-                value = json.loads(job.storage.read_bytes(key))
-                name = (value.get("metadata") or {}).get("table_name")
-                if name:
-                    entry(name)[field_name] = value
+    for table_name, documents in _metrics_documents(job, ancestors).items():
+        entry(table_name).update(documents)
+    linked_metadata: dict[str, Any] | None = None
     if standard is not None:
         outputs = standard.outputs or {}
         for key in outputs.get(ResultKind.run_metadata.value, []):
@@ -674,6 +690,10 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
+            elif isinstance(run_metadata.get("tables"), dict):  # a linked schema's run
+                linked_metadata = run_metadata
+                for table_name in run_metadata["tables"]:
+                    entry(table_name)
         for kind, field_name in (
             (ResultKind.shuffled, "avatars"),
             (ResultKind.original_projections, "original_coordinates"),
@@ -686,7 +706,7 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
                     continue
                 # avatars are read with the original's types (projections are plain numbers)
                 schema_table = original_tables.get(name) if field_name == "avatars" else None
-                types = schema_table.column_types() if schema_table is not None else {}
+                types = _value_types(schema_table) if schema_table is not None else {}
                 with _readable(job.storage, key) as source:
                     entry(name)[field_name] = read_table(
                         source,
@@ -696,7 +716,46 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
     for name, table in original_tables.items():
         if name in tables and "original" not in tables[name]:
             tables[name]["original"] = read_input(job, table)
+    if linked_metadata is not None and shape is not None:
+        shape(job, tables, list(original_tables.values()), linked_metadata)
     return tables
+
+
+def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[str, Any]]:
+    """``{table: {"privacy": document, "signal": document}}`` from the metrics jobs; of
+    several privacy documents of a table (linked tables: one per computation type), the
+    headline one."""
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for parent in ancestors:
+        for kind, field_name in (
+            (ResultKind.privacy_metrics, "privacy"),
+            (ResultKind.signal_metrics, "signal"),
+        ):
+            for key in (parent.outputs or {}).get(kind.value, []):
+                value = json.loads(job.storage.read_bytes(key))
+                name = (value.get("metadata") or {}).get("table_name")
+                if name:
+                    found.setdefault(name, {}).setdefault(field_name, []).append(value)
+    return {
+        name: {field_name: _headline(documents) for field_name, documents in kinds.items()}
+        for name, kinds in found.items()
+    }
+
+
+def _value_types(table: Table) -> dict[str, ColumnType]:
+    """The schema's column types but those of key columns (primary and foreign keys): avatar
+    keys are new pseudonymous tokens, text whatever the original keys were."""
+    keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    return {c: t for c, t in table.column_types().items() if c not in keys}
+
+
+def _headline(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The metrics document a report shows for a table: ``standalone`` if there is one (a
+    linked table has one per computation type), else the first."""
+    for document in documents:
+        if (document.get("metadata") or {}).get("computation_type") == "standalone":
+            return document
+    return documents[0]
 
 
 # -- dispatch ---------------------------------------------------------------------------------
