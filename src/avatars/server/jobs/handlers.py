@@ -25,6 +25,8 @@ in ``error`` with a message naming the parameter: never a silent approximation.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -222,10 +224,13 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
     for column in table.columns or []:
-        if column.pseudonymization_strategy or column.pseudonymization:
+        if (column.pseudonymization_strategy or column.pseudonymization) and (
+            column.strategy() is None
+        ):
             raise JobError(
-                f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
-                "supported by this server yet"
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
             )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
@@ -269,6 +274,36 @@ def _exclusion(params: Any) -> tuple[list[str] | None, str]:
     return list(exclude.variable_names), exclude.replacement_strategy or "row_order"
 
 
+def _pseudonymized(table: Table) -> dict[str, Any]:
+    """``{column: strategy}`` of the table's pseudonymized columns (the schema's
+    ``pseudonymization`` or the flat ``pseudonymization_strategy``)."""
+    found = {}
+    for column in table.columns or []:
+        strategy = column.strategy()
+        if strategy is not None:
+            found[column.field] = strategy
+    return found
+
+
+def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
+    """The HASH_SHA256 key of this job's organization: the platform's key
+    (:meth:`Settings.pseudonymization_key`) keyed again by the organization, so that digests
+    are consistent across an organization's runs (its linked tables join) but one
+    organization's digests tell nothing about another's. None when nothing is hashed."""
+    if not any(getattr(s, "kind", None) == "HASH_SHA256" for s in pseudonymized.values()):
+        return None
+    key = job.settings.pseudonymization_key()
+    if key is None:
+        raise RuntimeError("this worker has no pseudonymization key (AVATAR_SECRET_KEY unset)")
+    with job.db.reading() as session:
+        organization = session.scalars(
+            select(Job.organization_id).where(Job.name == job.name)
+        ).first()
+    return hmac.new(
+        key.encode("utf-8"), str(organization).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+
+
 def _imputation(params: Any) -> dict[str, Any] | None:
     imputation = getattr(params, "imputation", None)
     if imputation is None:
@@ -298,6 +333,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     job.progress(0.0, "reading")
     df = read_input(job, table)
     exclude, method = _exclusion(params)
+    pseudonymized = _pseudonymized(table)
     job.progress(0.05, "avatarizing")
     result = avatarize(
         df,
@@ -309,6 +345,8 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         imputation=_imputation(params),
         exclude_variables=exclude,
         exclude_method=method,
+        pseudonymize=pseudonymized or None,
+        pseudonymization_secret=_pseudonymization_secret(job, pseudonymized),
         progress=_scaled(job.progress, 0.05, 0.9),
     )
     job.progress(0.9, "writing")
@@ -362,10 +400,12 @@ def _standard_figures(
         from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
+    # Pseudonyms have no distribution to compare with the original values'.
+    hidden = [c for c in _pseudonymized(table) if c in original.columns]
     try:
         figures = build_figures(
-            original,
-            result.shuffled,
+            original.drop(columns=hidden),
+            result.shuffled.drop(columns=hidden, errors="ignore"),
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
@@ -539,10 +579,12 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     if params is not None:
         _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
     job.progress(0.1, "signal metrics")
+    # Pseudonyms carry no signal of the original values: they are not compared.
     result = signal_metrics(
         original,
         avatars,
         column_types=table.column_types() or None,
+        exclude_variables=list(_pseudonymized(table)) or None,
         progress=_scaled(job.progress, 0.1, 0.95),
     )
     key = write_json(
