@@ -23,6 +23,7 @@ from web_helpers import (
     text_of,
 )
 
+from avatars.engine.identifiers import IdentifierKind
 from avatars.protocol.documents import parse_resource_set
 from avatars.protocol.enums import JobKind, JobStatus
 from avatars.runner_config import RunnerConfig
@@ -142,6 +143,7 @@ def _unsafe_requests(run: str, table: str) -> list[tuple[str, str, dict[str, str
         ("POST", "/keys", {"name": "stolen", "days": "30"}),
         ("POST", "/admin/users", {"email": "intruder@example.com", "password": "intruder-pw"}),
         ("POST", f"/tables/{table}/run", {"k": "10", "display_name": "csrf"}),
+        ("POST", f"/tables/{table}/advice", {"target_metric": "hidden_rate", "target_value": "1"}),
         ("POST", f"{run}/cancel", {}),
         ("POST", "/password/forgot", {"email": ADMIN_EMAIL}),
         ("POST", "/runs/new", {}),
@@ -370,7 +372,9 @@ def test_the_catalogue_has_both_languages_for_every_key_a_page_uses() -> None:
     computed = {f"status_{s.value}" for s in JobStatus}
     computed |= {f"job_{k.value}" for k in JobKind} | {"job_report_pia"}
     computed |= {f"choice_{c}" for c in analysis.IDENTIFIER_CHOICES}
-    computed |= {"verdict_pass", "verdict_fail", "verdict_unknown", "why_unique"}
+    computed |= {"verdict_pass", "verdict_fail", "verdict_unknown", "verdict_no_privacy"}
+    computed |= {f"why_{kind.value}" for kind in IdentifierKind}
+    computed |= {"advice_target_met", "advice_target_missed"}
     computed |= {"role_admin", "role_user", "key_active", "key_revoked", "key_expired"}
     assert not sorted(k for k in computed if not i18n.has_key(k))
 

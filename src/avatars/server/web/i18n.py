@@ -152,25 +152,58 @@ _TEXT: dict[str, tuple[str, str]] = {
     "choice_of": ("What to do with {column}", "Que faire de {column}"),
     "not_identifier": ("no", "non"),
     "identifier_found": ("Identifies people: {why}", "Identifie des personnes : {why}"),
-    "why_unique": (
-        "one distinct value per row",
-        "une valeur distincte par ligne",
+    "why_email": ("e-mail addresses", "adresses e-mail"),
+    "why_phone": ("phone numbers", "numéros de téléphone"),
+    "why_national_number": (
+        "national identification numbers",
+        "numéros d'identification nationaux",
     ),
-    "choice_drop": ("Leave out of the avatars (safe)", "Exclure des avatars (sûr)"),
-    "choice_keep": (
-        "Keep as an ordinary variable (it is avatarized, not copied)",
-        "Garder comme variable ordinaire (elle est avatarisée, pas copiée)",
+    "why_uuid": ("unique identifiers (UUID)", "identifiants uniques (UUID)"),
+    "why_unique_text": ("text that is (almost) unique per row", "texte (presque) unique par ligne"),
+    "why_integer_sequence": (
+        "a sequence of distinct integers (row numbers)",
+        "une suite d'entiers distincts (numéros de ligne)",
+    ),
+    "why_integer_code": (
+        "distinct integers with an identifier's name",
+        "entiers distincts portant un nom d'identifiant",
+    ),
+    "why_long_number": (
+        "long numbers (phone, account or national numbers)",
+        "nombres longs (téléphone, compte ou numéro national)",
+    ),
+    "choice_drop": ("Leave out of the avatars", "Exclure des avatars"),
+    "choice_key": (
+        "The table's key: the avatars get new keys",
+        "Clé de la table : les avatars reçoivent de nouvelles clés",
+    ),
+    "choice_FAKER": (
+        "Replace by realistic fake values (Faker)",
+        "Remplacer par de fausses valeurs réalistes (Faker)",
+    ),
+    "choice_HASH_SHA256": (
+        "Replace by a keyed SHA-256 digest (the same value gets the same digest)",
+        "Remplacer par une empreinte SHA-256 à clé (même valeur, même empreinte)",
+    ),
+    "choice_UUID4": (
+        "Replace by random identifiers (UUID)",
+        "Remplacer par des identifiants aléatoires (UUID)",
     ),
     "identifiers_note": (
-        "An identifier copied onto the avatars would let anyone find the person again. The "
-        "safe choice is selected for each column flagged here.",
-        "Un identifiant recopié sur les avatars permettrait de retrouver la personne. Le choix "
-        "sûr est sélectionné pour chaque colonne signalée ici.",
+        "An identifier copied onto the avatars would let anyone find the person again, so a "
+        "flagged column is never avatarized nor copied. Choose one of the three safe ways for "
+        "each: leave it out, make it the table's key (new keys), or replace it by pseudonyms.",
+        "Un identifiant recopié sur les avatars permettrait de retrouver la personne : une "
+        "colonne signalée n'est donc ni avatarisée ni recopiée. Choisissez l'une des trois "
+        "façons sûres pour chacune : l'exclure, en faire la clé de la table (nouvelles clés) "
+        "ou la remplacer par des pseudonymes.",
     ),
     "identifiers_rule": (
-        "Flagged today: integer or text columns with one distinct value per row.",
-        "Signalées aujourd'hui : colonnes d'entiers ou de texte avec une valeur distincte par "
-        "ligne.",
+        "Flagged by the identifier detection: e-mail addresses, phone and national numbers, "
+        "UUIDs, text unique per row, integer sequences and codes with an identifier's name.",
+        "Signalées par la détection d'identifiants : adresses e-mail, numéros de téléphone et "
+        "nationaux, UUID, texte unique par ligne, suites d'entiers et codes portant un nom "
+        "d'identifiant.",
     ),
     "parameters": ("Parameters", "Paramètres"),
     "advice_title": ("Advice", "Conseil"),
@@ -179,6 +212,30 @@ _TEXT: dict[str, tuple[str, str]] = {
         "between 5 and 20, ncp = 5 or fewer when the table has fewer dimensions.",
         "Suggéré pour une table de {rows} lignes : k = {k}, ncp = {ncp}. Règle : k = 0,75·√n "
         "entre 5 et 20, ncp = 5 ou moins si la table a moins de dimensions.",
+    ),
+    "advice_target_title": (
+        "Advice for a privacy target",
+        "Conseil pour une cible de confidentialité",
+    ),
+    "advice_target_intro": (
+        "The platform avatarizes candidate parameters on a sample of the table (the columns "
+        "that identify people left out) and measures them: a few seconds to a minute.",
+        "La plateforme avatarise des paramètres candidats sur un échantillon de la table (sans "
+        "les colonnes qui identifient des personnes) et les mesure : de quelques secondes à une "
+        "minute.",
+    ),
+    "target_metric": ("Privacy metric", "Métrique de confidentialité"),
+    "target_value": ("Target (in the metric's unit)", "Cible (dans l'unité de la métrique)"),
+    "advise": ("Find the parameters", "Trouver les paramètres"),
+    "advice_target_met": (
+        "For {targets}: k = {k}, ncp = {ncp} meet the target (measured: {measured}).",
+        "Pour {targets} : k = {k}, ncp = {ncp} atteignent la cible (mesuré : {measured}).",
+    ),
+    "advice_target_missed": (
+        "For {targets}: no candidate met the target; the closest is k = {k}, ncp = {ncp} "
+        "(measured: {measured}). Leave out more columns or lower the target.",
+        "Pour {targets} : aucun candidat n'atteint la cible ; le plus proche est k = {k}, "
+        "ncp = {ncp} (mesuré : {measured}). Excluez d'autres colonnes ou abaissez la cible.",
     ),
     "advice_targets": (
         "After the run, the privacy metrics are checked against their targets: {targets}.",
@@ -229,6 +286,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "verdict_pass": ("Safe to share", "Partageable"),
     "verdict_fail": ("Not safe to share yet", "Pas encore partageable"),
     "verdict_unknown": ("Not assessed", "Non évalué"),
+    "verdict_no_privacy": (
+        "The privacy metrics are not available: the run cannot be judged safe.",
+        "Les métriques de confidentialité ne sont pas disponibles : le traitement ne peut pas "
+        "être jugé sûr.",
+    ),
+    "verdict_changes": ("What to change", "Que changer"),
     "avatars_shape": (
         "{rows} avatars of {columns} columns.",
         "{rows} avatars de {columns} colonnes.",

@@ -472,6 +472,8 @@ def _check_page(
         "report_language": language,
         "types": {c.name: c.type for c in report.columns},
         "choices": {c.name: analysis.IDENTIFIER_CHOICES[0] for c in report.identifiers},
+        "target_metric": analysis.ADVICE_METRICS[0],
+        "target_value": "",
     }
     return render(
         request,
@@ -487,7 +489,9 @@ def _check_page(
         identifier_choices=analysis.IDENTIFIER_CHOICES,
         imputation_methods=[m.value for m in ImputeMethod],
         targets=analysis.describe_targets(language),
-        targeted=analysis.SUPPORTS_TARGETED_ADVICE,
+        advice_metrics=[(m, metric_name(m, language)) for m in analysis.ADVICE_METRICS],
+        advice_sentences=analysis.describe_advice(report.advice, language),
+        default_targets=analysis.targets_checked(),
     )
 
 
@@ -507,27 +511,62 @@ def _optional_int(text: Any, field: str) -> int | None:
         raise InvalidInput(f"{field}: {text!r} is not a whole number") from None
 
 
-@router.post("/tables/{name}/run")
-async def start_run(request: Request, name: str, caller: WebCaller) -> Response:
-    ctx = _context(request)
-    report = await run_in_threadpool(runs.inspect_dataset, ctx, caller, name)
-    form = await request.form()
-    types = {c.name: str(form.get(f"type-{i}", c.type)) for i, c in enumerate(report.columns)}
-    choices = {
-        c.name: str(form.get(f"identifier-{i}", analysis.IDENTIFIER_CHOICES[0]))
-        for i, c in enumerate(report.columns)
-        if c.identifier
-    }
-    values: dict[str, Any] = {
+def _check_form(form: Any, report: analysis.TableReport) -> dict[str, Any]:
+    """The check page's form as the page shows it again (strings, as typed)."""
+    return {
         "display_name": str(form.get("display_name", "")),
         "k": str(form.get("k", "")),
         "ncp": str(form.get("ncp", "")),
         "seed": str(form.get("seed", "")),
         "imputation": str(form.get("imputation", "")),
         "report_language": str(form.get("report_language", "en")),
-        "types": types,
-        "choices": choices,
+        "target_metric": str(form.get("target_metric", "")),
+        "target_value": str(form.get("target_value", "")),
+        "types": {c.name: str(form.get(f"type-{i}", c.type)) for i, c in enumerate(report.columns)},
+        "choices": {
+            c.name: str(form.get(f"identifier-{i}", analysis.IDENTIFIER_CHOICES[0]))
+            for i, c in enumerate(report.columns)
+            if c.identifier
+        },
     }
+
+
+@router.post("/tables/{name}/advice", response_class=HTMLResponse)
+async def advise(request: Request, name: str, caller: WebCaller) -> Response:
+    """Advice for a privacy target: the check page's form (its "find the parameters" button
+    posts it here), shown again with the parameters that meet the target."""
+    ctx = _context(request)
+    report = await run_in_threadpool(runs.inspect_dataset, ctx, caller, name)
+    values = _check_form(await request.form(), report)
+    try:
+        text = values["target_value"].strip().replace(",", ".")
+        try:
+            threshold = float(text)
+        except ValueError:
+            raise InvalidInput(f"target: {text!r} is not a number") from None
+        advised = await run_in_threadpool(
+            runs.advise_dataset,
+            ctx,
+            caller,
+            name,
+            values["target_metric"],
+            threshold,
+            [c.name for c in report.identifiers],
+            values["types"],
+        )
+    except InvalidInput as exc:
+        message = translate("invalid_form", language_of(request), reason=exc.message)
+        return _check_page(request, caller, name, report, values=values, error=message, status=422)
+    values.update(k=advised.advice.k, ncp=advised.advice.ncp)
+    return _check_page(request, caller, name, advised, values=values)
+
+
+@router.post("/tables/{name}/run")
+async def start_run(request: Request, name: str, caller: WebCaller) -> Response:
+    ctx = _context(request)
+    report = await run_in_threadpool(runs.inspect_dataset, ctx, caller, name)
+    values = _check_form(await request.form(), report)
+    types, choices = values["types"], values["choices"]
     try:
         k = _optional_int(values["k"], "k")
         if k is None:

@@ -160,6 +160,26 @@ def inspect_dataset(ctx: Context, caller: Caller, name: str) -> analysis.TableRe
     return report
 
 
+def advise_dataset(
+    ctx: Context,
+    caller: Caller,
+    name: str,
+    metric: str,
+    threshold: float,
+    leave_out: list[str],
+    column_types: dict[str, str] | None = None,
+) -> analysis.TableReport:
+    """The check page's report of one of the caller's tables with the parameters that meet a
+    privacy target (:func:`analysis.advise_for_target`: measured, seconds on a sample)."""
+    _info, df = read_dataset(ctx, caller, name, column_types)
+    try:
+        return analysis.advise_for_target(
+            df, metric, threshold, column_types=column_types, leave_out=leave_out
+        )
+    except AvatarsEngineError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 # -- starting a run -------------------------------------------------------------------------------
 
 
@@ -199,12 +219,12 @@ def _checked(choices: RunChoices, report: analysis.TableReport) -> None:
         except ValueError:
             allowed = ", ".join(t.value for t in ColumnType)
             raise InvalidInput(f"type of {column!r}: {kind!r} is not one of {allowed}") from None
-    flagged = {c.name for c in report.identifiers}
-    for column, choice in choices.identifier_choices.items():
-        if column not in flagged or choice not in analysis.IDENTIFIER_CHOICES:
-            raise InvalidInput(f"no choice {choice!r} for column {column!r}")
-    if len(analysis.columns_to_drop(choices.identifier_choices)) >= len(known):
-        raise InvalidInput("every column would be left out: keep at least one")
+    try:
+        plan = analysis.identifier_plan(choices.identifier_choices, report)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if len(plan.not_avatarized) >= len(known):
+        raise InvalidInput("every column would be left out: keep at least one to avatarize")
     if choices.imputation_method is not None:
         try:
             ImputeMethod(choices.imputation_method)
@@ -213,14 +233,32 @@ def _checked(choices: RunChoices, report: analysis.TableReport) -> None:
     ReportLanguage(choices.language)
 
 
-def resource_set_yaml(choices: RunChoices, table: str, file: str, types: dict[str, str]) -> str:
-    """The YAML ``Runner.run()`` would send for the same table and parameters."""
+def resource_set_yaml(
+    choices: RunChoices,
+    table: str,
+    file: str,
+    types: dict[str, str],
+    plan: analysis.IdentifierPlan | None = None,
+) -> str:
+    """The YAML ``Runner.run()`` would send for the same table and parameters, with the
+    identifiers' plan: the key column (``primary_key``) and the pseudonymized columns (the
+    schema's ``pseudonymization`` strategy objects, avatar-yaml 0.1.45+)."""
     config = RunnerConfig(
         choices.display_name,
         seed=choices.seed,
         annotations={"client_type": "web", "client_version": __version__},
     )
-    config.add_table(table, file, types=dict(types))
+    entry = config.add_table(
+        table, file, types=dict(types), primary_key=plan.key if plan is not None else None
+    )
+    pseudonymize = plan.pseudonymize if plan is not None else {}
+    for column in entry.columns:
+        if column["field"] in pseudonymize:
+            column["pseudonymization"] = dict(pseudonymize[column["field"]])
+    missing = set(pseudonymize) - {c["field"] for c in entry.columns}
+    entry.columns += [
+        {"field": c, "pseudonymization": dict(pseudonymize[c])} for c in sorted(missing)
+    ]
     imputation = (
         imputation_block(choices.imputation_method, None, None, None)
         if choices.imputation_method
@@ -290,12 +328,12 @@ async def start_run(
     """Store the run's resource set and create its jobs; the set's name."""
     report = await offload(inspect_dataset, ctx, caller, choices.dataset)
     _checked(choices, report)
-    drop = analysis.columns_to_drop(choices.identifier_choices)
+    plan = analysis.identifier_plan(choices.identifier_choices, report)
     file = choices.dataset
-    if drop:
-        file = await _without_columns(ctx, caller, choices, drop, offload)
-    types = {c: t for c, t in choices.types.items() if c not in drop}
-    text = resource_set_yaml(choices, table_name_of(choices.dataset), file, types)
+    if plan.drop:
+        file = await _without_columns(ctx, caller, choices, plan.drop, offload)
+    types = {c: t for c, t in choices.types.items() if c not in plan.drop}
+    text = resource_set_yaml(choices, table_name_of(choices.dataset), file, types, plan)
     row = await offload(resources.create_set, ctx, caller, choices.display_name, text)
     await offload(jobs.create_flow, ctx, caller, row.id)
     return row.id
@@ -465,7 +503,6 @@ def run_view(ctx: Context, caller: Caller, set_name: uuid.UUID, language: Langua
         tables=_tables_of(row.yaml),
         jobs=run_jobs(ctx, caller, set_name),
     )
-    table = view.tables[0] if view.tables else ""
     privacy_result = signal_result = None
     for job in view.jobs:
         if job.status != JobStatus.finished.value:
@@ -487,7 +524,7 @@ def run_view(ctx: Context, caller: Caller, set_name: uuid.UUID, language: Langua
     if signal_result is not None:
         view.signal = analysis.signal_rows(signal_result)
     if privacy_result is not None or signal_result is not None:
-        view.verdict = analysis.verdict(table, view.privacy, view.signal, language)
+        view.verdict = analysis.verdict(privacy_result, view.signal, language)
     return view
 
 
