@@ -285,6 +285,23 @@ def _pseudonymized(table: Table) -> dict[str, Any]:
     return found
 
 
+def _with_unflagged_pseudonyms(
+    exclude: list[str] | None, table: Table, original: pd.DataFrame
+) -> list[str] | None:
+    from avatars.engine.identifiers import detect_identifiers
+
+    pseudonymized = [c for c in _pseudonymized(table) if c not in (exclude or [])]
+    if not pseudonymized:
+        return exclude
+    flagged = {
+        f.column
+        for f in detect_identifiers(
+            original, column_types=table.column_types() or None, columns=pseudonymized
+        )
+    }
+    return [*(exclude or []), *(c for c in pseudonymized if c not in flagged)] or None
+
+
 def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
     """The HASH_SHA256 key of this job's organization: the platform's key
     (:meth:`Settings.pseudonymization_key`) keyed again by the organization, so that digests
@@ -507,7 +524,10 @@ def _avatars_for_metrics(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    avatars = _standard_output(job, standard, kind, table.name, table.column_types())
+    # Pseudonyms are text whatever the original column's type.
+    pseudonymized = _pseudonymized(table)
+    types = {c: t for c, t in table.column_types().items() if c not in pseudonymized}
+    avatars = _standard_output(job, standard, kind, table.name, types)
     return table, original, avatars, standard_params
 
 
@@ -544,6 +564,9 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     exclude, _method = _exclusion(
         params if params is not None and params.exclude_variables else standard
     )
+    # A pseudonymized column the detection does not flag is not a variable of the avatars
+    # either: left out (a flagged one is measured by identifier_protection).
+    exclude = _with_unflagged_pseudonyms(exclude, table, original)
     job.progress(0.1, "privacy metrics")
     result = privacy_metrics(
         original,
@@ -785,9 +808,11 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
 
 
 def _value_types(table: Table) -> dict[str, ColumnType]:
-    """The schema's column types but those of key columns (primary and foreign keys): avatar
-    keys are new pseudonymous tokens, text whatever the original keys were."""
+    """The schema's column types but those of key columns (primary and foreign keys) and of
+    pseudonymized columns: avatar keys and pseudonyms are new tokens, text whatever the
+    original values were."""
     keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    keys |= set(_pseudonymized(table))
     return {c: t for c, t in table.column_types().items() if c not in keys}
 
 

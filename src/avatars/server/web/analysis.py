@@ -284,6 +284,12 @@ def identifier_plan(choices: Mapping[str, str], report: TableReport) -> Identifi
             f"only one column can be the table's key, got {', '.join(map(repr, keys))}: "
             "leave out or pseudonymize the others"
         )
+    if keys and pseudonymize:
+        # A table with a key runs through the linked-tables jobs, which do not pseudonymize.
+        raise ValueError(
+            f"the key {keys[0]!r} and the pseudonymized {', '.join(map(repr, pseudonymize))} "
+            "cannot go together on this platform yet: leave one of them out"
+        )
     return IdentifierPlan(drop=drop, key=keys[0] if keys else None, pseudonymize=pseudonymize)
 
 
