@@ -18,11 +18,13 @@ import pytest
 from sqlalchemy import select
 from web_helpers import IRIS_CSV, Browser, WebApp, text_of
 
-from avatars.engine.texts import format_metric_value
+from avatars.engine.targets import parse_target
+from avatars.engine.texts import format_metric_value, metric_name
 from avatars.protocol.documents import parse_resource_set
 from avatars.protocol.enums import JobStatus
 from avatars.runner_config import RunnerConfig
 from avatars.server.db.models import Job, ResourceSet
+from avatars.server.web import analysis
 
 RUN_TIMEOUT = 300
 
@@ -174,3 +176,42 @@ def test_a_run_that_fails_says_why(web_with_jobs: WebApp) -> None:
     assert "The run did not finish:" in text, text
     assert "Verdict" not in text and "Avatars (CSV)" not in text
     assert "not run: an earlier job failed" in text
+
+
+def test_the_verdict_passes_only_when_every_privacy_target_holds(
+    web_with_jobs: WebApp, finished: tuple[Browser, str]
+) -> None:
+    """The page's verdict is the engine's on the run's privacy result: each target named with
+    the value measured; "pass" only when every checked target holds."""
+    browser, run = finished
+    privacy = _result_json(web_with_jobs, run.rsplit("/", 1)[1], "privacy")
+    checked = [m for m in privacy["metrics"] if m.get("target") and m["value"] is not None]
+    assert len(checked) >= 5
+    page = text_of(browser.get(run).text)
+    failed = [m for m in checked if m["passed"] is False]
+    if failed:
+        assert "Verdict: Not safe to share yet" in page and "What to change" in page
+        for metric in failed:
+            assert f"(target {metric['target']})" in page, metric["name"]
+    else:
+        assert "Verdict: Safe to share" in page
+    # every target met: pass; one missed: fail, naming it with its target, and what to change
+    met = [{**m, "value": _meeting(m["target"]), "passed": None} for m in privacy["metrics"]]
+    verdict = analysis.verdict({**privacy, "metrics": met}, [], "en")
+    assert verdict.status == "pass" and not verdict.changes
+    missed = [dict(m) for m in met]
+    hidden = next(m for m in missed if m["name"] == "hidden_rate")
+    hidden["value"] = 50.0
+    verdict = analysis.verdict({**privacy, "metrics": missed}, [], "fr")
+    assert verdict.status == "fail" and verdict.changes
+    said = f"{metric_name('hidden_rate', 'fr')} {format_metric_value(50.0, '%', 'fr')} (cible > 90)"
+    assert said in " ".join(verdict.sentences)
+    unknown = analysis.verdict(None, [], "en")
+    assert unknown.status == "unknown" and "cannot be judged safe" in unknown.sentences[0]
+
+
+def _meeting(target: str | None) -> float | None:
+    if not target:
+        return None
+    op, threshold = parse_target(target)
+    return threshold + 1 if op.startswith(">") else threshold / 2
