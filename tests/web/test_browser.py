@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
-from web_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, AIDS_CSV, ROOT
+from web_helpers import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, WBCD_CSV
 
 from avatars.engine.texts import format_metric_value
 
@@ -37,6 +37,9 @@ CHROMIUM_FLAGS = [
 ]
 RUN_TIMEOUT_MS = 300_000
 LOCAL_SCHEMES = ("data", "blob", "about", "chrome-error")
+#: After the figures were checked once, pages are read as soon as their HTML is: each figure
+#: carries plotly.js inline, and loading the frames again would take most of the test's time.
+FAST = "domcontentloaded"
 
 
 def _missing(reason: str) -> None:
@@ -173,20 +176,31 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     _check_labels(page)
     steps.shot("upload")
     assert not page.locator("#upload-status").is_visible()  # until an upload starts
-    _drop_file(page, AIDS_CSV)
-    page.wait_for_url(base + "/tables/aids.csv", timeout=60_000)
+    _drop_file(page, WBCD_CSV)
+    page.wait_for_url(base + "/tables/wbcd.csv", timeout=60_000)
 
-    # 3. check the columns: the identifier is flagged with the safe choice selected
+    # 3. check the columns: the identifier is flagged with its three safe choices, the safest
+    # selected; this person replaces it by random identifiers
     _check_labels(page)
-    assert "2,139 rows and 27 columns" in page.inner_text("main")
+    assert "683 rows and 11 columns" in page.inner_text("main")
     flagged = page.locator("tr.flagged th")
-    assert flagged.all_inner_texts() == ["pidnum"]
-    assert page.locator("#identifier-0").input_value() == "drop"
-    assert page.locator("#type-1").input_value() == "int"  # age
-    assert page.locator("#k").input_value() == "20"  # advised for 2,139 rows
-    page.fill("#display_name", "aids trial")
+    assert flagged.all_inner_texts() == ["Sample_code_number"]
+    choice = page.locator("#identifier-0")
+    assert choice.input_value() == "drop"
+    options = choice.locator("option")
+    assert [options.nth(i).get_attribute("value") for i in range(options.count())] == [
+        "drop",
+        "key",
+        "FAKER",
+        "HASH_SHA256",
+        "UUID4",
+    ]
+    choice.select_option("UUID4")
+    assert page.locator("#type-1").input_value() == "int"  # Clump_Thickness
+    assert page.locator("#k").input_value() == "20"  # advised for 683 rows
+    page.fill("#display_name", "wbcd trial")
     steps.shot("check")
-    page.get_by_role("button", name="Run", exact=True).click()
+    page.locator("#display_name").press("Enter")  # the keyboard runs it (not the advice)
     page.wait_for_url(f"{base}/runs/*")
     run_url = page.url
     set_name = run_url.rsplit("/", 1)[1]
@@ -197,7 +211,7 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     verdict = page.locator("#verdict-title").inner_text()
     assert verdict.startswith("Verdict: ")
     assert verdict.removeprefix("Verdict: ") in ("Safe to share", "Not safe to share yet")
-    assert "2,139 avatars of 26 columns." in page.locator(".verdict").inner_text()
+    assert "683 avatars of 11 columns." in page.locator(".verdict").inner_text()
     privacy = page.locator("#privacy-table tbody tr")
     assert privacy.count() >= 5
     assert "Hidden rate" in page.locator("#privacy-table").inner_text()
@@ -220,9 +234,14 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     avatars = pd.read_csv(_download(page, "Avatars (CSV)", downloads))
-    original = pd.read_csv(AIDS_CSV, sep=";")
-    assert len(avatars) == len(original) == 2139
-    assert list(avatars.columns) == [c for c in original.columns if c != "pidnum"]
+    original = pd.read_csv(WBCD_CSV)
+    assert len(avatars) == len(original) == 683
+    assert list(avatars.columns) == list(original.columns)
+    pseudonyms = avatars["Sample_code_number"]  # random identifiers, none of the originals
+    assert pseudonyms.str.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"
+    ).all()
+    assert not set(pseudonyms) & set(original["Sample_code_number"].astype(str))
     pdf = _download(page, "Report (PDF)", downloads)
     assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext"):
@@ -231,7 +250,7 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
         ).stdout
         assert "Avatar anonymization report" in text and "Hidden rate" in text
     html = _download(page, "Report (HTML)", downloads).read_text(encoding="utf-8")
-    assert "<html" in html.lower() and "aids" in html
+    assert "<html" in html.lower() and "wbcd" in html
     pia = _download(page, "Impact assessment (Word)", downloads)
     assert "word/document.xml" in zipfile.ZipFile(pia).namelist()
 
@@ -246,11 +265,11 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     from avatars.manager import Manager
 
     runner = Manager(base, api_key=key).create_runner_from_id(set_name)
-    hidden_rate = runner.privacy_metrics("aids")[0]["hidden_rate"]
-    page.goto(run_url)
+    hidden_rate = runner.privacy_metrics("wbcd")[0]["hidden_rate"]
+    page.goto(run_url, wait_until=FAST)
     shown = format_metric_value(hidden_rate, "%", "en").replace("\u00a0", " ")
     assert shown in page.locator("#privacy-table").inner_text().replace("\u00a0", " ")
-    assert len(runner.shuffled("aids")) == 2139
+    assert len(runner.shuffled("wbcd")) == 683
 
     # 7. the audit log, the administrator's users
     page.get_by_role("link", name="Audit log").click()
@@ -262,19 +281,19 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     steps.shot("users")
 
     # 8. in French, and at 390 pixels wide (nothing wider than the screen)
-    page.goto(run_url)
+    page.goto(run_url, wait_until=FAST)
     page.get_by_role("button", name="Language: Français").click()
-    page.wait_for_url(run_url)
+    page.wait_for_url(run_url, wait_until=FAST)
     assert page.locator("html").get_attribute("lang") == "fr"
     assert "Métriques de confidentialité" in page.inner_text("main")
-    steps.shot("result-fr")
+    steps.shot("result-fr", height=1600)  # the top: the figures are shot above
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(run_url)
+    page.goto(run_url, wait_until=FAST)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, overflow
-    steps.shot("result-390")
-    for path in ("/", "/runs/new", "/tables/aids.csv", "/keys", "/audit"):
-        page.goto(base + path)
+    steps.shot("result-390", height=2400)
+    for path in ("/", "/runs/new", "/tables/wbcd.csv", "/keys", "/audit"):
+        page.goto(base + path, wait_until=FAST)
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, path
 
     # 9. log out; nothing was asked of another host

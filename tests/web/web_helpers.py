@@ -20,6 +20,7 @@ from avatars.server.services import accounts
 
 ROOT = Path(__file__).resolve().parents[2]
 AIDS_CSV = ROOT / "src" / "avatars" / "data" / "aids.csv"
+WBCD_CSV = ROOT / "src" / "avatars" / "data" / "wbcd.csv"
 IRIS_CSV = ROOT / "src" / "avatars" / "data" / "iris.csv"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"

@@ -173,22 +173,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "nombres longs (téléphone, compte ou numéro national)",
     ),
     "choice_drop": ("Leave out of the avatars", "Exclure des avatars"),
-    "choice_key": (
-        "The table's key: the avatars get new keys",
-        "Clé de la table : les avatars reçoivent de nouvelles clés",
-    ),
-    "choice_FAKER": (
-        "Replace by realistic fake values (Faker)",
-        "Remplacer par de fausses valeurs réalistes (Faker)",
-    ),
-    "choice_HASH_SHA256": (
-        "Replace by a keyed SHA-256 digest (the same value gets the same digest)",
-        "Remplacer par une empreinte SHA-256 à clé (même valeur, même empreinte)",
-    ),
-    "choice_UUID4": (
-        "Replace by random identifiers (UUID)",
-        "Remplacer par des identifiants aléatoires (UUID)",
-    ),
+    "choice_key": ("The table's key (new keys)", "Clé de la table (nouvelles clés)"),
+    "choice_FAKER": ("Fake values (Faker)", "Fausses valeurs (Faker)"),
+    "choice_HASH_SHA256": ("Keyed SHA-256 digest", "Empreinte SHA-256 à clé"),
+    "choice_UUID4": ("Random identifiers (UUID)", "Identifiants aléatoires (UUID)"),
     "identifiers_note": (
         "An identifier copied onto the avatars would let anyone find the person again, so a "
         "flagged column is never avatarized nor copied. Choose one of the three safe ways for "

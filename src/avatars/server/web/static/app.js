@@ -111,4 +111,14 @@
       document.getElementById("ncp").value = advice.ncp;
     });
   }
+  // Enter in the target's field asks for the advice (elsewhere in the form it runs).
+  var targetValue = document.getElementById("target_value");
+  if (targetValue) {
+    targetValue.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        document.getElementById("advise").click();
+      }
+    });
+  }
 })();
