@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from web_helpers import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -20,6 +21,7 @@ from web_helpers import (
     WebApp,
     csrf_of,
     job_names,
+    settings_for,
     text_of,
 )
 
@@ -28,6 +30,7 @@ from avatars.protocol.documents import parse_resource_set
 from avatars.protocol.enums import JobKind, JobStatus
 from avatars.runner_config import RunnerConfig
 from avatars.server.db.models import ResourceSet
+from avatars.server.main import create_app
 from avatars.server.web import analysis, i18n
 from avatars.server.web.session import COOKIE_NAME
 
@@ -52,6 +55,23 @@ def test_the_root_is_the_web_app_and_the_api_keeps_its_own(web: WebApp) -> None:
     # a deep link survives the login
     deep = browser.get("/keys")
     assert deep.status_code == 303 and deep.headers["location"] == "/login?next=%2Fkeys"
+
+
+def test_the_mcp_server_stays_reachable_under_the_web_pages(tmp_path: Path) -> None:
+    """``avatars serve --mcp``: /mcp is the MCP server's (its API-key refusal), not a web
+    page, and / is still the web app."""
+    pytest.importorskip("fastmcp")
+    app = create_app(settings_for(tmp_path / "data", mcp=True), run_jobs=False)
+    with TestClient(app) as client:
+        refused = client.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        root = client.get("/", follow_redirects=False)
+        assert root.status_code == 303 and root.headers["location"] == "/login"
 
 
 def test_login_sets_a_secure_httponly_samesite_cookie(web: WebApp) -> None:
