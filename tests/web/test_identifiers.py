@@ -5,6 +5,8 @@ target. Real runs by the job workers in the test's process."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import re
 import time
@@ -13,11 +15,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from web_helpers import IRIS_CSV, Browser, WebApp, text_of
 
 from avatars.engine.texts import metric_name
 from avatars.protocol.documents import SchemaDocument, parse_resource_set
-from avatars.server.db.models import ResourceSet
+from avatars.server.db.models import Job, ResourceSet
 
 RUN_TIMEOUT = 300
 WBCD_CSV = IRIS_CSV.with_name("wbcd.csv")
@@ -133,6 +136,23 @@ def test_pseudonyms_chosen_in_the_page_reach_the_job(
     assert avatars["email"].str.contains("@").all()
     assert avatars["ssn"].str.fullmatch(r"[0-9a-f]{64}").all()
     assert not set(avatars["ssn"]) & set(original["ssn"])
+    # keyed by the platform's pseudonymization key, then by the organization: consistent
+    # within an organization, unrelated across organizations
+    platform_key = web_with_jobs.state.settings.pseudonymization_key().encode()
+    with web_with_jobs.state.db.reading() as session:
+        organization = session.scalars(
+            select(Job.organization_id).where(Job.set_name == uuid.UUID(run.rsplit("/", 1)[1]))
+        ).first()
+    organization_key = hmac.new(platform_key, str(organization).encode(), hashlib.sha256)
+    expected = {
+        hmac.new(organization_key.hexdigest().encode(), v.encode(), hashlib.sha256).hexdigest()
+        for v in original["ssn"]
+    }
+    assert set(avatars["ssn"]) == expected
+    unkeyed = {
+        hmac.new(platform_key, v.encode(), hashlib.sha256).hexdigest() for v in original["ssn"]
+    }
+    assert not set(avatars["ssn"]) & unkeyed
     assert all(uuid.UUID(value).version == 4 for value in avatars["record_id"])
 
 
