@@ -204,6 +204,9 @@ def test_the_verdict_passes_only_when_every_privacy_target_holds(
     hidden["value"] = 50.0
     verdict = analysis.verdict({**privacy, "metrics": missed}, [], "fr")
     assert verdict.status == "fail" and verdict.changes
+    # what to change, said for a person of the web pages (no command to type)
+    assert "conseil pour une cible de confidentialité" in verdict.changes[0]
+    assert "avatars advise" not in " ".join(verdict.changes)
     said = f"{metric_name('hidden_rate', 'fr')} {format_metric_value(50.0, '%', 'fr')} (cible > 90)"
     assert said in " ".join(verdict.sentences)
     unknown = analysis.verdict(None, [], "en")

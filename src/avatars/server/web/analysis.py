@@ -72,7 +72,13 @@ _PII_OF_KIND = {
 #: measures), the most common first.
 ADVICE_METRICS: tuple[str, ...] = tuple(
     name
-    for name in ("hidden_rate", "local_cloaking", "dcr_share", "distance_to_closest")
+    for name in (
+        "hidden_rate",
+        "local_cloaking",
+        "unique_copy_share",
+        "dcr_share",
+        "distance_to_closest",
+    )
     if name in SEARCHABLE_METRICS
 )
 
@@ -333,6 +339,20 @@ def verdict(privacy_result: Any, signal: Sequence[MetricRow], language: Language
         met = sum(1 for row in signal_checked if row.passed)
         sentences.append(tr("signal_summary", language, met=met, n=len(signal_checked)))
     changes = found.changes(language) if found is not None and status != "pass" else []
+    changes = [_for_the_web(change, language) for change in changes]
     return Verdict(
         status=status, headline=f"verdict_{status}", sentences=sentences, changes=changes
     )
+
+
+#: The engine's changes that name the command line's ``avatars advise``: said the web's way.
+_WEB_CHANGES = ("more_neighbours", "copies", "membership")
+
+
+def _for_the_web(change: str, language: Language) -> str:
+    """``change`` (one of the engine's "what to change" sentences), with the check page's
+    advice instead of a command a person of the web pages does not type."""
+    for key in _WEB_CHANGES:
+        if change == tr(f"change_{key}", language):
+            return translate(f"web_change_{key}", language)
+    return change

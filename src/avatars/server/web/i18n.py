@@ -280,6 +280,32 @@ _TEXT: dict[str, tuple[str, str]] = {
         "être jugé sûr.",
     ),
     "verdict_changes": ("What to change", "Que changer"),
+    "web_change_more_neighbours": (
+        "Each avatar is too close to its original: increase k (more neighbours blend each "
+        "avatar); on the table's page, the advice for a privacy target finds the smallest k "
+        "that meets it on this data.",
+        "Chaque avatar est trop proche de son original : augmenter k (plus de voisins dans "
+        "chaque avatar) ; sur la page de la table, le conseil pour une cible de confidentialité "
+        "trouve le plus petit k qui l'atteint sur ces données.",
+    ),
+    "web_change_copies": (
+        "Avatars copy records that only one individual has, typically on a table of coarse "
+        "values (scores, codes): increase k, or drop or coarsen the columns that make records "
+        "unique; the advice for a privacy target (copies of unique records) measures them for "
+        "each k it tries.",
+        "Des avatars recopient des enregistrements propres à un seul individu, typiquement sur "
+        "une table de valeurs grossières (scores, codes) : augmenter k, ou supprimer ou "
+        "regrouper les colonnes qui rendent les enregistrements uniques ; le conseil pour une "
+        "cible de confidentialité (copies d'enregistrements uniques) les mesure pour chaque k.",
+    ),
+    "web_change_membership": (
+        "The avatars stay closer to the records they were made from than to new records of the "
+        "same population: increase k; the advice for a privacy target (DCR share) searches for "
+        "a k that meets it.",
+        "Les avatars restent plus proches des enregistrements dont ils sont issus que de "
+        "nouveaux enregistrements de la même population : augmenter k ; le conseil pour une "
+        "cible de confidentialité (part DCR) cherche un k qui y parvient.",
+    ),
     "avatars_shape": (
         "{rows} avatars of {columns} columns.",
         "{rows} avatars de {columns} colonnes.",
