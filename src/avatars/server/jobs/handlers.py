@@ -6,6 +6,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
                    ``<t>.projections.original-0.csv``, ``<t>.projections.avatars-0.csv``,
                    ``run_metadata.<job>.json`` (``.parquet`` tables with ``results.format``)
 - privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
+                   (an augmented run adds ``<t>.barycentered.privacy.json`` and
+                   ``<t>.class_balancing_barycenter.privacy.json``, by computation type)
 - signal_metrics:  ``<t>.signal.json``, likewise
 - advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
 - standard also:   ``<t>.<plot kind>.html`` figures and ``figures_metadata.json``
@@ -18,8 +20,11 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
-Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
-in ``error`` with a message naming the parameter: never a silent approximation.
+A single table's parameters (categorical reduction, imputation, exclusion, weights,
+augmentation, server-side processors, the metrics' own parameters) are translated in
+:mod:`avatars.server.jobs.parameters` and run by :mod:`avatars.server.jobs.single_table`.
+Whatever the engine cannot do yet ends the job in ``error`` with a message naming the
+parameter: never a silent approximation.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from avatars.protocol.enums import (
 )
 from avatars.protocol.results import (
     ADVICE_FILE,
+    escape_table_name,
     metrics_file_name,
     run_metadata_file_name,
     table_of_tabular_file,
@@ -72,6 +78,17 @@ from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
+from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
+from avatars.server.jobs.parameters import exclusion, imputation
+from avatars.server.jobs.single_table import (
+    SOURCES_FILE,
+    ParameterJobError,
+    TableData,
+    avatarize_table,
+    prepare_table,
+    privacy_documents,
+    signal_document,
+)
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -252,12 +269,18 @@ def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
 
 
 def _check_common(label: str, params: Any) -> None:
-    if getattr(params, "use_categorical_reduction", None):
-        raise JobError(f"{label}: use_categorical_reduction=true is not supported yet")
-    if getattr(params, "data_augmentation", None):
-        raise JobError(f"{label}: data_augmentation is not supported yet")
-    if getattr(params, "avatarization_processors_parameters", None):
-        raise JobError(f"{label}: avatarization_processors_parameters is not supported yet")
+    """What a linked schema's tables cannot take yet (a single table takes them all:
+    :mod:`avatars.server.jobs.single_table`)."""
+    for name in (
+        "use_categorical_reduction",
+        "data_augmentation",
+        "avatarization_processors_parameters",
+    ):
+        if getattr(params, name, None):
+            raise JobError(
+                f"{label}: {name} is not supported on linked tables yet (it runs on a schema "
+                "of one table)"
+            )
 
 
 def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
@@ -267,11 +290,8 @@ def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
     return schema
 
 
-def _exclusion(params: Any) -> tuple[list[str] | None, str]:
-    exclude = getattr(params, "exclude_variables", None)
-    if exclude is None or not exclude.variable_names:
-        return None, "row_order"
-    return list(exclude.variable_names), exclude.replacement_strategy or "row_order"
+_exclusion = exclusion  # linked.py's names
+_imputation = imputation
 
 
 def _pseudonymized(table: Table) -> dict[str, Any]:
@@ -285,21 +305,21 @@ def _pseudonymized(table: Table) -> dict[str, Any]:
     return found
 
 
-def _with_unflagged_pseudonyms(
-    exclude: list[str] | None, table: Table, original: pd.DataFrame
-) -> list[str] | None:
+def _unflagged_pseudonyms(table: Table, original: pd.DataFrame) -> list[str]:
+    """The pseudonymized columns that the identifier detection does not flag: not variables
+    of the avatars, yet not measured by ``identifier_protection`` either (a flagged one is)."""
     from avatars.engine.identifiers import detect_identifiers
 
-    pseudonymized = [c for c in _pseudonymized(table) if c not in (exclude or [])]
+    pseudonymized = [c for c in _pseudonymized(table) if c in original.columns]
     if not pseudonymized:
-        return exclude
+        return []
     flagged = {
         f.column
         for f in detect_identifiers(
             original, column_types=table.column_types() or None, columns=pseudonymized
         )
     }
-    return [*(exclude or []), *(c for c in pseudonymized if c not in flagged)] or None
+    return [c for c in pseudonymized if c not in flagged]
 
 
 def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
@@ -321,14 +341,6 @@ def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) ->
     ).hexdigest()
 
 
-def _imputation(params: Any) -> dict[str, Any] | None:
-    imputation = getattr(params, "imputation", None)
-    if imputation is None:
-        return None
-    values = imputation.model_dump(exclude_none=True)
-    return values or None
-
-
 def _result_format(spec: ParametersSpec) -> ResultFormat:
     return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
@@ -337,8 +349,6 @@ def _result_format(spec: ParametersSpec) -> ResultFormat:
 
 
 def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[str]]:
-    from avatars.engine import avatarize
-
     spec = doc.spec
     _check_spec(spec)
     table = _single_table(job.resources, _schema(job, spec.schema_name))
@@ -346,26 +356,30 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     if params is None:
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
     label = f"{doc.label}: spec.avatarization.{table.name}"
-    _check_common(label, params)
     job.progress(0.0, "reading")
-    df = read_input(job, table)
-    exclude, method = _exclusion(params)
+    data = prepare_table(read_input(job, table), table.column_types())
+    df = data.frame
     pseudonymized = _pseudonymized(table)
-    job.progress(0.05, "avatarizing")
-    result = avatarize(
-        df,
-        k=params.k,
-        ncp=params.ncp,
-        seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=params.column_weights,
-        imputation=_imputation(params),
-        exclude_variables=exclude,
-        exclude_method=method,
-        pseudonymize=pseudonymized or None,
-        pseudonymization_secret=_pseudonymization_secret(job, pseudonymized),
-        progress=_scaled(job.progress, 0.05, 0.9),
+    pseudonyms = (
+        {
+            "pseudonymize": pseudonymized,
+            "pseudonymization_secret": _pseudonymization_secret(job, pseudonymized),
+        }
+        if pseudonymized
+        else {}
     )
+    job.progress(0.05, "avatarizing")
+    try:
+        result = avatarize_table(
+            data,
+            params,
+            label=label,
+            seed=spec.seed,
+            progress=_scaled(job.progress, 0.05, 0.9),
+            **pseudonyms,
+        )
+    except ParameterJobError as exc:
+        raise JobError(str(exc)) from exc
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
     frames = {
@@ -388,14 +402,21 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         "columns": list(map(str, df.columns)),
         "parameters": params.model_dump(mode="json", exclude_none=True),
         "engine": result.metadata,
+        "column_type_notes": data.notes,
         # Read back by the report job (its contribution figure).
         "contributions": (
             result.contributions.to_dict() if result.contributions is not None else None
         ),
     }
+    if result.sources is not None:  # for the privacy job only (see SOURCES_FILE)
+        write_json(
+            job,
+            SOURCES_FILE.format(table=escape_table_name(table.name)),
+            [int(s) for s in result.sources],
+        )
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
-        outputs.update(_standard_figures(job, table, df, result, spec, metadata))
+        outputs.update(_standard_figures(job, table, data, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
@@ -403,7 +424,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
 def _standard_figures(
     job: JobInput,
     table: Table,
-    original: pd.DataFrame,
+    data: TableData,
     result: Any,
     spec: ParametersSpec,
     metadata: dict[str, Any],
@@ -418,15 +439,15 @@ def _standard_figures(
     except ImportError:
         return {}
     # Pseudonyms have no distribution to compare with the original values'.
-    hidden = [c for c in _pseudonymized(table) if c in original.columns]
+    hidden = [c for c in _pseudonymized(table) if c in data.frame.columns]
     try:
         figures = build_figures(
-            original.drop(columns=hidden),
+            data.frame.drop(columns=hidden),
             result.shuffled.drop(columns=hidden, errors="ignore"),
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
-            column_types=table.column_types() or None,
+            column_types=data.types or None,
             max_distribution_plots=spec.results.max_distribution_plots if spec.results else None,
             explained_variance=(result.metadata.get("projection") or {}).get(
                 "explained_variance_ratio"
@@ -496,15 +517,25 @@ def _standard_output(
     )
 
 
+@dataclass
+class MetricsInputs:
+    table: Table
+    original: TableData
+    avatars: pd.DataFrame
+    standard_params: Any  # the avatarization parameters of the table, if known
+    sources: Any = None  # an augmented run's source of each unshuffled avatar
+
+
 def _avatars_for_metrics(
     job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind
-) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any]:
-    """(table, original, avatars, parameters of the standard job if any)."""
+) -> MetricsInputs:
+    """The original (typed as the avatarization typed it), the avatars to measure, and what
+    the standard job knew."""
     _check_spec(spec)
     schema = _schema(job, spec.schema_name)
     table = _single_table(job.resources, schema)
     avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
-    original = read_input(job, table)
+    original = prepare_table(read_input(job, table), table.column_types())
     standard_params = None
     ref_doc = (
         job.resources.get(spec.avatarization_ref, ["AvatarParameters"])
@@ -517,7 +548,7 @@ def _avatars_for_metrics(
     if data is not None and data.file:
         assert avatar_table is not None
         avatars = read_input(job, avatar_table, avatars=True, types_of=table)
-        return table, original, avatars, standard_params
+        return MetricsInputs(table, original, _retyped(avatars, original), standard_params)
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
         raise JobError(
@@ -528,7 +559,44 @@ def _avatars_for_metrics(
     pseudonymized = _pseudonymized(table)
     types = {c: t for c, t in table.column_types().items() if c not in pseudonymized}
     avatars = _standard_output(job, standard, kind, table.name, types)
-    return table, original, avatars, standard_params
+    sources = _augmentation_sources(job, standard, table.name)
+    return MetricsInputs(
+        table, original, _retyped(avatars, original), standard_params, sources=sources
+    )
+
+
+def _retyped(avatars: pd.DataFrame, original: TableData) -> pd.DataFrame:
+    """The avatars' columns that the original's notes retyped (dates declared category...),
+    read as the avatarization wrote them."""
+    if not original.notes:
+        return avatars
+    out = avatars.copy()
+    for note in original.notes:
+        column = note["column"]
+        if column not in out.columns:
+            continue
+        if note["used"] in (ColumnType.DATETIME.value, ColumnType.DATETIME_TZ.value):
+            out[column] = pd.to_datetime(
+                out[column].astype("string"),
+                format="ISO8601",
+                utc=note["used"] == ColumnType.DATETIME_TZ.value,
+            )
+        else:
+            out[column] = pd.to_numeric(out[column].astype("string"), errors="coerce")
+    return out
+
+
+def _augmentation_sources(job: JobInput, standard: Job, table: str) -> Any:
+    """The sources an augmented standard job kept for its privacy metrics (None otherwise)."""
+    import numpy as np
+
+    prefix = lifecycle_prefix(standard)
+    if prefix is None:
+        return None
+    key = prefix + SOURCES_FILE.format(table=escape_table_name(table))
+    if not job.storage.exists(key):
+        return None
+    return np.asarray(json.loads(job.storage.read_bytes(key)), dtype=np.int64)
 
 
 def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -552,68 +620,63 @@ def _pick(params: Any, fallback: Any, name: str) -> Any:
 
 def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import privacy_metrics
+        from avatars.engine import privacy_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    table = inputs.table
     params = (spec.privacy_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.privacy_metrics.{table.name}", params)
-    exclude, _method = _exclusion(
-        params if params is not None and params.exclude_variables else standard
-    )
-    # A pseudonymized column the detection does not flag is not a variable of the avatars
-    # either: left out (a flagged one is measured by identifier_protection).
-    exclude = _with_unflagged_pseudonyms(exclude, table, original)
     job.progress(0.1, "privacy metrics")
-    result = privacy_metrics(
-        original,
-        avatars,
-        ncp=_pick(params, standard, "ncp"),
+    documents = privacy_documents(
+        inputs.original,
+        inputs.avatars,
+        params,
+        inputs.standard_params,
         seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=_pick(params, standard, "column_weights"),
-        imputation=_imputation(params) or _imputation(standard),
-        known_variables=params.known_variables if params is not None else None,
-        target=params.target if params is not None else None,
-        quantile_threshold=params.quantile_threshold if params is not None else None,
-        exclude_variables=exclude,
+        sources=inputs.sources,
         progress=_scaled(job.progress, 0.1, 0.95),
+        leave_out=_unflagged_pseudonyms(table, inputs.original.frame),
     )
-    key = write_json(
-        job,
-        metrics_file_name(table.name, ResultKind.privacy_metrics),
-        _metrics_document(table.name, result.to_dict()),
-    )
-    return {ResultKind.privacy_metrics.value: [key]}
+    keys = []
+    for i, document in enumerate(documents):
+        # the first file has the protocol's name; the others (augmented runs) their type's
+        name = (
+            metrics_file_name(table.name, ResultKind.privacy_metrics)
+            if i == 0
+            else f"{escape_table_name(table.name)}.{document.computation_type}.privacy.json"
+        )
+        body = _metrics_document(table.name, document.metrics)
+        body["metadata"]["computation_type"] = document.computation_type
+        keys.append(write_json(job, name, body))
+    return {ResultKind.privacy_metrics.value: keys}
 
 
 def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import signal_metrics
+        from avatars.engine import signal_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    table = inputs.table
     params = (spec.signal_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
     job.progress(0.1, "signal metrics")
-    # Pseudonyms carry no signal of the original values: they are not compared.
-    result = signal_metrics(
-        original,
-        avatars,
-        column_types=table.column_types() or None,
-        exclude_variables=list(_pseudonymized(table)) or None,
+    result = signal_document(
+        inputs.original,
+        inputs.avatars,
+        params,
+        inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
+        # pseudonyms carry no signal of the original values: they are not compared
+        leave_out=list(_pseudonymized(table)),
     )
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.signal_metrics),
-        _metrics_document(table.name, result.to_dict()),
+        _metrics_document(table.name, result),
     )
     return {ResultKind.signal_metrics.value: [key]}
 
