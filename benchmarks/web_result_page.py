@@ -10,6 +10,10 @@ the jobs the web pages start too), logs in through the login form as a browser d
 fragment, each several times, over loopback. The page reads only what the jobs wrote and
 whose size does not grow with the rows (metrics, run metadata, the figures' index); the
 figures themselves load in their frames afterwards, lazily.
+
+Measured (2 cores shared with other work, load average about 15, 2026-12-07): 1,000,000 rows ×
+16 columns, the job and both reports in 870 s; the result page's first request 300 ms, then a
+median of 39 ms (max 84 ms) over 10 requests; the progress fragment 4 ms. At 20,000 rows: 29 ms.
 """
 
 from __future__ import annotations
