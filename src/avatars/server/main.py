@@ -3,6 +3,7 @@
 - ``/api/...``      the Avatar API (protocol.md §2), OpenAPI at ``/api/openapi.json``
 - ``/storage/...``  the S3-compatible storage endpoint (``avatars.server.s3``)
 - ``/mcp``          the MCP tools for assistants, when ``AVATAR_MCP`` (``avatars.mcp.mount``)
+- ``/``             the web application (``avatars.server.web``)
 
 At start the database schema is brought to the newest migration, the admin of
 ``AVATAR_ADMIN_EMAIL`` is created if absent, and (unless ``run_jobs=False``) the job
@@ -27,7 +28,7 @@ from starlette.types import ASGIApp, Scope
 
 from avatars import __version__
 from avatars.protocol.enums import ObjectType, Verb
-from avatars.protocol.wire import HealthResponse
+from avatars.server import web
 from avatars.server.clock import Clock, utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, upgrade_database
@@ -76,6 +77,9 @@ PUBLIC_BODIES = frozenset(
 )
 #: Streamed uploads, bounded by AVATAR_MAX_UPLOAD_BYTES (the S3 endpoint bounds its own).
 UPLOADS = (("PUT", re.compile(r"/api/datasets/[^/]+")),)
+#: The web pages' uploads (avatars.server.web.pages), bounded by AVATAR_MAX_UPLOAD_BYTES; the
+#: pages check their session cookie themselves.
+WEB_UPLOADS = (("PUT", re.compile(r"/uploads/[^/]+")), ("POST", re.compile(r"/runs/new")))
 
 _S3_VERBS = {
     "GetObject": Verb.download,
@@ -292,15 +296,13 @@ def create_app(
         app.include_router(module.router, prefix="/api")
     install_docs(app)
 
-    @app.get("/", response_model=HealthResponse, include_in_schema=False)
-    async def root() -> HealthResponse:
-        return HealthResponse(message="Avatar platform: the API is under /api", version=__version__)
-
     if mcp_app is not None:
         from avatars.mcp.mount import mcp_route
 
         app.router.routes.append(mcp_route(mcp_app, state))
     _mount_storage(app, state)
+    # The pages at "/", last: after /api, /mcp and /storage, which they must not shadow.
+    web.install(app)
     _install_guards(app, settings)
     return app
 
@@ -326,6 +328,8 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
         self_guarded=("/storage",),
         # /mcp: its gate checks the bearer API key before the MCP app reads the body
         gated=("/mcp",),
+        api_prefixes=("/api",),
+        web_uploads=WEB_UPLOADS,
         max_request_bytes=settings.max_request_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )

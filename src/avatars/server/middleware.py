@@ -318,6 +318,11 @@ class BodyRules:
     max_request_bytes: int
     max_upload_bytes: int
     gated: tuple[str, ...] = ()
+    #: Where the API's credentials are required for a body; every other path is the web
+    #: pages', whose session cookie the page checks (bounded like ``gated``, its uploads
+    #: ``web_uploads`` by ``max_upload_bytes``). Empty: everywhere.
+    api_prefixes: tuple[str, ...] = ()
+    web_uploads: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
     def policy_of(self, scope: Scope) -> BodyPolicy:
         path = scope.get("path", "")
@@ -340,6 +345,15 @@ class BodyRules:
                 return BodyPolicy(
                     self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", True, streamed=True
                 )
+        if self.api_prefixes and not _under(path, self.api_prefixes):
+            for upload_method, pattern in self.web_uploads:
+                if method == upload_method and pattern.fullmatch(path):
+                    return BodyPolicy(
+                        self.max_upload_bytes, "AVATAR_MAX_UPLOAD_BYTES", False, streamed=True
+                    )
+            return BodyPolicy(
+                self.max_request_bytes, "AVATAR_MAX_REQUEST_BYTES", False, streamed=True
+            )
         return BodyPolicy(self.max_request_bytes, "AVATAR_MAX_REQUEST_BYTES", True)
 
 

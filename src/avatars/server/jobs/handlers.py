@@ -30,6 +30,8 @@ parameter: never a silent approximation.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -250,10 +252,13 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
     for column in table.columns or []:
-        if column.pseudonymization_strategy or column.pseudonymization:
+        if (column.pseudonymization_strategy or column.pseudonymization) and (
+            column.strategy() is None
+        ):
             raise JobError(
-                f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
-                "supported by this server yet"
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
             )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
@@ -300,6 +305,53 @@ _exclusion = exclusion  # linked.py's names
 _imputation = imputation
 
 
+def _pseudonymized(table: Table) -> dict[str, Any]:
+    """``{column: strategy}`` of the table's pseudonymized columns (the schema's
+    ``pseudonymization`` or the flat ``pseudonymization_strategy``)."""
+    found = {}
+    for column in table.columns or []:
+        strategy = column.strategy()
+        if strategy is not None:
+            found[column.field] = strategy
+    return found
+
+
+def _unflagged_pseudonyms(table: Table, original: pd.DataFrame) -> list[str]:
+    """The pseudonymized columns that the identifier detection does not flag: not variables
+    of the avatars, yet not measured by ``identifier_protection`` either (a flagged one is)."""
+    from avatars.engine.identifiers import detect_identifiers
+
+    pseudonymized = [c for c in _pseudonymized(table) if c in original.columns]
+    if not pseudonymized:
+        return []
+    flagged = {
+        f.column
+        for f in detect_identifiers(
+            original, column_types=table.column_types() or None, columns=pseudonymized
+        )
+    }
+    return [c for c in pseudonymized if c not in flagged]
+
+
+def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
+    """The HASH_SHA256 key of this job's organization: the platform's key
+    (:meth:`Settings.pseudonymization_key`) keyed again by the organization, so that digests
+    are consistent across an organization's runs (its linked tables join) but one
+    organization's digests tell nothing about another's. None when nothing is hashed."""
+    if not any(getattr(s, "kind", None) == "HASH_SHA256" for s in pseudonymized.values()):
+        return None
+    key = job.settings.pseudonymization_key()
+    if key is None:
+        raise RuntimeError("this worker has no pseudonymization key (AVATAR_SECRET_KEY unset)")
+    with job.db.reading() as session:
+        organization = session.scalars(
+            select(Job.organization_id).where(Job.name == job.name)
+        ).first()
+    return hmac.new(
+        key.encode("utf-8"), str(organization).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+
+
 def _result_format(spec: ParametersSpec) -> ResultFormat:
     return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
@@ -318,6 +370,15 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     job.progress(0.0, "reading")
     data = prepare_table(read_input(job, table), table.column_types())
     df = data.frame
+    pseudonymized = _pseudonymized(table)
+    pseudonyms = (
+        {
+            "pseudonymize": pseudonymized,
+            "pseudonymization_secret": _pseudonymization_secret(job, pseudonymized),
+        }
+        if pseudonymized
+        else {}
+    )
     job.progress(0.05, "avatarizing")
     try:
         result = avatarize_table(
@@ -326,6 +387,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
             label=label,
             seed=spec.seed,
             progress=_scaled(job.progress, 0.05, 0.9),
+            **pseudonyms,
         )
     except ParameterJobError as exc:
         raise JobError(str(exc)) from exc
@@ -387,10 +449,12 @@ def _standard_figures(
         from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
+    # Pseudonyms have no distribution to compare with the original values'.
+    hidden = [c for c in _pseudonymized(table) if c in data.frame.columns]
     try:
         figures = build_figures(
-            data.frame,
-            result.shuffled,
+            data.frame.drop(columns=hidden),
+            result.shuffled.drop(columns=hidden, errors="ignore"),
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
@@ -502,7 +566,10 @@ def _avatars_for_metrics(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    avatars = _standard_output(job, standard, kind, table.name, table.column_types())
+    # Pseudonyms are text whatever the original column's type.
+    pseudonymized = _pseudonymized(table)
+    types = {c: t for c, t in table.column_types().items() if c not in pseudonymized}
+    avatars = _standard_output(job, standard, kind, table.name, types)
     sources = _augmentation_sources(job, standard, table.name)
     return MetricsInputs(
         table, original, _retyped(avatars, original), standard_params, sources=sources
@@ -581,6 +648,7 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
         seed=spec.seed,
         sources=inputs.sources,
         progress=_scaled(job.progress, 0.1, 0.95),
+        leave_out=_unflagged_pseudonyms(table, inputs.original.frame),
     )
     keys = []
     for i, document in enumerate(documents):
@@ -613,6 +681,8 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
         params,
         inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
+        # pseudonyms carry no signal of the original values: they are not compared
+        leave_out=list(_pseudonymized(table)),
     )
     key = write_json(
         job,
@@ -812,9 +882,11 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
 
 
 def _value_types(table: Table) -> dict[str, ColumnType]:
-    """The schema's column types but those of key columns (primary and foreign keys): avatar
-    keys are new pseudonymous tokens, text whatever the original keys were."""
+    """The schema's column types but those of key columns (primary and foreign keys) and of
+    pseudonymized columns: avatar keys and pseudonyms are new tokens, text whatever the
+    original values were."""
     keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    keys |= set(_pseudonymized(table))
     return {c: t for c, t in table.column_types().items() if c not in keys}
 
 
