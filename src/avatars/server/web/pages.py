@@ -354,7 +354,7 @@ def forgot_page(request: Request) -> Response:
 @router.post("/password/forgot")
 def forgot(request: Request, email: FormText = "") -> Response:
     if email.strip():
-        accounts.request_password_reset(_context(request), email)
+        accounts.request_password_reset(_context(request), email, ip=client_ip(request))
     _flash(request, "reset_code_sent")
     return _redirect(f"/password/reset?email={quote(email.strip())}")
 
