@@ -213,3 +213,26 @@ def test_every_endpoint_but_the_public_ones_authenticates_before_the_body(
                 assert response.status_code == 401, (method, path, response.text)
                 assert response.headers.get("connection") == "close"
     assert checked > 15
+
+
+def test_web_page_bodies_are_bounded(app: TestClient) -> None:
+    """The web pages check their session cookie themselves; their bodies are bounded all the
+    same (AVATAR_MAX_REQUEST_BYTES; their uploads AVATAR_MAX_UPLOAD_BYTES) and counted while
+    they stream."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    big = b"name=" + b"x" * (300 * 1024)
+    for path in ("/login", "/keys"):
+        declared = app.post(path, content=big, headers=form)
+        assert declared.status_code == 413, (path, declared.text[:200])
+        assert "AVATAR_MAX_REQUEST_BYTES" in declared.text
+
+    def streamed() -> Iterator[bytes]:
+        yield big
+
+    assert app.post("/keys", content=streamed(), headers=form).status_code == 413
+    upload = app.put("/uploads/t.csv", content=b"1\n" * (512 * 1024))
+    assert (
+        upload.status_code != 413
+    )  # 1 MB: within the upload limit (the page then asks for a session)
+    too_big = app.put("/uploads/t.csv", content=b"1" * (3 * MB))
+    assert too_big.status_code == 413 and "AVATAR_MAX_UPLOAD_BYTES" in too_big.text
