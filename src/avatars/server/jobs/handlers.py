@@ -18,7 +18,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
-Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
+Differentially private avatarizations run through :mod:`avatars.server.jobs.dp`.
+Whatever the engine cannot do yet (data augmentation, ...) ends the job
 in ``error`` with a message naming the parameter: never a silent approximation.
 """
 
@@ -70,6 +71,7 @@ from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
+from avatars.server.jobs.privacy_budget import dp_parameters, metrics_note
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -233,9 +235,7 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
 
 
 def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
-    for name in ("avatarization_open_dp", "avatarization_fast_dp"):
-        if getattr(spec, name):
-            raise JobError(f"{name} (differential privacy) is not supported by this server yet")
+    # differential privacy: single tables run in server.jobs.dp; linked schemas refuse it there
     if spec.time_series and not linked:
         names = ", ".join(spec.time_series)
         raise JobError(
@@ -455,7 +455,9 @@ def _avatars_for_metrics(
         else None
     )
     if isinstance(ref_doc, AvatarizationDocument):
-        standard_params = (ref_doc.spec.avatarization or {}).get(table.name)
+        standard_params = (ref_doc.spec.avatarization or {}).get(table.name) or dp_parameters(
+            ref_doc.spec, table.name
+        )
     data = avatar_table.avatars_data if avatar_table is not None else None
     if data is not None and data.file:
         assert avatar_table is not None
@@ -471,8 +473,28 @@ def _avatars_for_metrics(
     return table, original, avatars, standard_params
 
 
-def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
-    """The metrics file: the client reads the table name from ``metadata.table_name``."""
+def _differential_privacy_note(job: JobInput, spec: ParametersSpec, table: Table) -> Any:
+    """What the metrics document says about the DP run whose avatars it measures (``None``
+    for k-avatars or uploaded avatars): the accounting's statement, from its run metadata."""
+    schema = _schema(job, spec.schema_name)
+    avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
+    if avatar_table is not None and avatar_table.avatars_data and avatar_table.avatars_data.file:
+        return None
+    standard = _standard_job_for(job, spec.avatarization_ref)
+    if standard is None:
+        return None
+    for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
+        note = metrics_note(json.loads(job.storage.read_bytes(key)))
+        if note is not None:
+            return note
+    return None
+
+
+def _metrics_document(
+    table: str, metrics: dict[str, Any], differential_privacy: Any = None
+) -> dict[str, Any]:
+    """The metrics file: the client reads the table name from ``metadata.table_name``; the
+    metrics of DP avatars say what guarantee they have (``metadata.differential_privacy``)."""
     extra = metrics.get("metadata")
     metadata = {
         **(extra if isinstance(extra, dict) else {}),
@@ -480,6 +502,8 @@ def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
         "computation_type": "standalone",
         "reference": None,
     }
+    if differential_privacy is not None:
+        metadata["differential_privacy"] = differential_privacy
     return {"metadata": metadata, **{k: v for k, v in metrics.items() if k != "metadata"}}
 
 
@@ -522,7 +546,9 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.privacy_metrics),
-        _metrics_document(table.name, result.to_dict()),
+        _metrics_document(
+            table.name, result.to_dict(), _differential_privacy_note(job, spec, table)
+        ),
     )
     return {ResultKind.privacy_metrics.value: [key]}
 
@@ -548,7 +574,9 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.signal_metrics),
-        _metrics_document(table.name, result.to_dict()),
+        _metrics_document(
+            table.name, result.to_dict(), _differential_privacy_note(job, spec, table)
+        ),
     )
     return {ResultKind.signal_metrics.value: [key]}
 
