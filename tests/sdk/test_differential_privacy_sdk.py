@@ -94,7 +94,7 @@ def test_the_report_states_the_guarantee(manager: Manager, tmp_path: Path) -> No
     runner.add_table("wbcd", wbcd)
     runner.set_parameters("wbcd", fast_dp_epsilon=3.0)
     runner.run()
-    target = tmp_path / "report.pdf"
+    target = tmp_path / "report.pdf"  # kept under pytest's basetemp for a look
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         runner.download_report(str(target))

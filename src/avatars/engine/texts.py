@@ -284,27 +284,30 @@ _TEXT: dict[str, tuple[str, str]] = {
     # differential privacy (engine/reports/differential_privacy.py)
     "dp_heading": ("Differential privacy", "Confidentialité différentielle"),
     "dp_open": (
-        "AvatarOpenDP: ε-differentially private end to end, ε = {epsilon}, for {unit}.",
-        "AvatarOpenDP : ε-confidentialité différentielle de bout en bout, ε = {epsilon}, "
-        "pour {unit}.",
+        "AvatarOpenDP: ε-differentially private end to end, ε = {epsilon}; unit of privacy: "
+        "{unit}.",
+        "AvatarOpenDP : ε-confidentialité différentielle de bout en bout, ε = {epsilon} ; "
+        "unité de confidentialité : {unit}.",
     ),
     "dp_open_not_end_to_end": (
-        "AvatarOpenDP with ε = {epsilon} for {unit}, but NOT differentially private end to "
-        "end: some steps read the original data without noise (below).",
-        "AvatarOpenDP avec ε = {epsilon} pour {unit}, mais SANS confidentialité "
+        "AvatarOpenDP with ε = {epsilon} (unit of privacy: {unit}), but NOT differentially "
+        "private end to end: some steps read the original data without noise (below).",
+        "AvatarOpenDP avec ε = {epsilon} (unité : {unit}), mais SANS confidentialité "
         "différentielle de bout en bout : certaines étapes lisent les données d'origine sans "
         "bruit (ci-dessous).",
     ),
     "dp_fast": (
-        "AvatarFastDP: NOT differentially private end to end. Only the release of the latent "
-        "model spends ε = {epsilon} (for {unit}); the projection, the clipping box and the "
-        "column ranges are read from the original data without noise, so the avatars as a "
-        "whole carry no formal differential-privacy guarantee.",
-        "AvatarFastDP : PAS de confidentialité différentielle de bout en bout. Seule la "
-        "publication du modèle latent dépense ε = {epsilon} (pour {unit}) ; la projection, "
-        "la boîte d'écrêtage et les bornes des colonnes sont lues sans bruit dans les "
-        "données d'origine : les avatars dans leur ensemble n'ont aucune garantie formelle "
-        "de confidentialité différentielle.",
+        "AvatarFastDP: NOT differentially private end to end. Only its releases (the latent "
+        "model, the columns' histograms) spend ε = {epsilon}, unit of privacy: {unit}; the "
+        "projection, the clipping box and the column ranges are read from the original data "
+        "without noise, so the avatars as a whole carry no formal differential-privacy "
+        "guarantee.",
+        "AvatarFastDP : PAS de confidentialité différentielle de bout en bout. Seules ses "
+        "publications (le modèle latent, les histogrammes des colonnes) dépensent "
+        "ε = {epsilon}, unité de confidentialité : {unit} ; la projection, la boîte "
+        "d'écrêtage et les bornes des colonnes sont lues sans bruit dans les données "
+        "d'origine : les avatars dans leur ensemble n'ont aucune garantie formelle de "
+        "confidentialité différentielle.",
     ),
     "dp_budget": ("Budget per step", "Budget par étape"),
     "dp_step": ("Step", "Étape"),
