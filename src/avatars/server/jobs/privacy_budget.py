@@ -18,9 +18,9 @@ DPParameters = AvatarizationOpenDPParameters | AvatarizationFastDPParameters
 #: The job's ``warning: ...`` of a FastDP run.
 FAST_DP_WARNING = (
     "avatarization_fast_dp is NOT differentially private end to end: only its releases (the "
-    "latent model, the columns' histograms) spend ε; the projection, the clipping box of the latent coordinates and "
-    "the ranges of the columns are read from the original data without noise (see "
-    "differential_privacy in the run metadata)"
+    "latent model, the columns' histograms) spend ε; the projection, the clipping box of the "
+    "latent coordinates and the ranges of the columns are read from the original data "
+    "without noise (see differential_privacy in the run metadata)"
 )
 
 
