@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from avatars.constants import ColumnType, ReportType
 from avatars.resource_set import parse_resource_set
