@@ -198,9 +198,7 @@ def epsilon_problem(value: object) -> str | None:
     ``(0, 1000]``. The engine (``avatars.engine.dp.check_epsilon``) says it in the same words,
     so the server, the SDK and the CLI refuse a bad ε alike."""
     number = (
-        float(value)
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else math.nan
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
     )
     if math.isfinite(number) and 0 < number <= MAX_EPSILON:
         return None
