@@ -399,12 +399,12 @@ class Runner:
         run yet, a ``ValueError`` naming the keyword.
         """
         entry = self.config.check_table(table_name)
-        data_augmentation_parameters(
+        data_augmentation = data_augmentation_parameters(
             data_augmentation_strategy,
             data_augmentation_target_column,
             data_augmentation_should_anonymize_original_table,
         )
-        processors_parameters(processors)
+        processors_block = processors_parameters(processors)
         pseudonymization_parameters(pseudonymized_columns)
 
         exclude = exclude_block(
@@ -425,6 +425,8 @@ class Runner:
             column_weights,
             exclude=exclude,
             imputation=imputation,
+            data_augmentation=data_augmentation,
+            processors=processors_block,
         )
         avatarization = avatarization_block(
             k,
@@ -433,6 +435,8 @@ class Runner:
             column_weights,
             exclude=exclude,
             imputation=imputation,
+            data_augmentation=data_augmentation,
+            processors=processors_block,
         )
         time_series = time_series_block(
             time_series_nf,

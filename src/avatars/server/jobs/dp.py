@@ -34,8 +34,6 @@ from avatars.server.jobs.handlers import (
     JobError,
     JobInput,
     _check_spec,
-    _exclusion,
-    _imputation,
     _result_format,
     _scaled,
     _schema,
@@ -45,6 +43,7 @@ from avatars.server.jobs.handlers import (
     write_frame,
     write_json,
 )
+from avatars.server.jobs.parameters import exclusion, imputation
 from avatars.server.jobs.privacy_budget import (
     FAST_DP_WARNING,
     DPParameters,
@@ -148,13 +147,13 @@ def _refuse_identifiers(label: str, table: Table, df: Any) -> None:
 def _avatarize(df: Any, table: Table, params: DPParameters, seed: int | None, job: JobInput) -> Any:
     from avatars.engine.dp import avatarize_fast_dp, avatarize_open_dp
 
-    exclude, method = _exclusion(params)
+    exclude, method = exclusion(params)
     common: dict[str, Any] = {
         "epsilon": params.epsilon,
         "seed": seed,
         "column_types": table.column_types() or None,
         "column_weights": params.column_weights,
-        "imputation": _imputation(params),
+        "imputation": imputation(params),
         "exclude_variables": exclude,
         "exclude_method": method,
         "data_augmentation": (
