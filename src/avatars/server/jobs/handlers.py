@@ -623,7 +623,7 @@ def _differential_privacy_note(job: JobInput, spec: ParametersSpec, table: Table
     if standard is None:
         return None
     for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
-        note = metrics_note(json.loads(job.storage.read_bytes(key)))
+        note = metrics_note(_read_json(job, key))
         if note is not None:
             return note
     return None
