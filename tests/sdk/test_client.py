@@ -1,4 +1,5 @@
-"""ApiClient against the real server: the spec's examples, authentication, the transport."""
+"""ApiClient against the platform (in this process): the spec's examples, authentication, the
+transport."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from avatars._http import RetryPolicy
-from avatars.client import ApiClient, AuthTokens
+from avatars.client import ApiClient
 from avatars.exceptions import (
     APIConnectionError,
     APIError,
@@ -39,36 +40,24 @@ class Recorder:
         request = response.request
         self.responses.append((request.method, request.url.path, response.status_code))
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(
-            event_hooks={"request": [self.on_request], "response": [self.on_response]}, **kwargs
-        )
-
-
-def test_spec_example_verbatim(platform: Any, user: Any, capsys: pytest.CaptureFixture) -> None:
-    # ApiClient.rst, "Example" (with the test server's URL and user).
-    from avatars.client import ApiClient
-
-    client = ApiClient(base_url=platform.api_url)
-    client.authenticate(user.email, user.password)
-    all_jobs = client.jobs.get_jobs().jobs
-    if all_jobs:
-        first = all_jobs[0]
-        result = client.results.get_results(first.name)
-        print(result)
-    assert isinstance(all_jobs, list)
-    assert isinstance(client.auth_tokens, AuthTokens)
-    assert client.auth_tokens.refresh
+    def client(self, platform: Any = None, **kwargs: Any) -> httpx.Client:
+        """A client on ``platform``'s transport (the network without one)."""
+        hooks = {"request": [self.on_request], "response": [self.on_response]}
+        if platform is None:
+            return httpx.Client(event_hooks=hooks, **kwargs)
+        return platform.http_client(event_hooks=hooks, **kwargs)
 
 
 def test_spec_session_example(platform: Any, user: Any) -> None:
-    # ApiClient.rst, "Session & authentication": both ways, mutually exclusive.
-    client = ApiClient(base_url=platform.api_url, api_key=user.api_key)
+    # ApiClient.rst, "Session & authentication": both ways, mutually exclusive (with the
+    # in-process platform's transport; tests/e2e/test_sdk_live.py has the verbatim example).
+    http = platform.http_client()
+    client = ApiClient(base_url=platform.api_url, api_key=user.api_key, http_client=http)
     assert client.users.get_me().email == user.email  # no authenticate() needed
     with pytest.raises(ValueError, match="api_key"):
         client.authenticate(user.email, user.password)
 
-    client = ApiClient(base_url=platform.api_url)
+    client = ApiClient(base_url=platform.api_url, http_client=http)
     client.authenticate(user.email, user.password)
     assert isinstance(client.users.get_me(), MeUser)
 
@@ -108,8 +97,8 @@ def test_bad_constructor_arguments_are_named() -> None:
 
 def test_api_key_header_and_user_agent(platform: Any, user: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key, http_client=http)
         compat = client.compatibility.is_client_compatible()
         client.users.get_me()
     assert compat.status == CompatibilityStatus.compatible
@@ -121,15 +110,15 @@ def test_api_key_header_and_user_agent(platform: Any, user: Any) -> None:
 
 def test_verify_auth_fails_before_sending(platform: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(http_client=http)
         with pytest.raises(AuthenticationError, match="not authenticated"):
             client.jobs.get_jobs()
         assert recorder.requests == []  # nothing left the client
         assert client.health.get_health()["message"]  # public endpoints still work
         assert len(recorder.requests) == 1
 
-        unchecked = ApiClient(platform.api_url, verify_auth=False, http_client=http)
+        unchecked = platform.api_client(verify_auth=False, http_client=http)
         with pytest.raises(AuthenticationError) as caught:
             unchecked.jobs.get_jobs()
     assert caught.value.status_code == 401  # the server's answer this time
@@ -137,7 +126,7 @@ def test_verify_auth_fails_before_sending(platform: Any) -> None:
 
 
 def test_wrong_password_is_an_authentication_error(platform: Any, user: Any) -> None:
-    client = ApiClient(platform.api_url)
+    client = platform.api_client()
     with pytest.raises(AuthenticationError) as caught:
         client.authenticate(user.email, "wrong-password")
     assert caught.value.status_code == 401
@@ -164,8 +153,8 @@ def test_injected_client_sees_every_request_including_storage(
     platform: Any, user: Any, iris_path: Any
 ) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key, http_client=http)
         client.upload_file(str(iris_path), "iris.csv")
         data = client.datasets.download("iris.csv")
         client.close()  # must not close the injected client
@@ -184,8 +173,8 @@ def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
     short = platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.02"})
     user = short.new_user()
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(short.api_url, http_client=http)
+    with recorder.client(short) as http:
+        client = short.api_client(http_client=http)
         client.authenticate(user.email, user.password)
         first_access = client.auth_tokens.access
         time.sleep(1.6)
@@ -203,8 +192,8 @@ def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
 
 def test_api_key_never_refreshes(platform: Any, user: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key + "x", http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key + "x", http_client=http)
         with pytest.raises(AuthenticationError):
             client.users.get_me()
     assert [p for _, p, _ in recorder.responses] == ["/api/users/me"]
@@ -217,10 +206,10 @@ def test_rate_limit_is_retried_after_retry_after(platform_factory: Any) -> None:
     user = limited.new_user(with_key=False)
     for _ in range(2):
         with pytest.raises(AuthenticationError):
-            ApiClient(limited.api_url).authenticate(user.email, "wrong-password")
+            limited.api_client().authenticate(user.email, "wrong-password")
 
     # Without retries: the 429 surfaces with the server's Retry-After.
-    strict = ApiClient(limited.api_url, retry=RetryPolicy(max_rate_limit_retries=0))
+    strict = limited.api_client(retry=RetryPolicy(max_rate_limit_retries=0))
     with pytest.raises(RateLimitError) as caught:
         strict.authenticate(user.email, user.password)
     assert caught.value.status_code == 429
@@ -229,8 +218,8 @@ def test_rate_limit_is_retried_after_retry_after(platform_factory: Any) -> None:
 
     # With them (the default): wait as told, then succeed once the window has passed.
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(limited.api_url, http_client=http)
+    with recorder.client(limited) as http:
+        client = limited.api_client(http_client=http)
         started = time.monotonic()
         client.authenticate(user.email, user.password)
         elapsed = time.monotonic() - started

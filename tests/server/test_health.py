@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from avatars.models import CompatibilityResponse
@@ -13,12 +12,12 @@ from avatars.models import CompatibilityResponse
 
 def test_health(platform: Any) -> None:
     for path in ("/health", "/health/db", "/"):
-        response = httpx.get(f"{platform.api_url}{path}")
+        response = platform.http.get(f"{platform.api_url}{path}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
         assert response.json()["message"]
-    assert httpx.get(f"{platform.api_url}/health").json()["message"] == "ok"
-    root = httpx.get(platform.base_url + "/")
+    assert platform.http.get(f"{platform.api_url}/health").json()["message"] == "ok"
+    root = platform.http.get(platform.base_url + "/")
     assert root.status_code == 200 and "/api" in root.json()["message"]
 
 
@@ -36,7 +35,9 @@ def test_health(platform: Any) -> None:
     ],
 )
 def test_check_client(platform: Any, user_agent: str, status: str, newest: str | None) -> None:
-    response = httpx.get(f"{platform.api_url}/check_client", headers={"User-Agent": user_agent})
+    response = platform.http.get(
+        f"{platform.api_url}/check_client", headers={"User-Agent": user_agent}
+    )
     assert response.status_code == 200
     body = CompatibilityResponse.model_validate(response.json())
     assert body.status == status
@@ -45,7 +46,7 @@ def test_check_client(platform: Any, user_agent: str, status: str, newest: str |
 
 
 def test_openapi(platform: Any) -> None:
-    schema = httpx.get(f"{platform.api_url}/openapi.json").json()
+    schema = platform.http.get(f"{platform.api_url}/openapi.json").json()
     paths = schema["paths"]
     for path in [
         "/api/login",
@@ -101,7 +102,7 @@ def test_every_response_has_a_content_type(platform: Any) -> None:
         api.get("/results/nope"),
         api.options("/jobs"),
         api.head("/health"),
-        httpx.get(f"{platform.api_url}/jobs"),
+        platform.http.get(f"{platform.api_url}/jobs"),
     ]
     for response in responses:
         assert response.headers.get("content-type"), (response.request.url, response.status_code)

@@ -35,6 +35,8 @@ def storage_path(platform: Any, url: str) -> bytes:
     return platform.read_object(path)
 
 
+# Scale-out too: the job runs on a Dask worker and writes its results to the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_standard_job_to_results(platform: Any, api: httpx.Client, user: Any) -> None:
     set_name = create_set(api, "iris_k20", k=20)
     name = create_job(api, set_name, "standard")
@@ -122,6 +124,8 @@ def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: http
     assert "use_categorical_reduction" in job["exception"]
 
 
+# Scale-out too: five jobs on Dask workers, a PDF, a DOCX and figures through the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_full_run_metrics_report_and_figures(platform: Any, api: httpx.Client) -> None:
     """The Tutorial-1 run: standard, signal and privacy metrics, report and report_pia."""
     text = resource_yaml("tutorial")
@@ -221,6 +225,8 @@ def test_create_job_errors(api: httpx.Client) -> None:
     assert response.status_code == 404
 
 
+# Scale-out too: a running job is cancelled on its Dask worker, through the database.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_cancel_queued_and_running(platform: Any, api: httpx.Client, user: Any) -> None:
     platform.upload(user.api_key, "big.csv", big_table_csv(60_000))
     set_name = create_set(api, "big_cancel", file="big.csv", table="big", columns=BIG_COLUMNS, k=10)
@@ -250,6 +256,8 @@ def test_cancel_queued_and_running(platform: Any, api: httpx.Client, user: Any) 
     assert api.get(f"/results/{running}").status_code == 409
 
 
+# PostgreSQL too: oldest-first order, limits and filters are SQL of each database.
+@pytest.mark.backends("sqlite", "postgres")
 def test_list_filters_and_order(platform: Any, api: httpx.Client) -> None:
     first_set = create_set(api, "list_a")
     second_set = create_set(api, "list_b")
@@ -281,6 +289,8 @@ def test_list_filters_and_order(platform: Any, api: httpx.Client) -> None:
     assert [j["name"] for j in last] == [b1]
 
 
+# Scale-out too: deleting a job deletes its result files in the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_delete_and_bulk_delete(platform: Any, api: httpx.Client) -> None:
     set_name = create_set(api, "deletes")
     names = [create_job(api, set_name, "standard") for _ in range(3)]
@@ -320,6 +330,8 @@ def test_job_flow_creates_the_whole_run(platform: Any, api: httpx.Client) -> Non
     assert standard["status"] == "finished"
 
 
+# Scale-out too: statuses and progress as the Dask executor reports them.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_statuses_and_progress_along_a_run(platform: Any, api: httpx.Client) -> None:
     """The dispatcher starts the job on its own; statuses stay within the official enum
     (never "running") and progress within [0, 1]."""
@@ -337,6 +349,8 @@ def test_statuses_and_progress_along_a_run(platform: Any, api: httpx.Client) -> 
     assert "finished" in seen and seen <= {"queued", "pending", "finished"}
 
 
+# Scale-out too: the task stops on its Dask worker and leaves nothing in the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_deleting_a_running_job_stops_it_and_leaves_no_files(
     platform: Any, api: httpx.Client, user: Any
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 import yaml
 from server_helpers import create_job, create_set, put_set, resource_yaml
 
@@ -97,6 +98,8 @@ spec:
     assert "AvatarSchemaDiscoveryParameters" in refused.json()["message"]
 
 
+# Scale-out too: the snapshot is a copy made inside the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_inputs_are_snapshotted_at_upload(
     platform: Any, api: httpx.Client, user: Any, iris_csv: bytes
 ) -> None:

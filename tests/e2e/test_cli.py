@@ -1,5 +1,6 @@
 """The command line: ``avatars users create|list`` and ``avatars api-keys create`` on the same
-data directory (or database) as ``avatars serve``; the generated secret key persists."""
+data directory (or database) as ``avatars serve``; the generated secret key persists; the
+access log of ``avatars serve`` holds no secret."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -23,6 +25,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# PostgreSQL too: the commands write to the database named by AVATAR_DATABASE_URL, where the
+# server reads; on SQLite everything (database, secret key) comes from the data directory.
+@pytest.mark.backends("sqlite", "postgres")
 def test_cli_users_and_keys_then_serve(
     tmp_path: Path, fresh_database_url: str, start_server: Any
 ) -> None:
@@ -75,8 +80,20 @@ def test_cli_users_and_keys_then_serve(
     assert after.status_code == 200
 
 
-def test_first_start_creates_the_admin_once(platform: Any) -> None:
-    users = platform.client(platform.admin.api_key).get(
-        "/users", params={"email": "admin@example.com"}
+def test_refresh_tokens_stay_out_of_the_access_log(tmp_path: Any, start_server: Any) -> None:
+    env = {"AVATAR_ADMIN_EMAIL": "a@example.com", "AVATAR_ADMIN_PASSWORD": "admin-password-1"}
+    server = start_server(tmp_path / "data", env, log_level="info")
+    tokens = httpx.post(
+        f"{server.api_url}/login",
+        data={"username": "a@example.com", "password": "admin-password-1"},
+    ).json()
+    assert (
+        httpx.post(
+            f"{server.api_url}/refresh", params={"token": tokens["refresh_token"]}
+        ).status_code
+        == 200
     )
-    assert [u["role"] for u in users.json()] == ["admin"]
+    server.stop()
+    log = server.log()
+    assert "/api/refresh?token=[redacted]" in log
+    assert tokens["refresh_token"] not in log and "admin-password-1" not in log
