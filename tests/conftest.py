@@ -254,7 +254,10 @@ class LivePlatformFactory:
     scaleout: Callable[[], ScaleoutStack]
     started: list[ServerPlatform] = field(default_factory=list)
 
-    def __call__(self, env: dict[str, str] | None = None) -> ServerPlatform:
+    def __call__(
+        self, env: dict[str, str] | None = None, *, run_jobs: bool = True
+    ) -> ServerPlatform:
+        # run_jobs: accepted as the in-process factory does; a live server always runs jobs.
         platform = _start_live(self.root, self.backend, self.postgres, self.scaleout, env)
         self.started.append(platform)
         return platform

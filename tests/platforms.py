@@ -316,6 +316,24 @@ class _Records(logging.Handler):
             del self.lines[:-20_000]  # a session-long platform: keep the recent records
 
 
+def cheap_password_hashing() -> None:
+    """Argon2 with its smallest cost for the app in this process (the live servers of the
+    end-to-end tier keep the production cost).
+
+    At its production cost (64 MiB, 3 passes, 4 lanes) every password hashed or checked takes
+    ~0.2 s of CPU: more than half the time of the account tests, and a new user costs two. The
+    code path is the same (argon2id through ``avatars.server.security``), only the cost
+    parameters differ; hashes record their parameters, so both kinds verify everywhere. If the
+    module no longer has ``_hasher`` the tests only get slower.
+    """
+    from argon2 import PasswordHasher
+
+    from avatars.server import security
+
+    if isinstance(getattr(security, "_hasher", None), PasswordHasher):
+        security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 class AppPlatform(Platform):
     """``create_app(Settings(...))`` in this process, reached through Starlette's TestClient.
 
@@ -345,6 +363,7 @@ class AppPlatform(Platform):
         # ``avatars serve --log-level info`` logs the platform's INFO records: so does this.
         self._avatars_level = logging.getLogger("avatars").level
         logging.getLogger("avatars").setLevel(logging.INFO)
+        cheap_password_hashing()
         kwargs: dict[str, Any] = {"run_jobs": run_jobs}
         if clock is not None:
             kwargs["clock"] = clock

@@ -117,6 +117,9 @@ def _wait_running_again(client: Any, name: str, previous: set[int], platform: An
     raise AssertionError("the job did not run again")
 
 
+# SQLite only: a worker process killed under a running job is the local executor's business
+# (a broken process pool replaced, the job retried then failed); the database only records it.
+@pytest.mark.backends("sqlite")
 def test_a_crashing_worker_does_not_take_the_server_down(
     live_platform_factory: Any, big_csv: bytes
 ) -> None:

@@ -170,7 +170,7 @@ def test_injected_client_sees_every_request_including_storage(
 
 def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
     # Access tokens live 1.2 s on this server: the client must refresh once and replay.
-    short = platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.02"})
+    short = platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.02"}, run_jobs=False)
     user = short.new_user()
     recorder = Recorder()
     with recorder.client(short) as http:
@@ -201,7 +201,8 @@ def test_api_key_never_refreshes(platform: Any, user: Any) -> None:
 
 def test_rate_limit_is_retried_after_retry_after(platform_factory: Any) -> None:
     limited = platform_factory(
-        env={"AVATAR_LOGIN_MAX_FAILURES": "2", "AVATAR_LOGIN_FAILURE_WINDOW_SECONDS": "2"}
+        env={"AVATAR_LOGIN_MAX_FAILURES": "2", "AVATAR_LOGIN_FAILURE_WINDOW_SECONDS": "2"},
+        run_jobs=False,
     )
     user = limited.new_user(with_key=False)
     for _ in range(2):

@@ -93,7 +93,7 @@ def test_repeated_failed_logins_are_rate_limited(platform: Any) -> None:
 @pytest.fixture
 def short_tokens(platform_factory: Any) -> Any:
     """A server whose access tokens live 1.5 seconds."""
-    return platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.025"})
+    return platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.025"}, run_jobs=False)
 
 
 def test_expired_access_token_then_refresh(short_tokens: Any) -> None:

@@ -75,7 +75,7 @@ def test_bad_names_and_bodies(platform: Any) -> None:
 # Scale-out too: an upload refused half-way must leave nothing in the S3 store either.
 @pytest.mark.backends("sqlite", "scaleout")
 def test_upload_limit(platform_factory: Any) -> None:
-    platform = platform_factory(env={"AVATAR_MAX_UPLOAD_BYTES": "1000"})
+    platform = platform_factory(env={"AVATAR_MAX_UPLOAD_BYTES": "1000"}, run_jobs=False)
     client = platform.client(platform.admin.api_key)
     too_big = client.put("/datasets/big.csv", content=b"x" * 1001)
     assert too_big.status_code == 413 and "limit" in too_big.json()["message"]
