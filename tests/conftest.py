@@ -55,8 +55,8 @@ from typing import Any
 import pytest
 
 from platforms import (
-    BASE_ENV,
     IRIS_CSV,
+    LIVE_ENV,
     AppPlatform,
     Platform,
     PlatformServer,
@@ -214,7 +214,7 @@ def _start_live(
     env: dict[str, str] | None = None,
 ) -> ServerPlatform:
     data_dir = root / f"platform-{uuid.uuid4().hex[:8]}"
-    settings_env = {**BASE_ENV, **(env or {})}
+    settings_env = {**LIVE_ENV, **(env or {})}
     if backend in ("postgres", "scaleout"):
         settings_env["AVATAR_DATABASE_URL"] = new_postgres_database(postgres())
     if backend == "scaleout":

@@ -18,7 +18,11 @@ from server_helpers import create_job, create_set
 def test_two_api_processes_share_the_queue(
     live_platform_factory: Any, start_server: Any, iris_csv: bytes
 ) -> None:
-    first = live_platform_factory(env={"AVATAR_WORKERS": "1"})
+    # A heartbeat timeout far above any stall of a loaded machine: a job taken for lost would
+    # run again, legitimately, and hide what this test counts (claims).
+    first = live_platform_factory(
+        env={"AVATAR_WORKERS": "1", "AVATAR_HEARTBEAT_TIMEOUT_SECONDS": "120"}
+    )
     second = start_server(first.server.data_dir, first.server.env)
     first.upload(first.admin.api_key, "iris.csv", iris_csv)
     client = first.client(first.admin.api_key)
