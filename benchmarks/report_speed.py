@@ -9,7 +9,7 @@ not timed: their results are handed over as the report job reads them from stora
 metrics as JSON dicts). A fresh process then times what a report job adds:
 
 - ``prepare``: the figures' data (subsamples, histograms, association matrices), once;
-- ``figure_files``: the standard job's ``<table>.<kind>.html`` files (plotly.js inlined);
+- ``figure_files``: the standard job's ``<table>.<kind>.html`` documents (plotly.js inlined);
 - ``pdf``, ``html``, ``pia``: ``report.pdf``, the HTML report, ``<table>.report.pia.docx``.
 
 ``imports`` (matplotlib, plotly, reportlab, python-docx) is shown apart: a worker pays it once.
@@ -74,7 +74,7 @@ def report(path: Path) -> None:
     import plotly.graph_objects  # noqa: F401
     import reportlab.platypus  # noqa: F401
 
-    from avatars.engine.figures import figure_files, plotly_figures
+    from avatars.engine.figures import figure_documents, plotly_figures
     from avatars.engine.reports import (
         TableReportInput,
         build_html_report,
@@ -97,7 +97,7 @@ def report(path: Path) -> None:
     prepared = timed("prepare", prepare_table, table)
     assert prepared.figures is not None
     figures = timed("plotly_figures", plotly_figures, prepared.figures)
-    files = timed("figure_files", figure_files, "patients", figures)
+    files = timed("figure_files", figure_documents, "patients", figures)
     pdf = timed("pdf", build_pdf_report, prepared, created=created)
     html = timed("html", build_html_report, prepared, created=created)
     pia = timed("pia", build_pia_docx, prepared, created=created)
@@ -109,7 +109,7 @@ def report(path: Path) -> None:
         "html_mb": len(html) / 2**20,
         "pia_kb": len(pia) / 1024,
         "figure_files": len(files),
-        "figure_files_mb": sum(len(f.html) for f in files) / 2**20,
+        "figure_files_mb": sum(len(text) for text in files.values()) / 2**20,
     }
     summary = {"seconds": seconds, "cpu_seconds": cpu, "sizes": sizes}
     print(json.dumps({**summary, "inputs_mb": inputs_mb, "peak_mb": _rss_mb()}))

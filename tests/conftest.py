@@ -4,7 +4,7 @@ Tiers
 -----
 - **fast** (``make test-fast``, ``-m "not e2e"``): the engine, the protocol, the layering, the
   S3 router, and the API's logic in this process (``platform`` on SQLite: ``create_app`` behind
-  Starlette's TestClient, see ``tests/platforms.py``).
+  an ASGI transport, see ``tests/platforms.py``).
 - **end-to-end** (``make test-e2e``, ``-m e2e``): the real ``avatars serve`` process,
   PostgreSQL, SeaweedFS S3, Dask and Octopize's official clients. Everything under
   ``tests/e2e``, ``tests/interop`` and ``tests/scaleout`` is marked ``e2e``, and so is every
@@ -27,7 +27,8 @@ Fixtures
 ``platform``
     The platform of the test's backend, one per backend for the whole session: on SQLite the
     app in this process (:class:`platforms.AppPlatform`), on PostgreSQL and scale-out a live
-    ``avatars serve`` (:class:`platforms.ServerPlatform`, the same object as ``live_platform``).
+    ``avatars serve`` (:class:`platforms.ServerPlatform`, the same object as ``live_platform``,
+    with the MCP server at ``/mcp``).
 ``platform_factory``
     Starts extra platforms with their own settings (``platform_factory(env={...})``, and on
     SQLite ``run_jobs=False`` or ``clock=...``); stopped at the end of the test.
@@ -239,7 +240,10 @@ def live_platform(
 ) -> Iterator[ServerPlatform]:
     """A live ``avatars serve`` on the test's backend, for the whole session."""
     root = tmp_path_factory.mktemp(f"live-{backend}")
-    started = _start_live(root, backend, _postgres_getter, _scaleout_getter)
+    # With the MCP server at /mcp (tests/mcp/test_mounted.py): nothing else answers there.
+    started = _start_live(
+        root, backend, _postgres_getter, _scaleout_getter, env={"AVATAR_MCP": "1"}
+    )
     try:
         yield started
     finally:

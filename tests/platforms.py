@@ -3,9 +3,9 @@
 Both kinds have one interface (:class:`Platform`), so a test written against it runs on either:
 
 - :class:`AppPlatform` (fast tier): ``avatars.server.main.create_app(Settings(...))`` on SQLite
-  and a storage folder in a temporary directory, driven through Starlette's ``TestClient``
-  (which runs the app's lifespan: migrations, admin, job dispatcher with its worker processes).
-  No socket: every request, the SDK's S3 transfers included, goes through the ASGI transport.
+  and a storage folder in a temporary directory, its lifespan (migrations, admin, job
+  dispatcher with its worker processes) on an event loop of its own. No socket: every request,
+  the SDK's S3 transfers included, goes through an ASGI transport (:class:`PortalTransport`).
 - :class:`ServerPlatform` (end-to-end tier): ``python -m avatars.cli serve`` on a loopback port,
   on SQLite, PostgreSQL or the scale-out stack (PostgreSQL + SeaweedFS S3 + Dask).
 
@@ -77,20 +77,6 @@ class TestUser:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"api-key-v1 {self.api_key}"}
-
-
-class FakeClock:
-    """A clock for ``create_app(..., clock=...)``: now, until a test moves it forward."""
-
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self.now = start or dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.now += dt.timedelta(**delta)
-        return self.now
 
 
 def settings_values(env: dict[str, str]) -> dict[str, str]:
@@ -265,7 +251,7 @@ class Platform:
     def _create_in_database(
         self, email: str, password: str, organization: str, admin: bool
     ) -> TestUser:
-        from avatars.server import accounts
+        from avatars.server.services import accounts
 
         with self.database_session() as session:
             org = accounts.get_or_create_organization(session, organization)
@@ -339,11 +325,42 @@ def cheap_password_hashing() -> None:
         security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+class PortalTransport(httpx.BaseTransport):
+    """A synchronous httpx transport into an ASGI app running on an anyio portal's event loop.
+
+    Each request goes through ``httpx.ASGITransport`` on the portal's loop (the loop the app's
+    lifespan runs on), so any thread may use it, as a network client would: the SDK, event
+    hooks, base URLs, timeouts (ignored). Request bodies are read before the call, response
+    bodies returned whole (no test streams an endless response). An exception in the app
+    answers 500, as in production (its traceback is in the log).
+    """
+
+    def __init__(self, app: Any, portal: Any) -> None:
+        self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body
+            )
+            response = await self._asgi.handle_async_request(forwarded)
+            content = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            return response.status_code, response.headers.raw, content
+
+        status, headers, content = self._portal.call(call)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
+
+
 class AppPlatform(Platform):
-    """``create_app(Settings(...))`` in this process, reached through Starlette's TestClient.
+    """``create_app(Settings(...))`` in this process, on an event loop of its own (an anyio
+    blocking portal: a thread) where its lifespan runs, reached through :class:`PortalTransport`.
 
     ``run_jobs=False`` leaves the job dispatcher (and its worker processes) out, for tests
-    that never run a job. ``clock`` is handed to ``create_app`` (the injectable clock).
+    that never run a job. ``clock`` is handed to ``create_app`` (the injectable clock,
+    ``avatars.server.clock.ManualClock``).
     """
 
     base_url = "http://testserver"
@@ -356,7 +373,7 @@ class AppPlatform(Platform):
         run_jobs: bool = True,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        from starlette.testclient import TestClient
+        from anyio.from_thread import start_blocking_portal
 
         from avatars.server.main import create_app
 
@@ -372,19 +389,16 @@ class AppPlatform(Platform):
         kwargs: dict[str, Any] = {"run_jobs": run_jobs}
         if clock is not None:
             kwargs["clock"] = clock
+        self._running = contextlib.ExitStack()
         try:
             self.app = create_app(self.settings(), **kwargs)
-            # No server exceptions raised into the test: a bug answers 500, as in production
-            # (its traceback is in the log, which pytest shows with the failure).
-            self._test_client = TestClient(
-                self.app, base_url=self.base_url, raise_server_exceptions=False
-            )
-            if not isinstance(self._test_client, httpx.Client):  # starlette on httpx2
-                raise RuntimeError(
-                    "starlette's TestClient no longer speaks httpx: see platforms.py"
-                )
-            self._test_client.__enter__()  # the lifespan: migrations, admin, dispatcher
+            portal = self._running.enter_context(start_blocking_portal())
+            # The lifespan (migrations, admin, dispatcher), entered on the portal's loop.
+            lifespan = self.app.router.lifespan_context(self.app)
+            self._running.enter_context(portal.wrap_async_context_manager(lifespan))
+            self._transport = PortalTransport(self.app, portal)
         except BaseException:
+            self._running.close()
             self._stop_logging()
             raise
         super().__init__()
@@ -395,11 +409,7 @@ class AppPlatform(Platform):
             raise
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
-        # The TestClient's transport runs each request in the app, on the event loop of the
-        # TestClient's portal (thread-safe); a plain httpx.Client over it behaves like one
-        # over the network, with event hooks, base URL, per-request timeouts (ignored).
-        transport = self._test_client._transport  # private, but the one way to share it
-        return self._track(httpx.Client(transport=transport, **kwargs))
+        return self._track(httpx.Client(transport=self._transport, **kwargs))
 
     def log(self) -> str:
         return "\n".join(self._records.lines)
@@ -411,7 +421,7 @@ class AppPlatform(Platform):
     def close(self) -> None:
         super().close()
         try:
-            self._test_client.__exit__(None, None, None)  # the lifespan's end: workers stop
+            self._running.close()  # the lifespan's end (workers stop), then the loop's
         finally:
             self._stop_logging()
             gc.unfreeze()  # create_app froze the heap for the server's lifetime

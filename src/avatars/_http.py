@@ -13,7 +13,9 @@ rely on are the same everywhere:
 - **Retries**: a connection that could not be made is retried with capped exponential
   back-off; a request that may have reached the server (read error, timeout) is retried only
   for idempotent methods, so a ``POST /jobs`` is never sent twice. A 429 is retried up to
-  ``max_rate_limit_retries`` times after the server's ``Retry-After``.
+  ``max_rate_limit_retries`` times after the server's ``Retry-After``. The storage client
+  (:mod:`avatars.storage`) retries with the same loop, :func:`send_with_retries`, under the
+  same :class:`RetryPolicy`.
 - **Token refresh**: a 401 whose message says "credentials expired" calls ``refresh`` once
   and replays the request with the new token.
 - **verify_auth**: a call that needs credentials fails before leaving the client when none
@@ -73,6 +75,64 @@ class RetryPolicy:
 
     def network_delay(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_initial * self.backoff_factor**attempt)
+
+
+#: ``timeout=DEFAULT`` means "the client's timeout"; ``None`` disables it for one call.
+DEFAULT: Any = ...
+
+
+def send_with_retries(
+    send: Callable[[], httpx.Response],
+    *,
+    method: str,
+    url: str,
+    policy: RetryPolicy,
+    idempotent: bool,
+    timeout: float | None,
+    sleep: Callable[[float], None] = time.sleep,
+    unreachable: str = "could not reach the server",
+) -> httpx.Response:
+    """``send()`` with the network retries of ``policy``: the one retry loop of the SDK, used
+    by the API transport and by the storage client alike.
+
+    A failure before the request left (connect error or connect timeout) is always retried;
+    one after it may have reached the server (read error, read timeout) only when the request
+    is ``idempotent``, so that a non-idempotent request is never sent twice. Once the retries
+    are spent, a timeout raises :class:`APITimeoutError`, anything else
+    :class:`APIConnectionError` (``unreachable`` says what could not be reached).
+    ``send`` builds its request anew on each call (a signed request is signed again).
+    """
+    attempt = 0
+    while True:
+        try:
+            return send()
+        except httpx.TimeoutException as exc:
+            safe = idempotent or isinstance(exc, httpx.ConnectTimeout)
+            if not safe or attempt >= policy.max_network_retries:
+                raise APITimeoutError(
+                    f"{method} {url}: timed out after {timeout}s ({type(exc).__name__})",
+                    method=method,
+                    url=url,
+                ) from exc
+        except httpx.TransportError as exc:
+            safe = idempotent or isinstance(exc, httpx.ConnectError)
+            if not safe or attempt >= policy.max_network_retries:
+                raise APIConnectionError(
+                    f"{method} {url}: {unreachable} ({type(exc).__name__}: {exc})",
+                    method=method,
+                    url=url,
+                ) from exc
+        delay = policy.network_delay(attempt)
+        attempt += 1
+        logger.info(
+            "%s %s failed; retry %d/%d in %.1fs",
+            method,
+            url,
+            attempt,
+            policy.max_network_retries,
+            delay,
+        )
+        sleep(delay)
 
 
 ContentFactory = Callable[[], bytes | Iterable[bytes] | IO[bytes]]
@@ -241,7 +301,7 @@ class Transport:
         content: bytes | str | ContentFactory | None = None,
         headers: Mapping[str, str] | None = None,
         auth: bool = True,
-        timeout: float | object | None = ...,
+        timeout: float | None = DEFAULT,
         follow_created: bool = True,
         stream_to: str | Path | IO[bytes] | None = None,
         refresh_on_expiry: bool = True,
@@ -262,7 +322,7 @@ class Transport:
                 method=method,
                 url=url,
             )
-        eff_timeout = self.timeout if timeout is ... else timeout
+        eff_timeout = self.timeout if timeout is DEFAULT else timeout
         clean_params = _clean_params(params)
         refreshed = False
         rate_limited = 0
@@ -344,8 +404,7 @@ class Transport:
         timeout: float | None,
         stream: bool,
     ) -> httpx.Response:
-        attempt = 0
-        while True:
+        def send() -> httpx.Response:
             request_headers = dict(self.headers)
             authorization = self._auth_header()
             if authorization:
@@ -365,37 +424,18 @@ class Transport:
                 headers=request_headers,
                 timeout=timeout,
             )
-            try:
-                logger.debug("%s %s", method, url)
-                return self.http_client.send(request, stream=stream)
-            except httpx.TimeoutException as exc:
-                # A connect timeout never reached the server; others may have.
-                safe = isinstance(exc, httpx.ConnectTimeout) or method in IDEMPOTENT_METHODS
-                if not safe or attempt >= self.retry.max_network_retries:
-                    raise APITimeoutError(
-                        f"{method} {url}: timed out after {timeout}s ({type(exc).__name__})",
-                        method=method,
-                        url=url,
-                    ) from exc
-            except httpx.TransportError as exc:
-                safe = isinstance(exc, httpx.ConnectError) or method in IDEMPOTENT_METHODS
-                if not safe or attempt >= self.retry.max_network_retries:
-                    raise APIConnectionError(
-                        f"{method} {url}: could not reach the server ({type(exc).__name__}: {exc})",
-                        method=method,
-                        url=url,
-                    ) from exc
-            delay = self.retry.network_delay(attempt)
-            attempt += 1
-            logger.info(
-                "%s %s failed; retry %d/%d in %.1fs",
-                method,
-                url,
-                attempt,
-                self.retry.max_network_retries,
-                delay,
-            )
-            self.sleep(delay)
+            logger.debug("%s %s", method, url)
+            return self.http_client.send(request, stream=stream)
+
+        return send_with_retries(
+            send,
+            method=method,
+            url=url,
+            policy=self.retry,
+            idempotent=method in IDEMPOTENT_METHODS,
+            timeout=timeout,
+            sleep=self.sleep,
+        )
 
     def _follow_created(self, location: str, timeout: float | None) -> Any:
         """Poll the ``Location`` of a 201 while it answers 202 (protocol.md §2.1)."""

@@ -38,6 +38,7 @@ try:
     from avatars.engine.cli import register as _register_engine
 except ModuleNotFoundError as missing:  # the SDK-only install has no numpy/scipy/...
     _unavailable("avatarize", "engine", missing)
+    _unavailable("advise", "engine", missing)
 else:
     _register_engine(app)
 
@@ -51,6 +52,13 @@ else:
 
     _register_server(app)
     _register_demo(app)
+
+try:
+    from avatars.mcp.cli import register as _register_mcp
+except ModuleNotFoundError as missing:  # no FastMCP (the 'mcp' extra) or no engine
+    _unavailable("mcp", "mcp", missing)
+else:
+    _register_mcp(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,18 +20,17 @@ Data does not travel through the API: uploads and downloads go to the platform's
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import IO, Any, overload
+from urllib.parse import urlsplit
 
 import httpx
 
 from avatars import __version__
-from avatars._http import RetryPolicy, Transport
+from avatars._http import DEFAULT, RetryPolicy, Transport
 from avatars.api import (
     ApiKeys,
     Auth,
@@ -43,13 +42,20 @@ from avatars.api import (
     Openapi,
     Resources,
     Results,
+    Transfers,
     Users,
 )
+from avatars.api.transfers import storage_path_of
 from avatars.constants import DEFAULT_TIMEOUT
-from avatars.models import FileAccess, ForgottenPasswordRequest, LoginResponse, ResetPasswordRequest
+from avatars.protocol.wire import (
+    FileAccess,
+    ForgottenPasswordRequest,
+    LoginResponse,
+    ResetPasswordRequest,
+)
 from avatars.storage import Storage
 
-__all__ = ["ApiClient", "AuthTokens"]
+__all__ = ["ApiClient", "AuthTokens", "storage_path_of"]
 
 USER_AGENT = f"avatars-sdk/{__version__}"
 
@@ -151,23 +157,27 @@ class ApiClient:
             verify_auth=verify_auth,
             retry=retry,
         )
+        # The storage sends through the same httpx client and retries under the same policy.
         self.storage = Storage(
             self.storage_endpoint_url,
             http_client=lambda: self._transport.http_client,
             timeout=timeout,
+            retry=self._transport.retry,
         )
 
-        self.api_keys = ApiKeys(self)
-        self.auth = Auth(self)
-        self.compatibility = Compatibility(self)
-        self.datasets = Datasets(self)
-        self.event_logs = EventLogs(self)
-        self.health = Health(self)
-        self.jobs = Jobs(self)
-        self.openapi = Openapi(self)
-        self.resources = Resources(self)
-        self.results = Results(self)
-        self.users = Users(self)
+        transport = self._transport
+        self.api_keys = ApiKeys(transport, self)
+        self.auth = Auth(transport, self)
+        self.compatibility = Compatibility(transport, self)
+        self.event_logs = EventLogs(transport, self)
+        self.health = Health(transport, self)
+        self.jobs = Jobs(transport, self)
+        self.openapi = Openapi(transport, self)
+        self.resources = Resources(transport, self)
+        self.results = Results(transport, self)
+        self.users = Users(transport, self)
+        self._transfers = Transfers(self.results, self.storage, base_url)
+        self.datasets = Datasets(transport, self._transfers, self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -262,8 +272,6 @@ class ApiClient:
         Keywords: ``params``, ``json_body``, ``form``, ``content``, ``headers``, ``timeout``,
         ``auth`` (``False`` for public endpoints), ``stream_to`` (a path or binary file).
         """
-        if kwargs.get("timeout", ...) is ...:
-            kwargs.pop("timeout", None)
         # The official client's keyword names, for code written against its BaseClient.
         for official, ours in (
             ("json_data", "json_body"),
@@ -288,29 +296,36 @@ class ApiClient:
         return self._transport.http_client
 
     # -- data ------------------------------------------------------------------------------
-    def upload_file(self, data: Any, key: str, timeout: float | None = None) -> str:
+    def upload_file(self, data: Any, key: str, timeout: float | None = DEFAULT) -> str:
         """Upload a table to the caller's upload prefix as ``key``; return its ``s3://`` path.
 
         ``data`` is a pandas DataFrame (written as CSV, like the official client), a path to
         a file (uploaded as is), bytes, or a binary file object. The YAML refers to it as
-        ``{volume: input, file: <key>}``.
+        ``{volume: input, file: <key>}``. ``timeout`` (seconds; ``None``: none) replaces the
+        client's for every request of the upload, the storage transfer included.
         """
-        _check_key(key)
-        base = self.results.get_upload_url()
-        path = f"{base.rstrip('/')}/{key}"
-        access = self.results.get_permission_to_download(f"{self.base_url}/access?url={path}")
-        source, content_type = _as_source(data, key)
-        try:
-            self.storage.put_object(path, source, access.credentials, content_type=content_type)
-        finally:
-            if isinstance(source, io.IOBase) and source is not data:
-                source.close()
-        return path
+        return self._transfers.upload(data, key, timeout=timeout)
+
+    @overload
+    def download_file(
+        self, file_access: FileAccess | str, path: None = None, *, timeout: float | None = ...
+    ) -> str | bytes: ...
+
+    @overload
+    def download_file(
+        self,
+        file_access: FileAccess | str,
+        path: str | Path | IO[bytes],
+        *,
+        timeout: float | None = ...,
+    ) -> int: ...
 
     def download_file(
         self,
         file_access: FileAccess | str,
         path: str | Path | IO[bytes] | None = None,
+        *,
+        timeout: float | None = DEFAULT,
     ) -> str | bytes | int:
         """Download a result. ``file_access`` is a :class:`FileAccess` (or a result URL, for
         which credentials are asked first).
@@ -319,59 +334,4 @@ class ApiClient:
         (the official client's behaviour). With ``path`` the bytes are written there and the
         number of bytes is returned.
         """
-        if isinstance(file_access, str):
-            file_access = self.results.get_permission_to_download(file_access)
-        storage_path = storage_path_of(file_access.url)
-        if path is not None:
-            return self.storage.get_object(storage_path, file_access.credentials, path)
-        data = self.storage.get_object(storage_path, file_access.credentials)
-        assert isinstance(data, bytes)
-        if storage_path.endswith((".pdf", ".docx", ".parquet")):
-            return data
-        return data.decode("utf-8")
-
-
-def storage_path_of(url: str) -> str:
-    """The storage path inside a result URL: its ``url=`` query parameter (protocol §3.4)."""
-    query = urlsplit(url).query
-    values = parse_qs(query).get("url")
-    if not values or not values[0]:
-        raise ValueError(f"expected a result URL with a url=<storage path> parameter, got {url!r}")
-    return values[0]
-
-
-def _check_key(key: str) -> None:
-    if not key or key in (".", "..") or "/" in key or "\\" in key or "\x00" in key:
-        raise ValueError(f"invalid file name {key!r}: use a plain name like 'iris.csv'")
-
-
-def _as_source(data: Any, key: str) -> tuple[Any, str | None]:
-    """What to upload for ``data``, and its content type."""
-    content_type = "text/csv" if key.endswith(".csv") else None
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a base dependency
-        pd = None  # type: ignore[assignment]
-    if pd is not None and isinstance(data, pd.DataFrame):
-        if key.endswith(".parquet"):
-            buffer = io.BytesIO()
-            data.reset_index(drop=True).to_parquet(buffer, index=False)
-            buffer.seek(0)
-            return buffer, "application/vnd.apache.parquet"
-        buffer = io.BytesIO()
-        data.reset_index(drop=True).to_csv(buffer, index=False)
-        buffer.seek(0)
-        return buffer, content_type
-    if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.is_file():
-            raise ValueError(f"data: no such file {str(path)!r}")
-        return path, content_type
-    if isinstance(data, bytes | bytearray | memoryview):
-        return bytes(data), content_type
-    if hasattr(data, "read"):
-        return data, content_type
-    raise TypeError(
-        "data must be a pandas DataFrame, a path to a file, bytes or a binary file object, "
-        f"got {type(data).__name__}"
-    )
+        return self._transfers.download(file_access, path, timeout=timeout)

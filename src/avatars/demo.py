@@ -96,9 +96,9 @@ def demo(
 ) -> None:
     """Avatarize a bundled table through the embedded platform and show its metrics."""
     from avatars import data
-    from avatars.constants import ReportType
     from avatars.engine.cli import format_metrics_table
     from avatars.manager import Manager
+    from avatars.protocol.enums import ReportType
 
     if dataset not in DEMOS:
         raise typer.BadParameter(f"choose one of {', '.join(DEMOS)}", param_hint="--dataset")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
-    from avatars.models import JobResponse
+    from avatars.protocol.wire import JobResponse
 
 __all__ = [
     "APIConnectionError",

@@ -29,20 +29,21 @@ from uuid import UUID
 
 from avatars import __version__
 from avatars.client import ApiClient
-from avatars.constants import (
-    DEFAULT_TIMEOUT,
+from avatars.constants import DEFAULT_TIMEOUT
+from avatars.exceptions import APIError, AuthenticationError, NotFoundError
+from avatars.protocol.enums import (
+    CompatibilityStatus,
     DataRecipient,
     DataSubject,
     DataType,
+    JobKind,
     ReportLanguage,
     SensitivityLevel,
 )
-from avatars.exceptions import APIError, AuthenticationError, NotFoundError
-from avatars.models import (
+from avatars.protocol.wire import (
     BulkDeleteRequest,
     BulkDeleteResponse,
-    CompatibilityStatus,
-    JobKind,
+    JobCreateResponse,
     JobResponse,
     MeUser,
 )
@@ -254,8 +255,6 @@ class Manager:
         config.display_name = runner.display_name
         runner.config = config
         runner.set_name = set_id
-        from avatars.models import JobCreateResponse
-
         for job in self.auth_client.jobs.get_jobs(set_name=set_id).jobs:
             if str(job.set_name) == set_id:
                 runner.jobs[job.parameters_name] = JobCreateResponse(

@@ -17,16 +17,22 @@ wait has a timeout (``Runner(timeout=...)``, the ``AVATAR_JOB_TIMEOUT`` variable
 raises :class:`~avatars.exceptions.JobFailedError` (a ``ValueError``, as in the official
 client) with the server's explanation.
 
+Several linked tables (``add_table(..., primary_key=..., foreign_keys=[...])``, ``add_link``)
+and series tables (``add_table(..., time_series_time=...)`` linked with
+``LinkMethod.TIME_SERIES``, ``set_parameters(table, time_series_nf=...)``) run as one set:
+results per table, one report. A link with ``sensitive_original_order_assignment`` keeps the
+real parent-child pairing: the server flags the run, and waiting on its jobs warns
+(``UserWarning``).
+
 Parameters this platform's engine does not support yet (differential privacy, data
-augmentation, time series, multi-table links, processors, pseudonymization, categorical
-reduction) raise ``ValueError`` naming the parameter when they are set, not minutes later.
+augmentation, processors, pseudonymization, categorical reduction) raise ``ValueError`` naming
+the parameter when they are set, not minutes later.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -40,7 +46,8 @@ from uuid import UUID
 
 import pandas as pd
 
-from avatars.client import ApiClient, storage_path_of
+from avatars.api.transfers import storage_path_of
+from avatars.client import ApiClient
 from avatars.constants import (
     CANCELLED_STATUSES,
     DEFAULT_POLL_BACKOFF,
@@ -50,8 +57,11 @@ from avatars.constants import (
     ERROR_STATUSES,
     JOB_EXECUTION_ORDER,
     MATCHERS,
-    RESULT_FILE_STEMS,
     RESULTS_TO_STORE,
+)
+from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
+from avatars.links_advice import TablesLinksAdvice, parse_tables_links_advice
+from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
     AugmentationStrategy,
@@ -61,6 +71,7 @@ from avatars.constants import (
     DataType,
     ExcludeVariablesMethod,
     ImputeMethod,
+    JobKind,
     LinkMethod,
     OutputFormat,
     PlotKind,
@@ -70,19 +81,34 @@ from avatars.constants import (
     Results,
     SensitivityLevel,
 )
-from avatars.exceptions import JobFailedError, JobTimeoutError, NotFoundError
-from avatars.models import (
+from avatars.protocol.results import TABULAR_STEMS, table_of_tabular_file, unescape_table_name
+from avatars.protocol.wire import (
     BulkDeleteRequest,
     BulkDeleteResponse,
     JobCreateRequest,
     JobCreateResponse,
-    JobKind,
     JobResponse,
-    unescape_table_name,
 )
-from avatars.runner_config import RunnerConfig, exclude_block, imputation_block
+from avatars.runner_config import (
+    UNSUPPORTED_PARAMETERS,
+    RunnerConfig,
+    avatarization_block,
+    check_columns,
+    check_key_columns,
+    data_augmentation_parameters,
+    differential_privacy_parameters,
+    exclude_block,
+    imputation_block,
+    plain_number,
+    privacy_metrics_block,
+    processors_parameters,
+    pseudonymization_parameters,
+    signal_metrics_block,
+    time_series_block,
+)
 
 __all__ = [
+    "UNSUPPORTED_PARAMETERS",
     "AdviceType",
     "AlignmentMethod",
     "AugmentationStrategy",
@@ -107,21 +133,6 @@ __all__ = [
 
 #: Default time a getter waits for its job, in seconds.
 DEFAULT_JOB_TIMEOUT = 3600.0
-
-#: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
-UNSUPPORTED_PARAMETERS = {
-    "open_dp_epsilon": "differential privacy (OpenDP)",
-    "fast_dp_epsilon": "differential privacy (fastDP)",
-    "time_series_nf": "time series",
-    "time_series_projection_type": "time series",
-    "time_series_nb_points": "time series",
-    "time_series_method": "time series",
-    "data_augmentation_strategy": "data augmentation",
-    "data_augmentation_target_column": "data augmentation",
-    "data_augmentation_should_anonymize_original_table": "data augmentation",
-    "processors": "avatarization processors",
-    "pseudonymized_columns": "pseudonymization",
-}
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -171,6 +182,7 @@ class Runner:
                 f"display_name {display_name!r} must not contain '/', '?' or '#' "
                 "(it is part of a URL path)"
             )
+        seed = plain_number(seed)  # a numpy integer is an int in the YAML
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.client = api_client
@@ -196,6 +208,7 @@ class Runner:
         self.results_urls: dict[str, dict[str, list[str]]] = {}
         self._results: dict[tuple[str, str], dict[str, Any]] = {}
         self._sleep: Callable[[float], None] = time.sleep
+        self._warned: set[str] = set()  # jobs whose finishing warning was shown
 
     def __repr__(self) -> str:
         return (
@@ -215,7 +228,7 @@ class Runner:
         primary_key: str | None = None,
         foreign_keys: list[str] | None = None,
         time_series_time: str | None = None,
-        types: dict[str, ColumnType] | None = None,
+        types: dict[str, ColumnType | str] | None = None,
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
     ) -> None:
@@ -229,19 +242,22 @@ class Runner:
             raise ValueError("table_name must be a non-empty string")
         if "/" in table_name or "\\" in table_name:
             raise ValueError(f"table_name {table_name!r} must not contain '/' or '\\'")
-        if primary_key is not None:
-            raise ValueError(
-                "primary_key: multi-table runs (primary and foreign keys, links) are not "
-                "supported by this platform's engine yet"
-            )
-        if foreign_keys not in (None, [], [None]):
-            raise ValueError(
-                "foreign_keys: multi-table runs are not supported by this platform's engine yet"
-            )
-        if time_series_time is not None:
-            raise ValueError(
-                "time_series_time: time series are not supported by this platform's engine yet"
-            )
+        if foreign_keys is not None and (
+            isinstance(foreign_keys, str) or not isinstance(foreign_keys, list | tuple)
+        ):
+            raise ValueError(f"foreign_keys must be a list of column names, got {foreign_keys!r}")
+        keys = {
+            "primary_key": [primary_key] if primary_key is not None else [],
+            "foreign_keys": [k for k in foreign_keys or [] if k is not None],
+            "time_series_time": [time_series_time] if time_series_time is not None else [],
+        }
+        for argument, names in keys.items():
+            for name in names:
+                if not isinstance(name, str) or not name:
+                    raise ValueError(f"{argument}: expected a column name, got {name!r}")
+                if isinstance(data, pd.DataFrame) and name not in data.columns:
+                    raise ValueError(f"{argument}: no column {name!r} in the data")
+        check_key_columns(primary_key, keys["foreign_keys"], time_series_time)
         if types is not None and not isinstance(types, dict):
             raise ValueError(f"types must be a dict of column name to ColumnType, got {types!r}")
         for column, kind in (types or {}).items():
@@ -273,6 +289,9 @@ class Runner:
             types=column_types,
             avatar_file=avatar_file,
             individual_level=individual_level,
+            primary_key=primary_key,
+            foreign_keys=keys["foreign_keys"],
+            time_series_time=time_series_time,
         )
 
     def upload_file(
@@ -308,18 +327,30 @@ class Runner:
             )
         return result
 
-    def add_link(self, *args: Any, **kwargs: Any) -> None:
-        """Links between tables (multi-table runs) are not supported by this engine yet."""
-        raise ValueError(
-            "add_link: multi-table runs (links between tables) are not supported by this "
-            "platform's engine yet"
+    def add_link(
+        self,
+        parent_table_name: str,
+        parent_field: str,
+        child_table_name: str,
+        child_field: str,
+        method: LinkMethod | str = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+    ) -> None:
+        """Link ``parent_table_name.parent_field`` (its primary key) to
+        ``child_table_name.child_field`` (one of its foreign keys): every child row belongs to
+        one parent row. ``method``: how avatar children are attached to avatar parents
+        (``linear_sum_assignment``, ``minimum_distance_assignment``,
+        ``sensitive_original_order_assignment`` — keeps the real pairing: a privacy breach the
+        run reports —, or ``time_series`` for a series table under its individual table)."""
+        self.config.create_link(
+            parent_table_name, parent_field, child_table_name, child_field, method
         )
 
     def delete_table(self, table_name: str) -> None:
         self.config.delete_table(table_name)
 
     def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
-        raise ValueError("delete_link: this runner has no link (multi-table is not supported)")
+        """Remove the link from ``parent_table_name`` to ``child_table_name``."""
+        self.config.delete_link(parent_table_name, child_table_name)
 
     # -- parameters ------------------------------------------------------------------------
     def set_parameters(
@@ -358,158 +389,81 @@ class Runner:
         ``target``, ``quantile_threshold``) apply to the privacy metrics; ``ncp``,
         ``column_weights``, the imputation and the excluded variables apply to the metrics too
         (unless ``use_excluded_variables_in_metrics``).
+
+        A value out of its range raises :class:`~avatars.protocol.errors.ParameterError` (a
+        ``ValueError``) in the server's words, e.g. ``k: Input should be greater than or equal
+        to 2 (got 1)``; a column the table lacks, or a feature this platform's engine cannot
+        run yet, a ``ValueError`` naming the keyword.
         """
         entry = self.config.check_table(table_name)
-        given = locals()
-        for name, feature in UNSUPPORTED_PARAMETERS.items():
-            if given[name] is not None:
-                raise ValueError(
-                    f"{name}: {feature} is not supported by this platform's engine yet"
-                )
-        if use_categorical_reduction:
-            raise ValueError(
-                "use_categorical_reduction: categorical reduction is not supported by this "
-                "platform's engine yet (leave it unset or False)"
-            )
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-                raise ValueError(f"k must be a positive integer, got {k!r}")
-            if k == 2:
-                warnings.warn(
-                    "You have set k = 2, which is the minimum allowed value. With such a low "
-                    "k, each synthesized record closely mirrors only 2 original records, "
-                    "significantly reducing privacy protection.",
-                    stacklevel=2,
-                )
-        if ncp is not None and (isinstance(ncp, bool) or not isinstance(ncp, int) or ncp < 1):
-            raise ValueError(f"ncp must be a positive integer, got {ncp!r}")
-        if imputation_k is not None and (not isinstance(imputation_k, int) or imputation_k < 1):
-            raise ValueError(f"imputation_k must be a positive integer, got {imputation_k!r}")
-        if imputation_training_fraction is not None and not (
-            0 < float(imputation_training_fraction) <= 1
-        ):
-            raise ValueError(
-                "imputation_training_fraction must be in (0, 1], "
-                f"got {imputation_training_fraction!r}"
-            )
-        if imputation_method is not None:
-            try:
-                ImputeMethod(imputation_method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ImputeMethod)
-                raise ValueError(
-                    f"imputation_method: {imputation_method!r} is not one of {valid}"
-                ) from None
-        method = exclude_variable_method
-        if method is None and exclude_replacement_strategy is not None:
-            warnings.warn(
-                "The 'exclude_replacement_strategy' parameter is deprecated; use "
-                "'exclude_variable_method' instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            method = exclude_replacement_strategy
-        if method is not None:
-            try:
-                ExcludeVariablesMethod(method)
-            except ValueError:
-                valid = ", ".join(m.value for m in ExcludeVariablesMethod)
-                raise ValueError(
-                    f"exclude_variable_method: {method!r} is not one of {valid}"
-                ) from None
-        known_columns = set(entry.column_types()) or None
-        for name, columns in (
-            ("exclude_variable_names", exclude_variable_names),
-            ("known_variables", known_variables),
-            ("column_weights", list(column_weights or {})),
-            ("target", [target] if target is not None else None),
-        ):
-            if columns and known_columns is not None:
-                missing = [c for c in columns if c not in known_columns]
-                if missing:
-                    raise ValueError(
-                        f"{name}: no column {', '.join(map(repr, missing))} in table {table_name!r}"
-                    )
-        if column_weights is not None:
-            for column, weight in column_weights.items():
-                if not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
-                    raise ValueError(
-                        f"column_weights[{column!r}] must be a non-negative number, got {weight!r}"
-                    )
+        differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
+        data_augmentation_parameters(
+            data_augmentation_strategy,
+            data_augmentation_target_column,
+            data_augmentation_should_anonymize_original_table,
+        )
+        processors_parameters(processors)
+        pseudonymization_parameters(pseudonymized_columns)
 
+        exclude = exclude_block(
+            exclude_variable_names, exclude_variable_method, exclude_replacement_strategy
+        )
         imputation = imputation_block(
             imputation_method,
             imputation_k,
             imputation_training_fraction,
             imputation_return_data_imputed,
         )
-        exclude = exclude_block(exclude_variable_names, method)
-        self.config.avatarization.pop(table_name, None)
-        self.config.privacy_metrics.pop(table_name, None)
-        self.config.signal_metrics.pop(table_name, None)
-        if k:
-            self.config.avatarization[table_name] = {
-                key: value
-                for key, value in {
-                    "k": k,
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": exclude,
-                    "imputation": imputation,
-                }.items()
-                if value is not None
-            }
+        avatarization = avatarization_block(
+            k,
+            ncp,
+            use_categorical_reduction,
+            column_weights,
+            exclude=exclude,
+            imputation=imputation,
+        )
+        time_series = time_series_block(
+            time_series_nf,
+            time_series_projection_type,
+            time_series_nb_points,
+            time_series_method,
+            exclude=exclude,
+        )
         metrics_exclude = None if use_excluded_variables_in_metrics else exclude
-        self.config.privacy_metrics_created = True
-        self.config.signal_metrics_created = True
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or known_variables
-            or target
-            or quantile_threshold
-            or metrics_exclude
-            or column_weights
-        ):
-            self.config.privacy_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "known_variables": list(known_variables) if known_variables else None,
-                    "target": target,
-                    "quantile_threshold": quantile_threshold,
-                    "imputation": imputation,
-                    "exclude_variables": metrics_exclude,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                }.items()
-                if value is not None
-            }
-        if (
-            ncp
-            or use_categorical_reduction
-            or imputation
-            or column_weights
-            or (metrics_exclude is not None)
-        ):
-            self.config.signal_metrics[table_name] = {
-                key: value
-                for key, value in {
-                    "ncp": ncp,
-                    "use_categorical_reduction": use_categorical_reduction,
-                    "imputation": imputation,
-                    "column_weights": dict(column_weights) if column_weights else None,
-                    "exclude_variables": metrics_exclude,
-                }.items()
-                if value is not None
-            }
+        privacy = privacy_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            known_variables=known_variables,
+            target=target,
+            quantile_threshold=quantile_threshold,
+            imputation=imputation,
+            exclude=metrics_exclude,
+            column_weights=column_weights,
+        )
+        signal = signal_metrics_block(
+            ncp=ncp,
+            use_categorical_reduction=use_categorical_reduction,
+            imputation=imputation,
+            column_weights=column_weights,
+            exclude=metrics_exclude,
+        )
+        check_columns(
+            table_name,
+            set(entry.column_types()) or None,
+            exclude_variable_names=exclude_variable_names,
+            known_variables=known_variables,
+            column_weights=list(column_weights or {}),
+            target=[target] if target is not None else None,
+        )
+        self.config.set_table_parameters(table_name, avatarization, privacy, signal, time_series)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
         self.config.check_table(table_name)
-        if table_name not in self.config.avatarization:
+        if (
+            table_name not in self.config.avatarization
+            and table_name not in self.config.time_series
+        ):
             raise ValueError(
                 f"No existing parameters found for table '{table_name}'. "
                 "Use set_parameters to create new parameters."
@@ -540,6 +494,21 @@ class Runner:
         for key in ("known_variables", "target", "quantile_threshold"):
             if privacy.get(key) is not None:
                 params[key] = privacy[key]
+        series = self.config.time_series.get(table_name, {})
+        projection = series.get("projection") or {}
+        alignment = series.get("alignment") or {}
+        for keyword, value in (
+            ("time_series_nf", projection.get("nf")),
+            ("time_series_projection_type", projection.get("projection_type")),
+            ("time_series_nb_points", alignment.get("nb_points")),
+            ("time_series_method", alignment.get("method")),
+        ):
+            if value is not None:
+                params[keyword] = value
+        exclude = series.get("exclude_variables")
+        if exclude and "exclude_variable_names" not in params:
+            params["exclude_variable_names"] = exclude.get("variable_names")
+            params["exclude_variable_method"] = exclude.get("replacement_strategy")
         return params
 
     def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
@@ -548,6 +517,7 @@ class Runner:
         if not parameters_names:
             for per_table in (
                 self.config.avatarization,
+                self.config.time_series,
                 self.config.privacy_metrics,
                 self.config.signal_metrics,
             ):
@@ -561,6 +531,12 @@ class Runner:
 
     def advise_parameters(self, table_name: str | None = None) -> None:
         """Ask the server for parameters suited to the data, and set them."""
+        if not self.config.tables:
+            # The server would answer a set without a table with a bare 422.
+            raise ValueError(
+                "advise_parameters: this runner has no table; add a table with add_table() "
+                "before advise_parameters()"
+            )
         tables = [table_name] if table_name else list(self.config.tables)
         for name in tables:
             self.config.check_table(name)
@@ -572,6 +548,7 @@ class Runner:
         for name in tables:
             advice = self._advice(name)
             imputation = advice.get("imputation") or {}
+            series = advice.get("time_series") or {}  # a series table: its grid and components
             self.set_parameters(
                 name,
                 k=advice.get("k"),
@@ -581,7 +558,39 @@ class Runner:
                 imputation_k=imputation.get("k"),
                 imputation_training_fraction=imputation.get("training_fraction"),
                 imputation_return_data_imputed=imputation.get("return_data_imputed", False),
+                time_series_nf=series.get("nf"),
+                time_series_projection_type=series.get("projection_type"),
+                time_series_nb_points=series.get("nb_points"),
+                time_series_method=series.get("method"),
             )
+
+    def advise_links(self, *, apply: bool = True) -> TablesLinksAdvice:
+        """Ask the server which table each foreign key points to (declare every table's
+        ``primary_key`` and ``foreign_keys`` with ``add_table`` first). The advice comes from
+        the names of the tables and keys; with ``apply`` each advised link is added
+        (``add_link``). Returns the links with their confidence and the foreign keys left
+        without one parent, as the official client 1.30 does."""
+        if len(self.config.tables) < 2:
+            raise ValueError(
+                f"advise_links: expected at least two tables, got {len(self.config.tables)}"
+            )
+        name = self.config.create_advice([AdviceType.TABLES_LINKS])
+        response = self.client.resources.put_resources(self.display_name, self.get_yaml())
+        self.set_name = str(response.set_name)
+        self.jobs[name] = self._create_job(name, [])
+        self._drop_results(name)
+        urls = self.get_specific_result_urls(name, Results.ADVICE)
+        advice = parse_tables_links_advice(json.loads(self._download_text(url)) for url in urls)
+        if apply:
+            for link in advice.links:
+                self.add_link(
+                    link.parent_table,
+                    link.parent_field,
+                    link.child_table,
+                    link.child_field,
+                    method=link.method,
+                )
+        return advice
 
     def print_parameters(self, table_name: str | None = None) -> None:
         tables = [table_name] if table_name else list(self.config.tables)
@@ -615,6 +624,8 @@ class Runner:
         if job == JobKind.report or job == "report":
             return "report_pia" if pia_report else "report"
         if job == JobKind.advice or job == "advice":
+            if "advice_parameters" in self.config.advice:  # not the links advice
+                return "advice_parameters"
             return next(iter(self.config.advice), "advice_parameters")
         return job.value if isinstance(job, JobKind) else str(job)
 
@@ -738,6 +749,10 @@ class Runner:
                 if job.done:
                     if bar is not None:
                         bar.update(100 - bar.n)
+                    if job.exception and job.name not in self._warned:
+                        # finished, with something the user must know (a sensitive link)
+                        self._warned.add(job.name)
+                        warnings.warn(f"Job {name}: {job.exception}", UserWarning, stacklevel=2)
                     return job
                 if show and bar is None:
                     from tqdm.auto import tqdm
@@ -825,9 +840,13 @@ class Runner:
         self, values: dict[str, Any], result: Results, url: str, data: Any, job: str
     ) -> None:
         filename = Path(storage_path_of(url)).name
-        if result in RESULT_FILE_STEMS:
-            stem = Path(filename).stem
-            table = unescape_table_name(stem.split(f".{RESULT_FILE_STEMS[result]}")[0])
+        if result in TABULAR_STEMS:
+            table = table_of_tabular_file(result, filename)
+            if table is None:
+                raise ValueError(
+                    f"the server returned a {result.value} file named {filename!r}, which "
+                    f"names no table (expected <table>.{TABULAR_STEMS[result]}-<n>.<format>)"
+                )
             values[table] = _read_table(filename, data)
         elif result in (Results.PRIVACY_METRICS, Results.SIGNAL_METRICS):
             document = json.loads(data)
@@ -835,7 +854,8 @@ class Runner:
                 document = document[0] if document else {}
             table = str((document.get("metadata") or {}).get("table_name") or "")
             if not table:
-                # No metadata.table_name: the file is named <escaped table>.privacy.json.
+                # No metadata.table_name: the file is named <escaped table>.privacy.json, and
+                # an escaped table name has no dot.
                 table = unescape_table_name(filename.split(".")[0])
             values.setdefault(table, []).append(document)
         elif result == Results.ADVICE:
@@ -849,20 +869,24 @@ class Runner:
         else:
             values[filename] = data
 
+    def _download_text(self, url: str) -> str:
+        data = self.client.download_file(url)
+        return data if isinstance(data, str) else data.decode("utf-8")
+
     def _download_figures(self, parameters_name: str, urls: list[str]) -> dict[str, Any]:
         metadata_urls = self.results_urls[parameters_name].get(Results.FIGURES_METADATA.value, [])
         if not urls:
             return {}
         if not metadata_urls:
             raise ValueError("the server returned figures without figures_metadata")
-        metadata = json.loads(self.client.download_file(metadata_urls[0]))
+        metadata = json.loads(self._download_text(metadata_urls[0]))
         by_file = {item.get("filename"): item for item in metadata}
         figures: dict[str, dict[str, list[str]]] = {}
         for url in urls:
             info = by_file.get(Path(storage_path_of(url)).name)
             if info is None:
                 continue
-            html = self.client.download_file(url)
+            html = self._download_text(url)
             table = str(info.get("table_name", ""))
             kind = str(info.get("kind", ""))
             figures.setdefault(table, {}).setdefault(kind, []).append(html)

@@ -11,38 +11,41 @@ Deliberate differences from the official client, all bug fixes:
 - timezone-aware columns are typed ``datetime_tz`` (the official matcher tests ``datetime``
   first and never gets there);
 - the schema documents are rebuilt on every call, so a table added after a first
-  ``get_yaml()`` is not silently left out.
+  ``get_yaml()`` is not silently left out;
+- ``seed=0`` is written (the official client drops a zero seed from the standard document,
+  so the server draws a random one and the run cannot be replayed);
+- ``delete_table`` also removes the links to and from the table (the official client leaves
+  them, and its next YAML names a table that is not there).
 
-The documents are validated with the shared :mod:`avatars.resource_set` models before they
-leave, so a problem is reported here, naming the field, rather than by the server.
+Multi-table runs (``primary_key``, ``foreign_keys``, ``time_series_time`` columns, links declared
+on the parent table) and time-series parameters (the ``time_series`` map of the three parameter
+documents) are written as the official client writes them, key for key (compared with the
+official clients 1.20 and 1.30 in ``tests/interop/scripts/yaml_linked_scenarios.py``).
+
+Each table's parameters are validated when they are set, by the builders below
+(:func:`avatarization_block`, :func:`privacy_metrics_block`, ...) with the models of
+:mod:`avatars.protocol.parameters`; the whole set is validated again with
+:func:`avatars.protocol.documents.parse_resource_set` before it leaves, so a problem is
+reported here, naming the field, rather than by the server.
 """
 
 from __future__ import annotations
 
+import numbers
+import operator
+import warnings
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel
 
 from avatars import __version__
-from avatars.constants import (
-    RESULTS_VOLUME_NAME,
-    VOLUME_NAME,
-    AdviceType,
-    ColumnType,
-    DataRecipient,
-    DataSubject,
-    DataType,
-    ExcludeVariablesMethod,
-    ImputeMethod,
-    OutputFormat,
-    ReportLanguage,
-    ReportType,
-    SensitivityLevel,
-)
-from avatars.resource_set import (
+from avatars.constants import RESULTS_VOLUME_NAME, VOLUME_NAME
+from avatars.protocol.documents import (
     AdviceDocument,
     AvatarizationDocument,
     MetadataDocument,
@@ -52,8 +55,48 @@ from avatars.resource_set import (
     SignalMetricsDocument,
     parse_resource_set,
 )
+from avatars.protocol.enums import (
+    AdviceType,
+    AlignmentMethod,
+    ColumnType,
+    DataRecipient,
+    DataSubject,
+    DataType,
+    ExcludeVariablesMethod,
+    ImputeMethod,
+    LinkMethod,
+    OutputFormat,
+    ProjectionType,
+    ReportLanguage,
+    ReportType,
+    SensitivityLevel,
+)
+from avatars.protocol.errors import ParameterError, validate_parameters
+from avatars.protocol.parameters import (
+    AvatarizationParameters,
+    ExcludeVariables,
+    Imputation,
+    PrivacyMetricsParameters,
+    SignalMetricsParameters,
+    TimeSeriesAlignment,
+    TimeSeriesParameters,
+    TimeSeriesProjection,
+)
 
-__all__ = ["RunnerConfig", "TableEntry"]
+__all__ = [
+    "UNSUPPORTED_PARAMETERS",
+    "RunnerConfig",
+    "TableEntry",
+    "avatarization_block",
+    "check_columns",
+    "check_key_columns",
+    "exclude_block",
+    "imputation_block",
+    "plain_number",
+    "privacy_metrics_block",
+    "signal_metrics_block",
+    "time_series_block",
+]
 
 SCHEMA_NAME = "schema"
 AVATAR_SCHEMA_NAME = "schema_avatarized"
@@ -113,6 +156,162 @@ class TableEntry:
         return {"name": self.name, "avatars_data": data}
 
 
+# -- per-table parameters ---------------------------------------------------------------------
+# ``Runner.set_parameters`` takes the official client's keywords; each builder below takes
+# those of one concern, validates them with the protocol's model (so a bad value gets the very
+# words the server would use for it in a YAML, under the keyword the user typed), and returns
+# the block the official client writes for them, ``None`` when it writes none. What is written
+# is the user's values as given (numpy scalars made plain), not the model's dump: the YAML stays
+# byte-identical to the official client's.
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
+UNSUPPORTED_PARAMETERS = {
+    "open_dp_epsilon": "differential privacy (OpenDP)",
+    "fast_dp_epsilon": "differential privacy (fastDP)",
+    "data_augmentation_strategy": "data augmentation",
+    "data_augmentation_target_column": "data augmentation",
+    "data_augmentation_should_anonymize_original_table": "data augmentation",
+    "processors": "avatarization processors",
+    "pseudonymized_columns": "pseudonymization",
+}
+
+K2_WARNING = (
+    "You have set k = 2, which is the minimum allowed value. With such a low k, each "
+    "synthesized record closely mirrors only 2 original records, significantly reducing "
+    "privacy protection."
+)
+EXCLUDE_REPLACEMENT_STRATEGY_DEPRECATED = (
+    "The 'exclude_replacement_strategy' parameter is deprecated; use "
+    "'exclude_variable_method' instead."
+)
+#: Warnings of a builder point at the caller of ``set_parameters`` (builder, set_parameters,
+#: caller).
+_WARN_STACKLEVEL = 3
+
+
+def plain_number(value: Any) -> Any:
+    """A numpy integer as a Python ``int`` (``operator.index``), a numpy float as a ``float``;
+    anything else unchanged, for the model to judge (a ``bool`` stays a ``bool``)."""
+    if value is None or isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return operator.index(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def _names(value: Any) -> Any:
+    """A list of column names as a list (a tuple, a pandas Index...); a string is left for
+    the model to refuse, not split into letters."""
+    if value is None or isinstance(value, str | bytes | dict):
+        return value
+    try:
+        return list(value)
+    except TypeError:
+        return value
+
+
+def _validated(model: type[M], values: dict[str, Any], keywords: dict[str, str] | None = None) -> M:
+    """``validate_parameters``, with each problem named by the keyword that set the field."""
+    try:
+        return validate_parameters(model, values)
+    except ParameterError as exc:
+        if not keywords:
+            raise
+        renamed = []
+        for field_name, problem in exc.issues:
+            head, dot, rest = field_name.partition(".")
+            renamed.append((keywords.get(head, head) + dot + rest, problem))
+        raise ParameterError(renamed) from None
+
+
+def _refuse(**values: Any) -> None:
+    for name, value in values.items():
+        if value is not None:
+            raise ValueError(
+                f"{name}: {UNSUPPORTED_PARAMETERS[name]} is not supported by this platform's "
+                "engine yet"
+            )
+
+
+# Placeholders of the groups this platform's engine cannot run yet: each refuses its keywords
+# when set. A group's builder replaces its placeholder once the engine runs it
+# (AvatarizationOpenDPParameters, TimeSeriesParameters, DataAugmentation,
+# ProcessorParameters, the schema's pseudonymization are modelled in avatars.protocol).
+
+
+def differential_privacy_parameters(open_dp_epsilon: Any, fast_dp_epsilon: Any) -> None:
+    _refuse(open_dp_epsilon=open_dp_epsilon, fast_dp_epsilon=fast_dp_epsilon)
+
+
+def time_series_block(
+    nf: int | None,
+    projection_type: ProjectionType | str | None,
+    nb_points: int | None,
+    method: AlignmentMethod | str | None,
+    *,
+    exclude: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The table's ``time_series`` mapping (a series table: projection and alignment), or
+    ``None`` when no ``time_series_*`` keyword is set. As the official client writes it: a
+    ``projection`` when ``nf`` or the type is set, an ``alignment`` when ``nb_points`` or the
+    method is set, each with its unset field as an explicit ``null``, and the exclusion."""
+    nf = plain_number(nf)
+    nb_points = plain_number(nb_points)
+    # a 0 is refused by name (the official client drops it silently)
+    if nf is not None:
+        _validated(TimeSeriesProjection, {"nf": nf}, {"nf": "time_series_nf"})
+    if nb_points is not None:
+        _validated(
+            TimeSeriesAlignment, {"nb_points": nb_points}, {"nb_points": "time_series_nb_points"}
+        )
+    if not (nf or projection_type or nb_points or method):
+        return None
+    projection = alignment = None
+    if projection_type or nf:
+        checked = _validated(
+            TimeSeriesProjection,
+            {"projection_type": projection_type, "nf": nf},
+            {"projection_type": "time_series_projection_type", "nf": "time_series_nf"},
+        )
+        kind = checked.projection_type.value if checked.projection_type is not None else None
+        projection = {"projection_type": kind, "nf": nf}
+    if nb_points or method:
+        checked_alignment = _validated(
+            TimeSeriesAlignment,
+            {"nb_points": nb_points, "method": method},
+            {"nb_points": "time_series_nb_points", "method": "time_series_method"},
+        )
+        way = checked_alignment.method
+        alignment = {"nb_points": nb_points, "method": way.value if way is not None else None}
+    block = _drop_none(
+        {"projection": projection, "alignment": alignment, "exclude_variables": exclude}
+    )
+    _validated(TimeSeriesParameters, block)
+    return block
+
+
+def data_augmentation_parameters(
+    strategy: Any, target_column: Any, should_anonymize_original_table: Any
+) -> None:
+    _refuse(
+        data_augmentation_strategy=strategy,
+        data_augmentation_target_column=target_column,
+        data_augmentation_should_anonymize_original_table=should_anonymize_original_table,
+    )
+
+
+def processors_parameters(processors: Any) -> None:
+    _refuse(processors=processors)
+
+
+def pseudonymization_parameters(pseudonymized_columns: Any) -> None:
+    _refuse(pseudonymized_columns=pseudonymized_columns)
+
+
 def imputation_block(
     method: ImputeMethod | str | None,
     k: int | None,
@@ -123,12 +322,27 @@ def imputation_block(
 
     Unset fields stay as explicit ``null``s, as the official client writes them.
     """
+    k = plain_number(k)
+    training_fraction = plain_number(training_fraction)
+    imputation = _validated(
+        Imputation,
+        {
+            "method": method,
+            "k": k,
+            "training_fraction": training_fraction,
+            "return_data_imputed": return_data_imputed,
+        },
+        {
+            "method": "imputation_method",
+            "k": "imputation_k",
+            "training_fraction": "imputation_training_fraction",
+            "return_data_imputed": "imputation_return_data_imputed",
+        },
+    )
     if not (method or k or training_fraction):
         return None
-    if method is not None:
-        method = ImputeMethod(method).value
     return {
-        "method": method,
+        "method": imputation.method.value if imputation.method is not None else None,
         "k": k,
         "training_fraction": training_fraction,
         "return_data_imputed": bool(return_data_imputed),
@@ -136,14 +350,184 @@ def imputation_block(
 
 
 def exclude_block(
-    names: list[str] | None, method: ExcludeVariablesMethod | str | None
+    names: list[str] | None,
+    method: ExcludeVariablesMethod | str | None,
+    deprecated_strategy: ExcludeVariablesMethod | str | None = None,
 ) -> dict[str, Any] | None:
+    """The ``exclude_variables`` mapping (``None`` without variable names).
+
+    ``deprecated_strategy`` is the official client's former ``exclude_replacement_strategy``,
+    used (with a ``DeprecationWarning``) when ``method`` is not given.
+    """
+    if method is None and deprecated_strategy is not None:
+        warnings.warn(
+            EXCLUDE_REPLACEMENT_STRATEGY_DEPRECATED,
+            DeprecationWarning,
+            stacklevel=_WARN_STACKLEVEL,
+        )
+        method = deprecated_strategy
+    names = _names(names)
+    exclude = _validated(
+        ExcludeVariables,
+        {"variable_names": names if names is not None else [], "replacement_strategy": method},
+        {
+            "variable_names": "exclude_variable_names",
+            "replacement_strategy": "exclude_variable_method",
+        },
+    )
     if not names:
         return None
     return {
         "variable_names": list(names),
-        "replacement_strategy": ExcludeVariablesMethod(method or DEFAULT_EXCLUDE_METHOD).value,
+        "replacement_strategy": (exclude.replacement_strategy or DEFAULT_EXCLUDE_METHOD).value,
     }
+
+
+def _weights(column_weights: Any) -> Any:
+    if not isinstance(column_weights, dict):
+        return column_weights
+    return {column: plain_number(weight) for column, weight in column_weights.items()}
+
+
+def avatarization_block(
+    k: int | None,
+    ncp: int | None,
+    use_categorical_reduction: bool | None,
+    column_weights: dict[str, float] | None,
+    *,
+    exclude: dict[str, Any] | None,
+    imputation: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The table's ``avatarization`` mapping (``None`` without ``k``: metrics only, whose
+    builders check ``ncp`` and ``column_weights`` then). Warns when ``k`` is 2."""
+    if use_categorical_reduction:
+        raise ValueError(
+            "use_categorical_reduction: categorical reduction is not supported by this "
+            "platform's engine yet (leave it unset or False)"
+        )
+    k = plain_number(k)
+    if k is None:
+        return None
+    weights = _weights(column_weights)
+    block = _drop_none(
+        {
+            "k": k,
+            "ncp": plain_number(ncp),
+            "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": dict(weights) if weights else None,
+            "exclude_variables": exclude,
+            "imputation": imputation,
+        }
+    )
+    _validated(AvatarizationParameters, block)
+    if k == 2:
+        warnings.warn(K2_WARNING, stacklevel=_WARN_STACKLEVEL)
+    return block
+
+
+def privacy_metrics_block(
+    *,
+    ncp: int | None,
+    use_categorical_reduction: bool | None,
+    known_variables: list[str] | None,
+    target: str | None,
+    quantile_threshold: int | None,
+    imputation: dict[str, Any] | None,
+    exclude: dict[str, Any] | None,
+    column_weights: dict[str, float] | None,
+) -> dict[str, Any] | None:
+    """The table's ``privacy_metrics`` mapping, ``None`` when no metrics parameter is set.
+
+    ``exclude`` is the exclusion the metrics see (``None`` when the excluded variables are
+    used in the metrics).
+    """
+    ncp = plain_number(ncp)
+    quantile_threshold = plain_number(quantile_threshold)
+    known_variables = _names(known_variables)
+    weights = _weights(column_weights)
+    block = _drop_none(
+        {
+            "ncp": ncp,
+            "use_categorical_reduction": use_categorical_reduction,
+            "known_variables": known_variables if known_variables else None,
+            "target": target,
+            "quantile_threshold": quantile_threshold,
+            "imputation": imputation,
+            "exclude_variables": exclude,
+            "column_weights": dict(weights) if weights else None,
+        }
+    )
+    _validated(PrivacyMetricsParameters, block)
+    wanted = (
+        ncp,
+        use_categorical_reduction,
+        imputation,
+        known_variables,
+        target,
+        quantile_threshold,
+        exclude,
+        column_weights,
+    )
+    return block if any(wanted) else None
+
+
+def signal_metrics_block(
+    *,
+    ncp: int | None,
+    use_categorical_reduction: bool | None,
+    imputation: dict[str, Any] | None,
+    column_weights: dict[str, float] | None,
+    exclude: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The table's ``signal_metrics`` mapping, ``None`` when no metrics parameter is set."""
+    ncp = plain_number(ncp)
+    weights = _weights(column_weights)
+    block = _drop_none(
+        {
+            "ncp": ncp,
+            "use_categorical_reduction": use_categorical_reduction,
+            "imputation": imputation,
+            "column_weights": dict(weights) if weights else None,
+            "exclude_variables": exclude,
+        }
+    )
+    _validated(SignalMetricsParameters, block)
+    wanted = any((ncp, use_categorical_reduction, imputation, column_weights))
+    return block if wanted or exclude is not None else None
+
+
+def check_key_columns(
+    primary_key: str | None, foreign_keys: list[str] | None, time_series_time: str | None
+) -> list[str]:
+    """The foreign keys, once the key columns are known to be different columns (the official
+    client's checks, named by keyword)."""
+    keys = [str(k) for k in foreign_keys or [] if k is not None]
+    if primary_key and time_series_time and primary_key == time_series_time:
+        raise ValueError(
+            f"time_series_time: the primary key and the time column must be different "
+            f"columns, got {primary_key!r} for both"
+        )
+    if primary_key and primary_key in keys:
+        raise ValueError(f"foreign_keys: the primary key {primary_key!r} cannot be a foreign key")
+    if time_series_time and time_series_time in keys:
+        raise ValueError(
+            f"foreign_keys: the time column {time_series_time!r} cannot be a foreign key"
+        )
+    return keys
+
+
+def check_columns(
+    table_name: str, known: Collection[str] | None, **columns: Iterable[str] | None
+) -> None:
+    """Refuse column names that are not in the table (when its columns are known)."""
+    if known is None:
+        return
+    for name, given in columns.items():
+        missing = [c for c in given or () if c not in known]
+        if missing:
+            raise ValueError(
+                f"{name}: no column {', '.join(map(repr, missing))} in table {table_name!r}"
+            )
 
 
 class RunnerConfig:
@@ -179,6 +563,7 @@ class RunnerConfig:
         self.avatarization: dict[str, dict[str, Any]] = {}
         self.privacy_metrics: dict[str, dict[str, Any]] = {}
         self.signal_metrics: dict[str, dict[str, Any]] = {}
+        self.time_series: dict[str, dict[str, Any]] = {}
         # The official client writes the metrics documents once set_parameters was called,
         # even when no table has metrics parameters.
         self.privacy_metrics_created = False
@@ -207,11 +592,31 @@ class RunnerConfig:
         types: dict[str, ColumnType | str] | None = None,
         avatar_file: str | None = None,
         individual_level: bool | None = None,
+        primary_key: str | None = None,
+        foreign_keys: list[str] | None = None,
+        time_series_time: str | None = None,
     ) -> TableEntry:
-        columns = [
-            {"field": str(column), "type": ColumnType(kind).value}
-            for column, kind in (types or {}).items()
-        ]
+        """A table and its columns, in the official client's order: the time column, the
+        primary key, the foreign keys (``identifier``), then the other typed columns."""
+        foreign_keys = check_key_columns(primary_key, foreign_keys, time_series_time)
+        types = {str(c): ColumnType(kind).value for c, kind in (types or {}).items()}
+        columns: list[dict[str, Any]] = []
+        if time_series_time:
+            columns.append(
+                {
+                    "field": time_series_time,
+                    "type": types.get(time_series_time),
+                    "time_series_time": True,
+                }
+            )
+        if primary_key:
+            columns.append(
+                {"field": primary_key, "type": types.get(primary_key), "primary_key": True}
+            )
+        for key in foreign_keys:
+            columns.append({"field": key, "type": types.get(key), "identifier": True})
+        keys = {primary_key, time_series_time, *foreign_keys}
+        columns += [{"field": c, "type": kind} for c, kind in types.items() if c not in keys]
         entry = TableEntry(
             name=name,
             file=file,
@@ -223,11 +628,96 @@ class RunnerConfig:
         self.tables[name] = entry
         return entry
 
+    def primary_key(self, name: str) -> str | None:
+        return next(
+            (c["field"] for c in self.check_table(name).columns if c.get("primary_key")), None
+        )
+
+    def create_link(
+        self,
+        parent_table_name: str,
+        parent_field: str,
+        child_table_name: str,
+        child_field: str,
+        method: LinkMethod | str = LinkMethod.LINEAR_SUM_ASSIGNMENT,
+    ) -> dict[str, Any]:
+        """A link ``parent.parent_field → child.child_field``, declared on the parent as the
+        official client does; the parent field must be its primary key, the child field one
+        of its foreign keys."""
+        parent = self.check_table(parent_table_name)
+        child = self.check_table(child_table_name)
+        try:
+            kind = LinkMethod(method)
+        except ValueError:
+            valid = ", ".join(m.value for m in LinkMethod)
+            raise ValueError(f"method: {method!r} is not a link method ({valid})") from None
+        if parent_field != self.primary_key(parent_table_name):
+            raise ValueError(
+                f"parent_field: {parent_field!r} is not the primary key of table "
+                f"{parent_table_name!r} (add_table(..., primary_key=...))"
+            )
+        identifiers = [c["field"] for c in child.columns if c.get("identifier")]
+        if child_field not in identifiers:
+            raise ValueError(
+                f"child_field: {child_field!r} is not a foreign key of table "
+                f"{child_table_name!r} (add_table(..., foreign_keys=[...]); its foreign keys: "
+                f"{identifiers})"
+            )
+        link = {
+            "field": parent_field,
+            "to": {"table": child_table_name, "field": child_field},
+            "method": kind.value,
+        }
+        parent.links.append(link)
+        return link
+
+    def delete_link(self, parent_table_name: str, child_table_name: str) -> None:
+        """Remove the (first) link of the parent to that child, as the official client does."""
+        self.check_table(child_table_name)
+        links = self.check_table(parent_table_name).links
+        for link in links:
+            if link["to"]["table"] == child_table_name:
+                links.remove(link)
+                return
+        raise ValueError(
+            f"child_table_name: table {parent_table_name!r} has no link to {child_table_name!r}"
+        )
+
+    def set_table_parameters(
+        self,
+        name: str,
+        avatarization: dict[str, Any] | None,
+        privacy_metrics: dict[str, Any] | None,
+        signal_metrics: dict[str, Any] | None,
+        time_series: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace a table's parameter blocks (``None``: none of that kind). The metrics
+        documents are written from now on, as the official client does once
+        ``set_parameters`` was called."""
+        for per_table, block in (
+            (self.avatarization, avatarization),
+            (self.time_series, time_series),
+            (self.privacy_metrics, privacy_metrics),
+            (self.signal_metrics, signal_metrics),
+        ):
+            per_table.pop(name, None)
+            if block is not None:
+                per_table[name] = block
+        self.privacy_metrics_created = True
+        self.signal_metrics_created = True
+
     def delete_table(self, name: str) -> None:
         self.check_table(name)
         del self.tables[name]
-        for per_table in (self.avatarization, self.privacy_metrics, self.signal_metrics):
+        for per_table in (
+            self.avatarization,
+            self.time_series,
+            self.privacy_metrics,
+            self.signal_metrics,
+        ):
             per_table.pop(name, None)
+        for table in self.tables.values():
+            table.links = [link for link in table.links if link["to"]["table"] != name]
 
     def create_advice(self, advisor_type: list[AdviceType] | None = None) -> str:
         types = [AdviceType(t).value for t in (advisor_type or [AdviceType.PARAMETERS])]
@@ -264,27 +754,7 @@ class RunnerConfig:
             }
         ]
         if self.tables:
-            docs.append(
-                {
-                    "kind": SchemaDocument.KIND,
-                    "metadata": {"name": SCHEMA_NAME},
-                    "spec": {"tables": [t.to_schema() for t in self.tables.values()]},
-                }
-            )
-            # The official client lists the tables given with avatar data first.
-            ordered = [t for t in self.tables.values() if t.avatar_file] + [
-                t for t in self.tables.values() if not t.avatar_file
-            ]
-            docs.append(
-                {
-                    "kind": SchemaDocument.KIND,
-                    "metadata": {"name": AVATAR_SCHEMA_NAME},
-                    "spec": {
-                        "tables": [t.to_avatar_schema() for t in ordered],
-                        "schema_ref": SCHEMA_NAME,
-                    },
-                }
-            )
+            docs.extend(self._schema_documents())
         for name, types in self.advice.items():
             docs.append(
                 {
@@ -297,29 +767,58 @@ class RunnerConfig:
                     },
                 }
             )
-        has_standard = bool(self.avatarization)
-        if has_standard:
-            docs.append(
+        if self.avatarization or self.time_series:
+            docs.append(self._avatarization_document())
+        docs.extend(self._metrics_documents())
+        docs.extend(self._report_documents())
+        docs.extend(self.extra_documents)
+        return docs
+
+    def _schema_documents(self) -> list[dict[str, Any]]:
+        # The official client lists the tables given with avatar data first.
+        ordered = [t for t in self.tables.values() if t.avatar_file] + [
+            t for t in self.tables.values() if not t.avatar_file
+        ]
+        return [
+            {
+                "kind": SchemaDocument.KIND,
+                "metadata": {"name": SCHEMA_NAME},
+                "spec": {"tables": [t.to_schema() for t in self.tables.values()]},
+            },
+            {
+                "kind": SchemaDocument.KIND,
+                "metadata": {"name": AVATAR_SCHEMA_NAME},
+                "spec": {
+                    "tables": [t.to_avatar_schema() for t in ordered],
+                    "schema_ref": SCHEMA_NAME,
+                },
+            },
+        ]
+
+    def _avatarization_document(self) -> dict[str, Any]:
+        return {
+            "kind": AvatarizationDocument.KIND,
+            "metadata": {"name": STANDARD},
+            "spec": _drop_none(
                 {
-                    "kind": AvatarizationDocument.KIND,
-                    "metadata": {"name": STANDARD},
-                    "spec": _drop_none(
+                    "schema": SCHEMA_NAME,
+                    "avatarization": _plain(self.avatarization) or None,
+                    "time_series": _plain(self.time_series) or None,
+                    "results": _drop_none(
                         {
-                            "schema": SCHEMA_NAME,
-                            "avatarization": _plain(self.avatarization),
-                            "results": _drop_none(
-                                {
-                                    "volume": RESULTS_VOLUME_NAME,
-                                    "path": STANDARD,
-                                    "max_distribution_plots": self.max_distribution_plots,
-                                }
-                            ),
-                            "seed": self.seed if self.seed else None,
+                            "volume": RESULTS_VOLUME_NAME,
+                            "path": STANDARD,
+                            "max_distribution_plots": self.max_distribution_plots,
                         }
                     ),
+                    "seed": self.seed,
                 }
-            )
-        ref = STANDARD if has_standard else None
+            ),
+        }
+
+    def _metrics_documents(self) -> list[dict[str, Any]]:
+        ref = STANDARD if self.avatarization or self.time_series else None
+        docs = []
         for created, kind, name, per_table in (
             (
                 self.privacy_metrics_created,
@@ -339,6 +838,7 @@ class RunnerConfig:
                         {
                             "schema": AVATAR_SCHEMA_NAME,
                             "avatarization_ref": ref,
+                            "time_series": _plain(self.time_series) or None,
                             name: _plain(per_table) or None,
                             "results": {"volume": RESULTS_VOLUME_NAME, "path": name},
                             "seed": self.seed,
@@ -346,6 +846,10 @@ class RunnerConfig:
                     ),
                 }
             )
+        return docs
+
+    def _report_documents(self) -> list[dict[str, Any]]:
+        docs = []
         for report_type, (output_format, language) in self.reports.items():
             name = REPORT if report_type == ReportType.BASIC else f"{REPORT}_{report_type}"
             docs.append(
@@ -360,7 +864,6 @@ class RunnerConfig:
                     },
                 }
             )
-        docs.extend(self.extra_documents)
         return docs
 
     def get_yaml(self, path: str | Path | None = None) -> str:
@@ -413,7 +916,8 @@ class RunnerConfig:
                 config.seed = raw.get("seed", config.seed)
                 results = raw.get("results") or {}
                 config.max_distribution_plots = results.get("max_distribution_plots")
-                for other in ("avatarization_open_dp", "avatarization_fast_dp", "time_series"):
+                config.time_series = dict(raw.get("time_series") or {})
+                for other in ("avatarization_open_dp", "avatarization_fast_dp"):
                     if raw.get(other):
                         raise ValueError(
                             f"{other}: this resource set uses a feature this platform's engine "

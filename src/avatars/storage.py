@@ -11,12 +11,15 @@ reached through the same ``httpx.Client`` (proxies, transports, event hooks) as 
   file is never held in memory whole. A failed multipart upload is aborted.
 - **Downloads** stream to a file or return bytes.
 
-Credentials come from the API's ``GET /access`` (see :meth:`Storage.credentials_for_upload`)
-and are never logged.
+Credentials come from the API's ``GET /access`` and are never logged. Network failures are
+retried by the SDK's one retry loop (:func:`avatars._http.send_with_retries`) under the same
+:class:`~avatars._http.RetryPolicy` as the API's requests; every operation takes a
+``timeout=`` that overrides the client's for that call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -32,8 +35,9 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from avatars.exceptions import APIConnectionError, StorageError
-from avatars.models import FileCredentials
+from avatars._http import DEFAULT, RetryPolicy, send_with_retries
+from avatars.exceptions import StorageError
+from avatars.protocol.wire import FileCredentials
 
 logger = logging.getLogger("avatars.storage")
 
@@ -64,7 +68,12 @@ def split_s3_path(path: str) -> tuple[str, str]:
 
 
 class Storage:
-    """An S3 client for one storage endpoint, over an httpx client."""
+    """An S3 client for one storage endpoint, over an httpx client.
+
+    ``retry`` is the policy of network retries (the API client passes its own, so both retry
+    alike); ``max_retries``, if given, replaces its number of retries. ``timeout`` is the
+    default of every operation (seconds, ``None``: none), which ``timeout=`` overrides.
+    """
 
     def __init__(
         self,
@@ -76,7 +85,8 @@ class Storage:
         region: str = DEFAULT_REGION,
         part_size: int = DEFAULT_PART_SIZE,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
-        max_retries: int = 5,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if part_size < 5 * MiB:
             raise ValueError("part_size must be at least 5 MiB (S3's minimum part size)")
@@ -85,10 +95,19 @@ class Storage:
         self.part_size = part_size
         self.multipart_threshold = max(multipart_threshold, part_size)
         self.timeout = timeout
-        self.max_retries = max_retries
+        retry = retry or RetryPolicy()
+        if max_retries is not None:
+            retry = dataclasses.replace(retry, max_network_retries=max_retries)
+        self.retry = retry
+        self.sleep: Callable[[float], None] = time.sleep
         self._http_client = http_client
         self._own: httpx.Client | None = None
         self._verify = verify
+
+    @property
+    def max_retries(self) -> int:
+        """Extra attempts after a network failure (``retry.max_network_retries``)."""
+        return self.retry.max_network_retries
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -122,10 +141,12 @@ class Storage:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         idempotent: bool = True,
+        timeout: float | None = DEFAULT,
     ) -> httpx.Response:
-        """Sign and send one request; retry connection failures with back-off."""
-        attempt = 0
-        while True:
+        """Sign and send one request, with the network retries of ``self.retry``."""
+        effective = self.timeout if timeout is DEFAULT else timeout
+
+        def send() -> httpx.Response:
             request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
             S3SigV4Auth(
                 Credentials(credentials.access_key_id, credentials.secret_access_key),
@@ -133,23 +154,22 @@ class Storage:
                 self.region,
             ).add_auth(request)
             signed = {k: v for k, v in request.headers.items()}
-            try:
-                built = self.http.build_request(
-                    method, url, content=body or None, headers=signed, timeout=self.timeout
-                )
-                # The signature covers exactly these bytes: keep httpx from re-encoding.
-                return self.http.send(built, stream=stream)
-            except httpx.TransportError as exc:
-                safe = idempotent or isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if not safe or attempt >= self.max_retries:
-                    raise APIConnectionError(
-                        f"{method} {url}: storage unreachable ({type(exc).__name__}: {exc})",
-                        method=method,
-                        url=url,
-                    ) from exc
-            delay = min(5.0, 0.5 * 2**attempt)
-            attempt += 1
-            time.sleep(delay)
+            built = self.http.build_request(
+                method, url, content=body or None, headers=signed, timeout=effective
+            )
+            # The signature covers exactly these bytes: keep httpx from re-encoding.
+            return self.http.send(built, stream=stream)
+
+        return send_with_retries(
+            send,
+            method=method,
+            url=url,
+            policy=self.retry,
+            idempotent=idempotent,
+            timeout=effective,
+            sleep=self.sleep,
+            unreachable="storage unreachable",
+        )
 
     def _check(self, response: httpx.Response, what: str) -> None:
         if response.is_success:
@@ -165,9 +185,11 @@ class Storage:
         )
 
     # -- operations ------------------------------------------------------------------------
-    def head_object(self, path: str, credentials: FileCredentials) -> ObjectInfo:
+    def head_object(
+        self, path: str, credentials: FileCredentials, *, timeout: float | None = DEFAULT
+    ) -> ObjectInfo:
         bucket, key = split_s3_path(path)
-        response = self._send("HEAD", self.object_url(bucket, key), credentials)
+        response = self._send("HEAD", self.object_url(bucket, key), credentials, timeout=timeout)
         self._check(response, f"HEAD {path}")
         return ObjectInfo(
             size=int(response.headers.get("content-length", "0")),
@@ -182,10 +204,12 @@ class Storage:
         credentials: FileCredentials,
         *,
         content_type: str | None = None,
+        timeout: float | None = DEFAULT,
     ) -> str:
         """Upload ``data`` (bytes, a file path or a binary file object) to ``path``.
 
-        Multipart above ``multipart_threshold``. Returns the object's ETag.
+        Multipart above ``multipart_threshold``. Returns the object's ETag. ``timeout``
+        applies to each request of the transfer (each part of a multipart upload).
         """
         bucket, key = split_s3_path(path)
         size = _size_of(data)
@@ -193,11 +217,18 @@ class Storage:
             body = _read_all(data)
             headers = {"Content-Type": content_type} if content_type else {}
             response = self._send(
-                "PUT", self.object_url(bucket, key), credentials, body=body, headers=headers
+                "PUT",
+                self.object_url(bucket, key),
+                credentials,
+                body=body,
+                headers=headers,
+                timeout=timeout,
             )
             self._check(response, f"PUT {path}")
             return response.headers.get("etag", "").strip('"')
-        return self._multipart(bucket, key, data, credentials, content_type=content_type)
+        return self._multipart(
+            bucket, key, data, credentials, content_type=content_type, timeout=timeout
+        )
 
     def _multipart(
         self,
@@ -207,11 +238,17 @@ class Storage:
         credentials: FileCredentials,
         *,
         content_type: str | None,
+        timeout: float | None = DEFAULT,
     ) -> str:
         url = self.object_url(bucket, key)
         headers = {"Content-Type": content_type} if content_type else {}
         response = self._send(
-            "POST", url + "?uploads=", credentials, headers=headers, idempotent=False
+            "POST",
+            url + "?uploads=",
+            credentials,
+            headers=headers,
+            idempotent=False,
+            timeout=timeout,
         )
         self._check(response, f"CreateMultipartUpload s3://{bucket}/{key}")
         upload_id = _xml_text(response.content, "UploadId")
@@ -221,13 +258,16 @@ class Storage:
         try:
             for number, chunk in enumerate(_chunks(data, self.part_size), start=1):
                 part_url = f"{url}?partNumber={number}&uploadId={quote(upload_id, safe='')}"
-                response = self._send("PUT", part_url, credentials, body=chunk)
+                response = self._send("PUT", part_url, credentials, body=chunk, timeout=timeout)
                 self._check(response, f"UploadPart {number} of s3://{bucket}/{key}")
                 parts.append((number, response.headers.get("etag", "")))
                 logger.debug("uploaded part %d (%d bytes) of %s", number, len(chunk), key)
             if not parts:  # an empty stream: S3 needs at least one part
                 response = self._send(
-                    "PUT", f"{url}?partNumber=1&uploadId={quote(upload_id, safe='')}", credentials
+                    "PUT",
+                    f"{url}?partNumber=1&uploadId={quote(upload_id, safe='')}",
+                    credentials,
+                    timeout=timeout,
                 )
                 self._check(response, f"UploadPart 1 of s3://{bucket}/{key}")
                 parts.append((1, response.headers.get("etag", "")))
@@ -245,6 +285,7 @@ class Storage:
                 credentials,
                 body=xml.encode(),
                 headers={"Content-Type": "application/xml"},
+                timeout=timeout,
             )
             self._check(response, f"CompleteMultipartUpload s3://{bucket}/{key}")
             # S3 may answer 200 with an error document.
@@ -255,7 +296,10 @@ class Storage:
         except BaseException:
             try:
                 self._send(
-                    "DELETE", f"{url}?uploadId={quote(upload_id, safe='')}", credentials
+                    "DELETE",
+                    f"{url}?uploadId={quote(upload_id, safe='')}",
+                    credentials,
+                    timeout=timeout,
                 ).close()
             except Exception:  # the original error matters more
                 logger.warning("could not abort the multipart upload of %s", key)
@@ -266,10 +310,14 @@ class Storage:
         path: str,
         credentials: FileCredentials,
         dest: str | Path | IO[bytes] | None = None,
+        *,
+        timeout: float | None = DEFAULT,
     ) -> bytes | int:
         """Download ``path``: its bytes, or the number of bytes written to ``dest``."""
         bucket, key = split_s3_path(path)
-        response = self._send("GET", self.object_url(bucket, key), credentials, stream=True)
+        response = self._send(
+            "GET", self.object_url(bucket, key), credentials, stream=True, timeout=timeout
+        )
         try:
             self._check(response, f"GET {path}")
             if dest is None:
@@ -291,9 +339,11 @@ class Storage:
         finally:
             response.close()
 
-    def delete_object(self, path: str, credentials: FileCredentials) -> None:
+    def delete_object(
+        self, path: str, credentials: FileCredentials, *, timeout: float | None = DEFAULT
+    ) -> None:
         bucket, key = split_s3_path(path)
-        response = self._send("DELETE", self.object_url(bucket, key), credentials)
+        response = self._send("DELETE", self.object_url(bucket, key), credentials, timeout=timeout)
         self._check(response, f"DELETE {path}")
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from avatars.server.models import Job
+from avatars.server.db.models import Job
 from server_helpers import create_job, create_set
 
 

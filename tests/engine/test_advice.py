@@ -37,6 +37,7 @@ def test_summary_flags_what_a_user_should_look_at():
     )
     stats = {s["variable"]: s for s in table_summary(table)}
     assert stats["id"]["probable_id"] and not stats["group"]["probable_id"]
+    assert stats["id"]["identifier"] == "unique_text" and stats["group"]["identifier"] is None
     assert stats["site"]["is_constant"]
     assert stats["income"]["is_skewed"]
     assert stats["group"]["has_rare_modalities"]

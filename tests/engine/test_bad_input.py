@@ -123,20 +123,15 @@ def test_empty_table():
         avatarize([[1, 2], [3, 4]], k=2)  # type: ignore[arg-type]
 
 
-def test_constant_column(table):
-    table = table.assign(site="Rennes")
+def test_constant_and_all_missing_columns_pass_through_but_not_alone(table):
+    """They carry no information: avatarize passes them through (tests/engine/
+    test_pass_through.py); a table of nothing else has nothing to avatarize."""
+    nothing = table[[]].assign(site="Rennes", empty=np.nan, group=table["group"])
     with pytest.raises(InvalidDataError) as info:
-        avatarize(table, k=5)
-    assert info.value.column == "site"
-    assert "constant" in str(info.value) and "'Rennes'" in str(info.value)
-    # excluding it is the documented way out
-    assert len(avatarize(table, k=5, exclude_variables=["site"], seed=0).shuffled) == 60
-
-
-def test_all_missing_column(table):
-    table = table.assign(empty=np.nan)
-    with pytest.raises(InvalidDataError, match=r"column 'empty'.*every value is missing"):
-        avatarize(table, k=5)
+        avatarize(nothing, k=5, exclude_variables=["group"])
+    message = str(info.value)
+    assert "nothing to avatarize" in message
+    assert "'site' (constant)" in message and "'empty' (all missing)" in message
 
 
 def test_infinite_values(table):

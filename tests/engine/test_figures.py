@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
@@ -18,13 +17,14 @@ from avatars.engine.figures import (
     association_matrix,
     build_figures,
     category_labels,
-    figure_files,
-    figures_metadata,
+    element_id,
+    figure_documents,
     prepare_figure_data,
 )
 from avatars.engine.privacy import privacy_metrics
 from avatars.engine.schema import ColumnType
 from avatars.engine.signal import signal_metrics
+from avatars.protocol.results import figure_file_name
 
 EXTERNAL = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
 
@@ -84,43 +84,42 @@ def test_3d_projection_and_contributions_only_when_available(wbcd: pd.DataFrame)
     assert "metrics_summary" not in figures  # no metrics given
 
 
-def test_figure_files_and_metadata_match(aids_figures: dict) -> None:
-    files = figure_files("aids", aids_figures)
-    assert [f.filename for f in files] == [f"aids.{kind}.html" for kind in aids_figures]
-    metadata = figures_metadata("aids", files)
-    assert json.loads(json.dumps(metadata)) == [
-        {"kind": f.kind, "filename": f.filename, "table_name": "aids"} for f in files
-    ]
-    for entry in metadata:  # the official client's parsing: PlotKind(kind), filename == url name
-        assert entry["kind"] in {k.value for k in PlotKind}
-    for f in files:
-        assert f.html.startswith("<!DOCTYPE html>")
-        assert not EXTERNAL.search(f.html), f.filename
-        if f.kind in ("aggregate_stats", "metrics_summary"):
-            assert "<script" not in f.html
+def test_figure_documents_are_keyed_by_table_and_kind(aids_figures: dict) -> None:
+    documents = figure_documents("aids", aids_figures)
+    assert list(documents) == [("aids", PlotKind(kind)) for kind in aids_figures]
+    for (_, kind), text in documents.items():
+        assert text.startswith("<!DOCTYPE html>")
+        assert not EXTERNAL.search(text), kind
+        if kind in ("aggregate_stats", "metrics_summary"):
+            assert "<script" not in text
         else:  # plotly.js inlined: works offline
-            assert "Plotly.newPlot" in f.html
-            assert len(f.html) > 1_000_000
+            assert "Plotly.newPlot" in text
+            assert f'id="aids-{kind.value}"' in text
+            assert len(text) > 1_000_000
 
 
-def test_table_names_are_escaped_in_file_names_only(aids_figures: dict) -> None:
-    files = figure_files("my.table+x", {"aggregate_stats": aids_figures["aggregate_stats"]})
-    assert files[0].filename == "my_dot_table_plus_x.aggregate_stats.html"
-    assert figures_metadata("my.table+x", files)[0]["table_name"] == "my.table+x"
+def test_table_names_are_kept_as_they_are(aids_figures: dict) -> None:
+    """The engine names no file: the server escapes the table name in the file's name."""
+    figures = {"aggregate_stats": aids_figures["aggregate_stats"]}
+    [(table, kind)] = figure_documents("my.table+x", figures)
+    assert (table, kind) == ("my.table+x", PlotKind.AGGREGATE_STATS)
+    assert figure_file_name(table, kind) == "my_dot_table_plus_x.aggregate_stats.html"
+    assert element_id('a "b"<c>', PlotKind.CONTRIBUTION) == "a__b__c_-contribution"
 
 
 def test_cdn_option_makes_small_files(aids_figures: dict) -> None:
-    files = figure_files("aids", {"contribution": aids_figures["contribution"]}, plotlyjs="cdn")
-    assert len(files[0].html) < 200_000
-    assert re.search(r'<script src="https://cdn\.plot\.ly/plotly-[0-9.]+\.min\.js"', files[0].html)
+    figures = {"contribution": aids_figures["contribution"]}
+    [text] = figure_documents("aids", figures, plotlyjs="cdn").values()
+    assert len(text) < 200_000
+    assert re.search(r'<script src="https://cdn\.plot\.ly/plotly-[0-9.]+\.min\.js"', text)
     with pytest.raises(ValueError, match="plotlyjs"):
-        figure_files("aids", {"contribution": aids_figures["contribution"]}, plotlyjs="web")  # type: ignore[arg-type]
+        figure_documents("aids", figures, plotlyjs="web")  # type: ignore[arg-type]
 
 
 def test_figures_are_deterministic(aids_run: dict) -> None:
-    first = figure_files("aids", build_figures(**aids_run), plotlyjs="cdn")
-    second = figure_files("aids", build_figures(**aids_run), plotlyjs="cdn")
-    assert [f.html for f in first] == [f.html for f in second]
+    first = figure_documents("aids", build_figures(**aids_run), plotlyjs="cdn")
+    second = figure_documents("aids", build_figures(**aids_run), plotlyjs="cdn")
+    assert first == second
 
 
 def test_french_figures(aids_run: dict) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from avatars.engine import avatarize
 from avatars.engine.errors import InvalidDataError
-from avatars.engine.io import read_table, table_to_bytes
+from avatars.engine.io import detect_separator, inspect_table, read_table, table_to_bytes
 
 CSV = """\
 visit_day,visit_time,stamp,mixed,not_a_date,french_date,label,number
@@ -65,3 +65,26 @@ def test_dates_in_a_csv_round_trip_through_the_avatarization() -> None:
     # dates stay dates, date-times stay date-times
     assert len(signed) == len("2020-01-01") and len(started) == len("2019-05-01 08:00:00")
     assert table["signed"].min() <= pd.Timestamp(signed) <= table["signed"].max()
+
+
+@pytest.mark.parametrize(
+    ("head", "separator"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ('"weight, kg";"height, cm";"age, years"\n1;2;3\n', ";"),  # quotes respected
+        ("a;b\n1,5;2\n", ";"),  # a decimal comma in the data
+        ("a\tb\n1\t2", "\t"),
+        ("single\n1\n", ","),
+    ],
+)
+def test_the_separator_is_the_one_that_splits_the_lines_consistently(head, separator) -> None:
+    assert detect_separator(head) == separator
+
+
+def test_the_layout_says_how_a_file_is_read(tmp_path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text('"weight, kg";"age"\n1;2\n')
+    layout = inspect_table(path)
+    assert layout.columns == ["weight, kg", "age"] and layout.separator == ";"
+    assert layout.describe() == "CSV with separator ';', detected from its first lines"
+    assert read_table(path).columns.tolist() == layout.columns

@@ -13,6 +13,7 @@ from avatars.engine import privacy as P
 from avatars.engine.neighbors import build_tree, nearest_lowest_index, nearest_lowest_label
 from avatars.engine.privacy import (
     LEGACY_PRIVACY_FIELDS,
+    PrivacyStreams,
     closest_rate,
     dcr_nndr,
     hidden_flags,
@@ -202,9 +203,16 @@ def test_result_fields_targets_and_json(table):
     )
     assert isinstance(result, PrivacyMetricsResult)
     names = {m.name for m in result.metrics}
-    assert names == set(LEGACY_PRIVACY_FIELDS) - {"inference_categorical"}
+    # the legacy metrics, and ours (issue 15): copies of unique records (all columns, known
+    # variables) and identifier protection (None here: the table has no identifier column)
+    new = {"unique_copy_share", "unique_copy_share_known", "identifier_protection"}
+    assert names == (set(LEGACY_PRIVACY_FIELDS) - {"inference_categorical"}) | new
+    assert result.value("identifier_protection") is None
+    assert result.metric("unique_copy_share").direction == "lower_is_better"
     for metric in result.metrics:
         assert isinstance(metric, MetricValue)
+        if metric.name in new:
+            continue
         spec = PRIVACY_TARGETS[metric.name]
         assert metric.target == spec.target and metric.direction == "higher_is_better"
         assert metric.criterion in ("singling_out", "linkability", "inference")
@@ -329,6 +337,42 @@ def test_missing_values_are_imputed_in_the_metric_space(table):
     result = privacy_metrics(with_na, avatars, seed=5)
     assert 0.0 <= result.value("hidden_rate") <= 100.0
     json.dumps(result.to_dict())
+
+
+def test_each_random_step_draws_from_its_own_stream():
+    """The random steps draw from independent streams of the run's seed (PrivacyStreams): the
+    local cloaking subsamples once used the categorical hidden rate's seed."""
+    seen = set()
+    for seed in range(100):
+        streams = PrivacyStreams.from_seed(seed).to_dict()
+        assert len(set(streams.values())) == 5, seed  # five different streams per run
+        seen.update(streams.values())
+    assert len(seen) == 500  # and other ones for another seed
+    # the categorical hidden rate's imputation samples (training_fraction): its result depends
+    # on the stream it draws from, which must be its own and no other step's
+    rng = np.random.default_rng(0)
+    variables = [f"v{i}" for i in range(5)]
+    original = pd.DataFrame({v: rng.choice(list("pqrstu"), 200) for v in variables})
+    avatars = original.copy()
+    for column in ("v0", "v1"):
+        avatars.loc[rng.random(200) < 0.3, column] = None
+    imputation = {"method": "fast_knn", "training_fraction": 0.2}
+    result = privacy_metrics(
+        original,
+        avatars,
+        seed=3,
+        imputation=imputation,
+        categorical_hidden_rate_variables=variables,
+    )
+    streams = result.details["random_streams"]
+    assert streams == PrivacyStreams.from_seed(3).to_dict()
+    own, _ = P._categorical_hidden(
+        original, avatars, variables, imputation, streams["categorical_hidden_rate"]
+    )
+    np.testing.assert_array_equal(result.categorical_hidden, own)
+    for step in ("metric_space", "local_cloaking", "inference", "membership"):
+        other, _ = P._categorical_hidden(original, avatars, variables, imputation, streams[step])
+        assert (other != own).any(), f"the categorical hidden rate draws like {step}"
 
 
 def test_same_seed_same_result(table):

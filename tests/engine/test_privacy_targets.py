@@ -7,6 +7,7 @@ import json
 import pytest
 
 from avatars.engine.targets import (
+    NEW_PRIVACY_TARGETS,
     PRIVACY_TARGETS,
     SIGNAL_TARGETS,
     MetricValue,
@@ -30,8 +31,20 @@ def test_privacy_targets_are_the_legacy_table():
         "inference_categorical": "> 10",
         "closest_rate": "> 90",
     }
-    assert {name: spec.target for name, spec in PRIVACY_TARGETS.items()} == expected
-    assert all(spec.direction == "higher_is_better" for spec in PRIVACY_TARGETS.values())
+    legacy = {name: spec for name, spec in PRIVACY_TARGETS.items() if name in expected}
+    assert {name: spec.target for name, spec in legacy.items()} == expected
+    assert all(spec.direction == "higher_is_better" for spec in legacy.values())
+    # ours (issue 15): copies of unique records, identifiers, membership against a holdout
+    assert set(PRIVACY_TARGETS) - set(expected) == set(NEW_PRIVACY_TARGETS)
+    ours = {name: (PRIVACY_TARGETS[name].target, PRIVACY_TARGETS[name].direction)
+            for name in NEW_PRIVACY_TARGETS}  # fmt: skip
+    assert ours == {
+        "unique_copy_share": ("< 1", "lower_is_better"),
+        "unique_copy_share_known": ("< 1", "lower_is_better"),
+        "identifier_protection": ("> 99", "higher_is_better"),
+        "dcr_share": ("< 60", "lower_is_better"),
+        "membership_inference_auc": ("< 0.6", "lower_is_better"),
+    }
     assert PRIVACY_TARGETS["correlation_protection_rate"].criterion == "linkability"
     assert PRIVACY_TARGETS["inference_categorical"].criterion == "inference"
     assert SIGNAL_TARGETS["hellinger_mean"].direction == "lower_is_better"

@@ -26,9 +26,11 @@ import docx
 from PIL import Image
 
 from avatars.engine import avatarize
+from avatars.engine.metric_rows import MetricRow, metric_rows
 from avatars.engine.privacy import privacy_metrics
 from avatars.engine.reports import (
     PiaContext,
+    ReportPart,
     TableReportInput,
     build_docx_report,
     build_html_report,
@@ -37,9 +39,9 @@ from avatars.engine.reports import (
     build_report,
     prepare_table,
 )
-from avatars.engine.reports.metrics import MetricRow, assess_criteria, metric_rows, overall_risk
-from avatars.engine.reports.text import _TEXT, format_metric_value
+from avatars.engine.reports.risk import assess_criteria, overall_risk
 from avatars.engine.signal import signal_metrics
+from avatars.engine.texts import _TEXT, format_metric_value
 
 CREATED = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 EXTERNAL = re.compile(r"<(?:script|link)\b[^>]*(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", re.I)
@@ -291,16 +293,17 @@ def _storage_round_trip(table: TableReportInput, tmp_path: Path) -> dict:
     }
 
 
-def test_build_report_from_storage_writes_the_files_the_client_expects(
+def test_build_report_from_storage_returns_each_document_by_what_it_is(
     aids_input: TableReportInput, tmp_path: Path
 ) -> None:
+    """The server names the files (report.pdf, <table>.report.pia.docx: tests/server)."""
     tables = {"aids.v2": _storage_round_trip(aids_input, tmp_path)}
-    [(name, data)] = build_report(
+    [(part, data)] = build_report(
         report_type="basic", output_format="pdf", language="fr", tables=tables
-    )
-    assert name == "report.pdf" and data.startswith(b"%PDF-")
-    [(name, data)] = build_report(report_type="basic", output_format="docx", tables=tables)
-    assert name == "report.docx" and data.startswith(b"PK")
+    ).items()
+    assert part == ReportPart("basic", "pdf") and data.startswith(b"%PDF-")
+    [(part, data)] = build_report(report_type="basic", output_format="docx", tables=tables).items()
+    assert part == ReportPart("basic", "docx") and data.startswith(b"PK")
     images = docx.Document(io.BytesIO(data)).inline_shapes
     assert (
         len(images) >= 5
@@ -308,8 +311,11 @@ def test_build_report_from_storage_writes_the_files_the_client_expects(
     documents = build_report(
         report_type="pia", tables=tables, pia_metadata={"sensitivity_level": "Very High"}
     )
-    assert [name for name, _ in documents] == ["aids_dot_v2.report.pia.docx"]
-    assert "Very high" in _docx_text(documents[0][1])
+    parts = build_report(tables=tables, with_html=True, plotlyjs="cdn")
+    assert list(parts) == [ReportPart.basic("pdf"), ReportPart.html()]
+    assert parts[ReportPart.html()].startswith(b"<!DOCTYPE html>")
+    assert list(documents) == [ReportPart("pia", "docx", "aids.v2")]
+    assert "Very high" in _docx_text(documents[ReportPart.pia("aids.v2")])
     prepared = prepare_table(
         TableReportInput(
             "aids",
@@ -368,3 +374,53 @@ def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
     for key, (english, french) in _TEXT.items():
         assert english.strip() and french.strip(), key
         assert set(re.findall(r"{(\w+)}", english)) == set(re.findall(r"{(\w+)}", french)), key
+
+
+def test_the_report_says_what_passed_what_did_not_and_what_to_change(
+    wbcd: pd.DataFrame, tmp_path: Path
+) -> None:
+    """WBCD at k = 20 copies unique records, and an excluded column comes back by row order:
+    the PDF says "Fail", names the missed targets, what to change and the warning."""
+    table = wbcd.assign(site=np.where(np.arange(len(wbcd)) % 3 == 0, "north", "south"))
+    result = avatarize(table, k=20, seed=1, exclude_variables=["site"])
+    privacy = privacy_metrics(
+        table,
+        result.unshuffled,
+        seed=1,
+        exclude_variables=["site"],
+        warnings=result.metadata["warnings"],
+    )
+    assert privacy.verdict().status == "fail"
+    prepared = prepare_table(
+        TableReportInput(
+            name="wbcd",
+            original=table,
+            avatars=result.shuffled,
+            privacy=privacy.to_dict(),
+            avatarization=result.metadata,
+        ),
+        figures=False,
+    )
+    for language, words in (
+        ("en", ("Fail:", "Copies of unique records", "What to change", "increase k",
+                "keep the original association")),
+        ("fr", ("Non conforme", "Copies d'enregistrements uniques", "Que changer",
+                "augmenter k", "gardent le lien")),
+    ):  # fmt: skip
+        (tmp_path / "r.pdf").write_bytes(
+            build_pdf_report([prepared], language=language, created=CREATED)
+        )
+        text = _normalise(
+            subprocess.run(
+                [_poppler("pdftotext"), str(tmp_path / "r.pdf"), "-"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        for word in words:
+            assert _normalise(word) in text, (language, word)
+        assert "Pass:" not in text and "Conforme :" not in text
+    pia = build_pia_docx(prepared, language="en", created=CREATED)
+    paragraphs = " ".join(p.text for p in docx.Document(io.BytesIO(pia)).paragraphs)
+    assert "keep the original association" in paragraphs

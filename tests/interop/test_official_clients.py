@@ -45,7 +45,7 @@ def _comparable(summary: dict[str, Any]) -> dict[str, Any]:
 
 @SCALEOUT
 def test_our_sdk_runs_the_tutorial_flow(our_flow: dict[str, Any]) -> None:
-    for table, rows, columns in (("iris", 150, 5), ("wbcd", 683, 11)):
+    for table, rows, columns in (("iris", 150, 5), ("wbcd", 683, 10)):
         entry = our_flow[table]
         assert entry["shuffled"]["rows"] == rows
         assert len(entry["shuffled"]["columns"]) == columns

@@ -1,11 +1,14 @@
-"""Python 3.12 virtual environments with Octopize's official client, for the interop tests.
+"""Python 3.12 virtual environments with Octopize's official client (and its MCP server),
+for the interop tests.
 
 Each pinned client version gets its own venv under ``.cache/interop/venv-<version>`` (git
 ignored), created on first use with ``python3.12 -m venv`` and ``pip install
-octopize.avatar==<version>`` from the package registry, then reused. A ``.ready`` file marks
-a complete install, so an interrupted one is redone rather than used half-made.
+octopize.avatar==<version>`` from the package registry, then reused; Octopize's MCP server
+likewise in ``venv-mcp-<version>``. A ``.ready`` file marks a complete install, so an
+interrupted one is redone rather than used half-made.
 
-Run as a script to warm the cache: ``python tests/interop/venvs.py 1.19.0 1.20.0 1.30.0``.
+Run as a script to warm the cache: ``python tests/interop/venvs.py 1.19.0 1.20.0 1.30.0
+mcp-0.1.4``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,36 @@ CLIENTS: dict[str, list[str]] = {
     "1.20.0": ["octopize.avatar==1.20.0"],
     "1.30.0": ["octopize.avatar==1.30.0"],
 }
+
+
+#: Octopize's MCP server, and what it needs beside it. It reads the caller's API key from the
+#: ``Authorization`` header through FastMCP's request headers, which FastMCP drops from 3.0.2
+#: on: 3.0.1 is pinned (its own requirement, ``fastmcp>=2.20``, would take the newest). The
+#: official client it drives is the newest one tested here.
+MCP_SERVERS: dict[str, list[str]] = {
+    "mcp-0.1.4": ["octopize-avatar-mcp==0.1.4", "fastmcp==3.0.1", "octopize-avatar==1.30.0"],
+}
+
+
+def _requirements(version: str) -> list[str]:
+    if version in CLIENTS:
+        return CLIENTS[version]
+    if version in MCP_SERVERS:
+        return MCP_SERVERS[version]
+    raise ValueError(f"no pinned requirements for {version}")
+
+
+def _installed_check(version: str) -> tuple[str, str]:
+    """Python code printing what the venv holds, and what it must print."""
+    if version in MCP_SERVERS:
+        pins = dict(r.split("==") for r in MCP_SERVERS[version])
+        code = (
+            "import importlib.metadata as m, fastmcp, avatars; "
+            "print(m.version('octopize-avatar-mcp'), m.version('fastmcp'), avatars.__version__)"
+        )
+        expected = " ".join((pins["octopize-avatar-mcp"], pins["fastmcp"], pins["octopize-avatar"]))
+        return code, expected
+    return "import avatars; print(avatars.__version__)", version
 
 
 class Unavailable(RuntimeError):
@@ -79,8 +112,7 @@ def ensure_venv(version: str) -> Path:
     Parallel test workers (pytest-xdist) may ask for the same venv at once: a lock file
     makes one of them build it while the others wait, then reuse it.
     """
-    if version not in CLIENTS:
-        raise ValueError(f"no pinned requirements for client {version}")
+    _requirements(version)  # a ValueError for an unknown version
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"venv-{version}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -97,8 +129,9 @@ def _ensure_venv_locked(version: str) -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     base = find_python312()
     subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+    requirements = _requirements(version)
     result = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *CLIENTS[version]],
+        [str(python), "-m", "pip", "install", "--quiet", *requirements],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -106,15 +139,16 @@ def _ensure_venv_locked(version: str) -> Path:
     if result.returncode != 0:
         shutil.rmtree(venv, ignore_errors=True)
         raise Unavailable(
-            f"pip could not install {' '.join(CLIENTS[version])}:\n{result.stderr[-3000:]}"
+            f"pip could not install {' '.join(requirements)}:\n{result.stderr[-3000:]}"
         )
+    code, expected = _installed_check(version)
     check = subprocess.run(
-        [str(python), "-c", "import avatars; print(avatars.__version__)"],
+        [str(python), "-c", code],
         capture_output=True,
         text=True,
         timeout=300,
     )
-    if check.returncode != 0 or check.stdout.strip() != version:
+    if check.returncode != 0 or check.stdout.strip() != expected:
         raise RuntimeError(f"the venv of {version} does not import it: {check.stderr[-2000:]}")
     ready.write_text(version)
     return python
@@ -144,5 +178,5 @@ def run_script(
 
 
 if __name__ == "__main__":
-    for wanted in sys.argv[1:] or list(CLIENTS):
+    for wanted in sys.argv[1:] or [*CLIENTS, *MCP_SERVERS]:
         print(wanted, ensure_venv(wanted), flush=True)

@@ -3,9 +3,11 @@ transport."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -243,8 +245,9 @@ def test_connection_errors_are_retried_with_backoff() -> None:
     assert len(recorder.requests) == 4  # the first try and 3 retries
 
 
-def test_timeout_is_honoured() -> None:
-    # A real socket that accepts connections and never answers.
+@contextlib.contextmanager
+def silent_server() -> Iterator[int]:
+    """A real socket that accepts connections and never answers; yields its port."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
@@ -262,7 +265,17 @@ def test_timeout_is_honoured() -> None:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        port = server.getsockname()[1]
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        for connection in accepted:
+            connection.close()
+        server.close()
+
+
+def test_timeout_is_honoured() -> None:
+    with silent_server() as port:
         client = ApiClient(
             f"http://127.0.0.1:{port}/api",
             timeout=0.3,
@@ -278,12 +291,29 @@ def test_timeout_is_honoured() -> None:
         with pytest.raises(APITimeoutError):
             client.health.get_health(timeout=0.1)
         assert time.monotonic() - started < 1.5
-    finally:
-        stop.set()
-        thread.join(2)
-        for connection in accepted:
-            connection.close()
-        server.close()
+
+
+def test_upload_timeout_applies_to_the_storage_transfer(
+    platform: Any, user: Any, iris_path: Any
+) -> None:
+    # The real API hands out the upload path and credentials; the storage endpoint is a real
+    # socket that never answers. The client's own timeout is a minute: only the upload's
+    # timeout can end the transfer within seconds.
+    with silent_server() as port:
+        client = ApiClient(
+            platform.api_url,
+            api_key=user.api_key,
+            timeout=60,
+            storage_endpoint_url=f"http://127.0.0.1:{port}/storage",
+            retry=RetryPolicy(max_network_retries=1, backoff_initial=0.01),
+        )
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match=r"timed out after 2\.0s") as caught:
+            client.upload_file(str(iris_path), "iris.csv", timeout=2.0)
+        elapsed = time.monotonic() - started
+    assert caught.value.method == "PUT"
+    assert caught.value.url.startswith(f"http://127.0.0.1:{port}/storage/")
+    assert 4 <= elapsed < 30  # two attempts of 2 s (the shared retry policy), not 2 × 60 s
 
 
 def test_typed_responses(client: ApiClient) -> None:

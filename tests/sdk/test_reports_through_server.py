@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from avatars.constants import ReportType
-from avatars.engine.reports.metrics import metric_rows
-from avatars.engine.reports.text import format_metric_value
+from avatars.engine.metric_rows import metric_rows
+from avatars.engine.texts import format_metric_value
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data"
 

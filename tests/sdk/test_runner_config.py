@@ -195,3 +195,11 @@ def test_unsupported_yaml_features_are_named() -> None:
     )
     with pytest.raises(ValueError, match="avatarization_open_dp"):
         RunnerConfig.from_yaml(text)
+
+
+def test_a_zero_seed_is_written_so_the_run_replays() -> None:
+    config = RunnerConfig("demo", seed=0)
+    config.add_table("iris", "iris.csv", types={"a": "float"})
+    config.avatarization["iris"] = {"k": 5}
+    standard = next(d for d in config.documents() if d["metadata"]["name"] == "standard")
+    assert standard["spec"]["seed"] == 0

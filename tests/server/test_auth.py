@@ -272,7 +272,7 @@ def test_admin_revokes_keys_of_their_organization_only(platform: Any) -> None:
 # PostgreSQL too: expiry compares time-zone-aware timestamps, stored differently by each database.
 @pytest.mark.backends("sqlite", "postgres")
 def test_expired_api_key_is_refused(platform: Any) -> None:
-    from avatars.server.models import ApiKey as ApiKeyRow
+    from avatars.server.db.models import ApiKey as ApiKeyRow
 
     user = platform.new_user()
     client = platform.client(user.api_key)

@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-from server_helpers import create_job, create_set
 
 from avatars.models import EventLog
+from server_helpers import create_job, create_set
 
 
 # PostgreSQL too: newest-first order and keyset pagination (starting_after) compare timestamps.

@@ -12,17 +12,19 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pandas as pd
 import pytest
+
+from avatars.models import JobResponse
 from server_helpers import (
     BIG_COLUMNS,
+    INTERNAL,
     big_table_csv,
     create_job,
     create_set,
+    internal_error_of_a_bug,
     put_set,
     resource_yaml,
     wait_status,
 )
-
-from avatars.models import JobResponse
 
 IRIS = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data" / "iris.csv"
 
@@ -96,6 +98,20 @@ def test_k_too_large_fails_with_its_reason(platform: Any, api: httpx.Client) -> 
     response = api.get(f"/results/{job['name']}")
     assert response.status_code == 409
     assert job["exception"] in response.json()["message"]
+
+
+def test_a_mistake_names_itself_and_a_bug_is_internal(platform: Any, api: httpx.Client) -> None:
+    """A bad parameter ends the job ``error`` naming it; a bug (here: a result file the
+    platform wrote itself, corrupted in storage, so reading it raises a bare ValueError) ends
+    it ``error`` as an internal error with a reference. The bug's own message is never shown.
+    That the server's log has the same reference with the traceback is checked on a live
+    server, whose log holds its worker processes' (tests/e2e/test_server_log.py)."""
+    set_name = create_set(api, "iris_mistake_or_bug", k=500)
+    mistake = platform.wait_for_job(api, create_job(api, set_name, "standard"))
+    assert mistake["status"] == "error"
+    assert "'k'" in mistake["exception"] and "150" in mistake["exception"], mistake
+    assert "internal error" not in mistake["exception"]
+    assert INTERNAL.fullmatch(internal_error_of_a_bug(platform, api))
 
 
 def test_dependents_of_a_failed_job_end_parent_error(platform: Any, api: httpx.Client) -> None:

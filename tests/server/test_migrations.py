@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from avatars.server.db import Database, upgrade_database
-from avatars.server.models import Base
+from avatars.server.db.models import Base
 
 
 def _diff(db: Database) -> list[Any]:

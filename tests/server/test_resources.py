@@ -10,9 +10,9 @@ import httpx
 import pandas as pd
 import pytest
 import yaml
-from server_helpers import create_job, create_set, put_set, resource_yaml
 
 from avatars.resource_set import parse_resource_set
+from server_helpers import create_job, create_set, put_set, resource_yaml
 
 
 def test_put_creates_a_new_set_every_time(api: httpx.Client) -> None:

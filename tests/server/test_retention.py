@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import create_job, create_set
 from sqlalchemy import update
 
 from avatars.server.retention import delete_expired
 from avatars.server.storage import Storage
+from server_helpers import create_job, create_set
 
 DAY = 86_400.0
 
@@ -56,7 +56,7 @@ def test_sweep_deletes_what_expired_and_nothing_else(tmp_path: Path) -> None:
 def test_server_sweeps_expired_data_and_says_results_expired(
     platform_factory: Any, iris_csv: bytes
 ) -> None:
-    from avatars.server.models import Job
+    from avatars.server.db.models import Job
 
     platform = platform_factory(env={"AVATAR_HOUSEKEEPING_INTERVAL_SECONDS": "0.5"})
     user = platform.new_user()

@@ -6,7 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import ApiKey, CreateApiKeyRequest, CreateApiKeyResponse, ExpirationDays
+from avatars.protocol.enums import ExpirationDays
+from avatars.protocol.wire import ApiKey, CreateApiKeyRequest, CreateApiKeyResponse
 
 
 class ApiKeys(Facade):

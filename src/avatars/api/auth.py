@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import ForgottenPasswordRequest, LoginResponse, ResetPasswordRequest
+from avatars.protocol.wire import ForgottenPasswordRequest, LoginResponse, ResetPasswordRequest
 
 
 class Auth(Facade):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import CompatibilityResponse
+from avatars.protocol.wire import CompatibilityResponse
 
 
 class Compatibility(Facade):

@@ -15,14 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from avatars._http import iter_file
+from avatars._http import Transport, iter_file
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import Dataset, DatasetList, Message
+from avatars.api.transfers import Transfers, as_upload_source
+from avatars.exceptions import NotFoundError
+from avatars.protocol.wire import Dataset, DatasetList, Message
 
 Via = Literal["storage", "api"]
 
 
 class Datasets(Facade):
+    def __init__(self, transport: Transport, transfers: Transfers, client: object = None) -> None:
+        super().__init__(transport, client)
+        self._transfers = transfers
+
     def list_datasets(self, *, timeout: float | None = DEFAULT) -> list[Dataset]:
         """The caller's uploaded tables."""
         body = self._request("GET", "/datasets", timeout=timeout)
@@ -34,8 +40,6 @@ class Datasets(Facade):
         for dataset in self.list_datasets(timeout=timeout):
             if dataset.name == name:
                 return dataset
-        from avatars.exceptions import NotFoundError
-
         raise NotFoundError(404, f"dataset {name!r} not found", method="GET", url="/datasets")
 
     def upload(
@@ -50,13 +54,11 @@ class Datasets(Facade):
         as ``name``, replacing any table of that name."""
         _check_name(name)
         if via == "storage":
-            self.client.upload_file(data, name)
+            self._transfers.upload(data, name, timeout=timeout)
             return self.get_dataset(name, timeout=timeout)
         if via != "api":
             raise ValueError(f"via must be 'storage' or 'api', got {via!r}")
-        from avatars.client import _as_source
-
-        source, content_type = _as_source(data, name)
+        source, content_type = as_upload_source(data, name)
         headers = {"Content-Type": content_type or "application/octet-stream"}
         if isinstance(source, str | Path):
             path = Path(source)
@@ -89,12 +91,7 @@ class Datasets(Facade):
             return self._request("GET", f"/datasets/{name}", stream_to=path, timeout=timeout)
         if via != "storage":
             raise ValueError(f"via must be 'storage' or 'api', got {via!r}")
-        base = self.client.results.get_upload_url()
-        storage_path = f"{base.rstrip('/')}/{name}"
-        access = self.client.results.get_permission_to_download(
-            f"{self.client.base_url}/access?url={storage_path}"
-        )
-        return self.client.storage.get_object(storage_path, access.credentials, path)
+        return self._transfers.download_upload(name, path, timeout=timeout)
 
     def delete(self, name: str, *, timeout: float | None = DEFAULT) -> Message:
         """Delete an uploaded table."""

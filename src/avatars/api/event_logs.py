@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import EventLog, ObjectType, Verb
+from avatars.protocol.enums import ObjectType, Verb
+from avatars.protocol.wire import EventLog
 
 
 class EventLogs(Facade):

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import (
+from avatars.protocol.enums import JobKind
+from avatars.protocol.wire import (
     BulkDeleteRequest,
     BulkDeleteResponse,
     JobCreateRequest,
     JobCreateResponse,
     JobFlowCreateRequest,
     JobFlowCreateResponse,
-    JobKind,
     JobResponse,
     JobResponseList,
 )

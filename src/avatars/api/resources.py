@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import ResourceSetResponse
+from avatars.protocol.wire import ResourceSetResponse
 
 YAML_HEADERS = {"Content-Type": "application/yaml"}
 

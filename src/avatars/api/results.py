@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import FileAccess
+from avatars.protocol.wire import FileAccess
 
 
 class Results(Facade):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from avatars.api._base import DEFAULT, Facade
-from avatars.models import CreateUser, CreditsInfo, FeaturesInfo, MeUser, User
+from avatars.protocol.wire import CreateUser, CreditsInfo, FeaturesInfo, MeUser, User
 
 
 class Users(Facade):

@@ -1,15 +1,30 @@
-"""``avatars avatarize``: avatarize a CSV or Parquet file locally and print its metrics."""
+"""``avatars avatarize`` and ``avatars advise``: avatarize a CSV or Parquet file locally and
+print its metrics and privacy verdict; search the parameters that meet privacy targets.
+
+Identifier columns are refused unless each gets a treatment: ``--drop COL`` (left out of the
+table), ``--key COL`` (new keys), ``--pseudonymize COL=STRATEGY`` or an explicit
+``--exclude COL=row_order|coordinate_similarity``; ``--not-identifier COL`` avatarizes a column
+the detection flags wrongly. The HMAC secret of ``HASH_SHA256`` comes from ``--secret`` or the
+``AVATARS_PSEUDONYMIZATION_SECRET`` environment variable; without either, a random secret is
+drawn for the run and kept nowhere (the digests cannot then be reproduced by a later run).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from avatars.engine.errors import AvatarsEngineError
+from avatars.engine.errors import AvatarsEngineError, IdentifierColumnsError
+
+#: Environment variable holding the HMAC key of HASH_SHA256 pseudonyms.
+SECRET_VARIABLE = "AVATARS_PSEUDONYMIZATION_SECRET"
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -27,8 +42,122 @@ def _parse_types(values: list[str] | None) -> dict[str, str]:
     return types
 
 
+@dataclass
+class _Treatments:
+    """What the options say about columns that are not avatarized as variables."""
+
+    drop: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    pseudonymize: dict[str, str] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)  # default method (row order)
+    exclude_methods: dict[str, str] = field(default_factory=dict)  # chosen explicitly
+    not_identifiers: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(
+        cls,
+        drop: list[str] | None,
+        key: list[str] | None,
+        pseudonymize: list[str] | None,
+        exclude: list[str] | None,
+        not_identifier: list[str] | None,
+        locale: str | None,
+    ) -> _Treatments:
+        treatments = cls(
+            drop=_split(drop), keys=_split(key), not_identifiers=_split(not_identifier)
+        )
+        for item in _split(pseudonymize):
+            column, sep, strategy = item.partition("=")
+            if not sep or not strategy.strip():
+                raise typer.BadParameter(
+                    f"expected COLUMN=STRATEGY (e.g. email=FAKER:EMAIL), got {item!r}",
+                    param_hint="--pseudonymize",
+                )
+            spec: Any = strategy.strip()
+            if locale and spec.upper().startswith("FAKER"):
+                name, _, pii = spec.partition(":")
+                spec = {"kind": name, "pii_type": pii or None, "locale": locale}
+            treatments.pseudonymize[column.strip()] = spec
+        for item in _split(exclude):
+            column, sep, method = item.partition("=")
+            if sep:
+                treatments.exclude_methods[column.strip()] = method.strip()
+            else:
+                treatments.exclude.append(column.strip())
+        return treatments
+
+    def named(self) -> dict[str, list[str]]:
+        """The columns each option names, to check against the file's header."""
+        return {
+            "--drop": self.drop,
+            "--key": self.keys,
+            "--pseudonymize": list(self.pseudonymize),
+            "--exclude": [*self.exclude, *self.exclude_methods],
+            "--not-identifier": self.not_identifiers,
+        }
+
+    def not_avatarized(self) -> list[str]:
+        return [*self.keys, *self.pseudonymize, *self.exclude, *self.exclude_methods]
+
+
+#: The pseudonymization proposed in the identifier error, by kind of evidence.
+_PROPOSED_STRATEGY = {
+    "email": "FAKER:EMAIL",
+    "phone": "FAKER:PHONE",
+    "national_number": "FAKER:SSN",
+    "uuid": "UUID4",
+    "unique_text": "UUID4",
+}
+
+
+def identifier_message(error: IdentifierColumnsError) -> str:
+    """The identifier error in the CLI's words: each column, why, and the options to choose."""
+    lines = [
+        "these columns identify individuals, and the avatars must not carry them:",
+    ]
+    for finding in error.findings:
+        lines.append(f"  '{finding['column']}' {finding['evidence']}")
+    lines.append("choose, for each column, one of:")
+    for finding in error.findings:
+        column = finding["column"]
+        strategy = _PROPOSED_STRATEGY.get(finding["kind"], "UUID4")
+        lines.append(
+            f"  --drop {column}   |   --key {column}   |   --pseudonymize {column}={strategy}"
+        )
+    lines.append(
+        "(--drop leaves the column out; --key gives the avatars new keys, never the original "
+        "ones; --pseudonymize replaces it: FAKER[:EMAIL|PHONE|FULL_NAME|...], HASH_SHA256, "
+        "UUID4, INTEGER. --exclude COLUMN=row_order re-attaches the original values by row "
+        "order, which keeps the link to the original records; --not-identifier COLUMN if the "
+        "column is not an identifier.)"
+    )
+    return "\n".join(lines)
+
+
+def _secret(option: str | None, needed: bool) -> tuple[str | None, str | None]:
+    """The HMAC secret and a note to print: ``--secret``, else the environment variable,
+    else (only when a column uses HASH_SHA256) a random secret kept nowhere."""
+    if option:
+        return option, None
+    if os.environ.get(SECRET_VARIABLE):
+        return os.environ[SECRET_VARIABLE], None
+    if not needed:
+        return None, None
+    note = (
+        f"HASH_SHA256 is keyed with a random secret drawn for this run and kept nowhere: its "
+        f"digests cannot be reproduced; give --secret or {SECRET_VARIABLE} to make them so"
+    )
+    return secrets.token_hex(32), note
+
+
 class _Progress:
     """A progress bar on stderr for long runs (tqdm), quiet for quick ones."""
+
+    @classmethod
+    def for_table(cls, table: Any) -> _Progress:
+        """A bar for tables of more than 2 million cells when stderr is a terminal."""
+        big = len(table) * max(1, table.shape[1]) > 2_000_000
+        return cls(enabled=big and sys.stderr.isatty())
 
     def __init__(self, enabled: bool) -> None:
         self.bar: Any = None
@@ -45,7 +174,10 @@ class _Progress:
             self.bar.n = round(100 * fraction)
             self.bar.refresh()
 
-    def close(self) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -98,9 +230,51 @@ def avatarize_command(
             help="Column types as COL=TYPE (int, float, bool, category, datetime, datetime_tz).",
         ),
     ] = None,
+    drop: Annotated[
+        list[str] | None, typer.Option(help="Columns left out of the table and of the avatars.")
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(help="Key columns: the avatars get new keys, never the original ones."),
+    ] = None,
+    pseudonymize: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="COL=STRATEGY: replace a column by pseudonyms. STRATEGY: FAKER[:EMAIL|"
+            "FIRST_NAME|LAST_NAME|FULL_NAME|PHONE|SSN|ADDRESS|FREE_TEXT], HASH_SHA256 (keyed: "
+            "--secret), UUID4, INTEGER, CONSTANT:VALUE, SPECIFIC_ID:PATTERN."
+        ),
+    ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option(help="Columns kept out of the avatarization (re-attached by row order)."),
+        typer.Option(
+            help="COL or COL=row_order|coordinate_similarity: kept out of the avatarization "
+            "and re-attached (by row order unless told; an identifier needs the method)."
+        ),
+    ] = None,
+    not_identifier: Annotated[
+        list[str] | None,
+        typer.Option(help="Columns the identifier detection flags wrongly: avatarize them."),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(help=f"HMAC key of HASH_SHA256 (default: ${SECRET_VARIABLE}, else random)."),
+    ] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="Faker locale of FAKER pseudonyms (default en_US).")
+    ] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(
+            help="Records of the same population NOT in the input: enables the DCR share and "
+            "the membership-inference AUC.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    known: Annotated[
+        list[str] | None,
+        typer.Option(help="Quasi-identifiers an attacker may know (COL,COL...) for the metrics."),
     ] = None,
     imputation: Annotated[
         str | None,
@@ -124,58 +298,38 @@ def avatarize_command(
     metrics: Annotated[bool, typer.Option(help="Compute privacy and signal metrics.")] = True,
 ) -> None:
     """Avatarize a table with the avatar method and print its privacy and signal metrics."""
-    from avatars.engine import avatarize, privacy_metrics, signal_metrics
-    from avatars.engine.io import format_of, read_table, write_table
-
-    types = _parse_types(type_)
-    for column in _split(categorical):
-        types[column] = "category"
+    # Long by its signature: one typer option per parameter, each with its help text.
+    declared = _parse_types(type_)
+    categorical_columns, known_columns = _split(categorical), _split(known)
+    treatments = _Treatments.parse(drop, key, pseudonymize, exclude, not_identifier, locale)
+    types = {**declared, **{column: "category" for column in categorical_columns}}
+    named = {"--type": list(declared), "--categorical": categorical_columns}
+    hashed = any(str(v).upper().startswith("HASH") for v in treatments.pseudonymize.values())
+    key_secret, note = _secret(secret, hashed)
     try:
-        table = read_table(input, column_types=types or None)
-        big = len(table) * max(1, table.shape[1]) > 2_000_000
-        progress = _Progress(enabled=big and sys.stderr.isatty())
-        try:
-            result = avatarize(
-                table,
-                k=k,
-                ncp=ncp,
-                seed=seed,
-                column_types=types or None,
-                imputation={"method": imputation} if imputation else None,
-                exclude_variables=_split(exclude) or None,
-                progress=progress,
-            )
-        finally:
-            progress.close()
-        output = output or input.with_name(f"{input.stem}.avatars{input.suffix or '.csv'}")
-        write_table(result.shuffled, output, format_of(output))
-        typer.echo(f"avatars written to {output} ({len(result.shuffled):,} rows)")
-        if unshuffled_output:
-            write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
-            typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
-        seconds = result.metadata["timings_seconds"]["total"]
-        typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+        table = _read_input(input, types, {**named, **treatments.named(), "--known": known_columns})
+        table = table.drop(columns=treatments.drop)
+        types = {c: t for c, t in types.items() if c not in treatments.drop}
+        result = _avatarize(table, k, ncp, seed, types, imputation, treatments, key_secret)
+        if note:
+            typer.echo(note)
+        _write_avatars(result, input, output, unshuffled_output)
+        _echo_warnings(result.metadata.get("warnings") or [])
         if not metrics:
             return
-        privacy = privacy_metrics(
-            table,
-            result.unshuffled,
-            ncp=result.metadata["parameters"]["ncp"],
-            seed=result.metadata["parameters"]["seed"],
-            column_types=types or None,
-            exclude_variables=_split(exclude) or None,
-        )
-        signal = signal_metrics(
-            table,
-            result.shuffled,
-            column_types=types or None,
-            exclude_variables=_split(exclude) or None,
-        )
+        held = _read_holdout(holdout, types, treatments) if holdout else None
+        privacy, signal = _metrics(table, result, types, held, known_columns)
+    except IdentifierColumnsError as exc:
+        _fail(identifier_message(exc))
     except AvatarsEngineError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(code=2) from None
+        _fail(str(exc))
     typer.echo("")
     typer.echo(format_metrics_table([*privacy.metrics, *signal.metrics]))
+    verdict = privacy.verdict()
+    typer.echo("")
+    typer.echo(f"privacy verdict: {verdict.summary()}")
+    for change in verdict.changes():
+        typer.echo(f"  - {change}")
     if metrics_output:
         document = {
             "input": str(input),
@@ -187,5 +341,256 @@ def avatarize_command(
         typer.echo(f"\nmetrics written to {metrics_output}")
 
 
+def _avatarize(
+    table: Any,
+    k: int,
+    ncp: int | None,
+    seed: int | None,
+    types: dict[str, str],
+    imputation: str | None,
+    treatments: _Treatments,
+    secret: str | None,
+) -> Any:
+    """The avatarization of ``table``, with a progress bar for a large one."""
+    from avatars.engine import avatarize
+
+    with _Progress.for_table(table) as progress:
+        return avatarize(
+            table,
+            k=k,
+            ncp=ncp,
+            seed=seed,
+            column_types=types or None,
+            imputation={"method": imputation} if imputation else None,
+            exclude_variables=treatments.exclude or None,
+            exclude_methods=treatments.exclude_methods or None,
+            keys=treatments.keys or None,
+            pseudonymize=treatments.pseudonymize or None,
+            pseudonymization_secret=secret,
+            not_identifiers=treatments.not_identifiers or None,
+            progress=progress,
+        )
+
+
+def _echo_warnings(warnings: list[dict[str, Any]]) -> None:
+    for warning in warnings:
+        typer.secho(f"warning: {warning['message']}", err=True, fg=typer.colors.YELLOW)
+
+
+def _read_holdout(path: Path, types: dict[str, str], treatments: _Treatments) -> Any:
+    from avatars.engine.io import inspect_table, read_table
+
+    layout = inspect_table(path)
+    try:
+        table = read_table(path, column_types=types or None, sep=layout.separator)
+    except AvatarsEngineError as exc:
+        _fail(f"--holdout: {exc} ({path.name} read as {layout.describe()})")
+    return table.drop(columns=[c for c in treatments.drop if c in table.columns])
+
+
+def _write_avatars(
+    result: Any, input: Path, output: Path | None, unshuffled_output: Path | None
+) -> None:
+    """Write the shuffled avatars (next to the input by default) and, when asked, the
+    SENSITIVE unshuffled ones; say where, with the seed and the time taken."""
+    from avatars.engine.io import format_of, write_table
+
+    output = output or input.with_name(f"{input.stem}.avatars{input.suffix or '.csv'}")
+    write_table(result.shuffled, output, format_of(output))
+    typer.echo(f"avatars written to {output} ({len(result.shuffled):,} rows)")
+    if unshuffled_output:
+        write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
+        typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
+    seconds = result.metadata["timings_seconds"]["total"]
+    typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+
+
+def _metrics(
+    table: Any, result: Any, types: dict[str, str], holdout: Any, known: list[str]
+) -> tuple[Any, Any]:
+    """The privacy metrics (in the avatarization's space: same ncp and seed; with the holdout
+    and the known variables when given) and the signal metrics of the avatars, both without
+    the columns the avatarization did not synthesize (excluded, keys, pseudonymized)."""
+    from avatars.engine import privacy_metrics, signal_metrics
+    from avatars.engine.avatarization import metrics_exclusions
+
+    parameters = result.metadata["parameters"]
+    exclude = metrics_exclusions(result.metadata)
+    privacy = privacy_metrics(
+        table,
+        result.unshuffled,
+        ncp=parameters["ncp"],
+        seed=parameters["seed"],
+        column_types=types or None,
+        exclude_variables=exclude or None,
+        known_variables=known or None,
+        holdout=holdout,
+        warnings=result.metadata.get("warnings"),
+        not_identifiers=parameters.get("not_identifiers") or None,
+    )
+    signal = signal_metrics(
+        table, result.shuffled, column_types=types or None, exclude_variables=exclude or None
+    )
+    return privacy, signal
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code=2)
+
+
+def _read_input(path: Path, types: dict[str, str], named: dict[str, list[str]]) -> Any:
+    """The input table with the types the options give. The columns each option names are
+    checked against the file's header first, so that a misspelt name — or a file read with the
+    wrong separator — is reported as such, with the columns the file has and how it was read."""
+    from avatars.engine.io import inspect_table, read_table
+
+    layout = inspect_table(path)
+    for option, columns in named.items():
+        _check_columns(option, columns, path, layout)
+    try:
+        return read_table(path, column_types=types or None, sep=layout.separator)
+    except AvatarsEngineError as exc:
+        _fail(f"{exc} ({path.name} read as {layout.describe()})")
+
+
+def _check_columns(option: str, columns: list[str], path: Path, layout: Any) -> None:
+    """Fail, naming the option, the unknown columns and the columns the file has (and how it
+    was read), when ``option`` names columns that the file lacks."""
+    unknown = [c for c in columns if c not in layout.columns]
+    if not unknown:
+        return
+    shown = ", ".join(repr(c) for c in layout.columns[:20])
+    more = "" if len(layout.columns) <= 20 else f" (and {len(layout.columns) - 20} more)"
+    message = (
+        f"{option} names column(s) {', '.join(map(repr, unknown))} that {path.name} does not "
+        f"have; read as {layout.describe()}, it has {len(layout.columns)} column(s): "
+        f"{shown}{more}"
+    )
+    if len(layout.columns) == 1 and layout.format == "csv":
+        message += "; a single column: is the file separated by another character?"
+    listed = [c for c in unknown if ";" in c]
+    if listed:
+        fixed = ",".join(part.strip() for c in listed for part in c.split(";") if part.strip())
+        message += f"; separate column names with commas: {option} {fixed}"
+    _fail(message)
+
+
+def advise_command(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="The table to advise on (.csv or .parquet).", exists=True, dir_okay=False
+        ),
+    ],
+    target_hidden_rate: Annotated[
+        float | None,
+        typer.Option(help="Hidden rate to exceed, as a fraction (0.9) or a percentage (90)."),
+    ] = None,
+    target_dcr_share: Annotated[
+        float | None,
+        typer.Option(
+            help="DCR share to stay below (0.55; 0.5 is ideal): needs --holdout, or a part of "
+            "the table is held out."
+        ),
+    ] = None,
+    target_membership_auc: Annotated[
+        float | None, typer.Option(help="Membership-inference AUC to stay below (e.g. 0.6).")
+    ] = None,
+    target_unique_copies: Annotated[
+        float | None,
+        typer.Option(help="Share of avatars copying a unique record to stay below (0.01)."),
+    ] = None,
+    target_local_cloaking: Annotated[
+        float | None, typer.Option(help="Local cloaking (median) to exceed (e.g. 5).")
+    ] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(
+            help="Records of the same population NOT in the input, for the membership targets.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    categorical: Annotated[
+        list[str] | None, typer.Option(help="Columns to treat as categorical (COL,COL...).")
+    ] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Column types as COL=TYPE.")
+    ] = None,
+    drop: Annotated[list[str] | None, typer.Option(help="Columns left out of the table.")] = None,
+    key: Annotated[list[str] | None, typer.Option(help="Key columns (not avatarized).")] = None,
+    pseudonymize: Annotated[
+        list[str] | None, typer.Option(help="COL=STRATEGY: pseudonymized columns (not avatarized).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Excluded columns (COL or COL=METHOD).")
+    ] = None,
+    not_identifier: Annotated[
+        list[str] | None, typer.Option(help="Columns the identifier detection flags wrongly.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling and of every trial.")] = 0,
+    max_rows: Annotated[
+        int | None, typer.Option(help="Search on a random sample of at most this many rows.")
+    ] = None,
+    trials: Annotated[bool, typer.Option(help="Include every trial in the JSON.")] = False,
+) -> None:
+    """Search for the k and ncp that meet privacy targets on this data, and print them as JSON
+    with the metrics measured (exit code 1 when no setting meets every target). Without a
+    target, print the parameters suggested from the data's shape."""
+    from avatars.engine.advice import advise_parameters
+
+    declared = _parse_types(type_)
+    categorical_columns = _split(categorical)
+    treatments = _Treatments.parse(drop, key, pseudonymize, exclude, not_identifier, None)
+    types = {**declared, **{column: "category" for column in categorical_columns}}
+    targets = {
+        name: _as_percent(value) if percent else value
+        for name, value, percent in (
+            ("hidden_rate", target_hidden_rate, True),
+            ("dcr_share", target_dcr_share, True),
+            ("membership_inference_auc", target_membership_auc, False),
+            ("unique_copy_share", target_unique_copies, True),
+            ("local_cloaking", target_local_cloaking, False),
+        )
+        if value is not None
+    }
+    named = {"--type": list(declared), "--categorical": categorical_columns}
+    try:
+        table = _read_input(input, types, {**named, **treatments.named()})
+        table = table.drop(columns=treatments.drop)
+        types = {c: t for c, t in types.items() if c not in treatments.drop}
+        held = _read_holdout(holdout, types, treatments) if holdout else None
+        advice = advise_parameters(
+            table,
+            column_types=types or None,
+            targets=targets or None,
+            holdout=held,
+            exclude_variables=treatments.not_avatarized() or None,
+            not_identifiers=treatments.not_identifiers or None,
+            seed=seed,
+            max_rows=max_rows,
+        )
+    except IdentifierColumnsError as exc:
+        _fail(identifier_message(exc))
+    except AvatarsEngineError as exc:
+        _fail(str(exc))
+    search = advice.pop("search", None)
+    advice.pop("summary", None)
+    if search is not None:
+        if not trials:
+            search.pop("trials", None)
+        advice.update({key: value for key, value in search.items() if key not in ("k", "ncp")})
+    typer.echo(json.dumps(advice, indent=2, default=str))
+    if search is not None and not search["met"]:
+        raise typer.Exit(code=1)
+
+
+def _as_percent(value: float) -> float:
+    """A rate given as a fraction (0.9) or a percentage (90), as a percentage."""
+    return 100.0 * value if 0 <= value <= 1 else value
+
+
 def register(app: typer.Typer) -> None:
     app.command("avatarize")(avatarize_command)
+    app.command("advise")(advise_command)

@@ -11,9 +11,10 @@ Two steps, so that every output format draws the same numbers:
    reports draw the same :class:`FigureData` with matplotlib
    (:mod:`avatars.engine.reports.static`).
 
-:func:`build_figures` does both steps for the standard job, and :func:`figure_files` turns the
-result into the ``<table>.<plot kind>.html`` files and ``figures_metadata.json`` entries the
-official client reads (``runner.render_plot``).
+:func:`build_figures` does both steps for the standard job, and :func:`figure_documents` turns
+the result into one self-contained HTML document per (table, plot kind); the server names them
+(``<table>.<plot kind>.html``) and lists them in ``figures_metadata.json`` for the official
+client (``runner.render_plot``): the engine names no result file.
 
 Choices
 
@@ -35,15 +36,17 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from avatars.engine.reports.metrics import MetricRow, metric_rows, unwrap_result
-from avatars.engine.reports.text import (
+from avatars.engine.metric_rows import MetricRow, metric_rows, unwrap_result
+from avatars.engine.schema import ColumnType, infer_column_type, parse_column_type
+from avatars.engine.texts import (
     Language,
     check_language,
     format_metric_value,
@@ -53,9 +56,7 @@ from avatars.engine.reports.text import (
     metric_name,
     tr,
 )
-from avatars.engine.schema import ColumnType, infer_column_type, parse_column_type
 from avatars.protocol.enums import PlotKind
-from avatars.protocol.results import escape_table_name
 
 #: Points per set (originals, avatars) in the projection scatter plots.
 MAX_SCATTER_POINTS = 5_000
@@ -609,7 +610,7 @@ def build_figures(
     max_distribution_plots: int | None = None,
     explained_variance: Sequence[float] | None = None,
     language: str = "en",
-) -> dict[str, Any]:
+) -> dict[PlotKind, Any]:
     """The standard job's figures: ``{plot kind: plotly Figure | HTML fragment}``.
 
     Kinds: correlation, correlation_difference, contribution (with ``contributions``),
@@ -632,7 +633,7 @@ def build_figures(
     return plotly_figures(data, language=check_language(language))
 
 
-def plotly_figures(data: FigureData, *, language: Language = "en") -> dict[str, Any]:
+def plotly_figures(data: FigureData, *, language: Language = "en") -> dict[PlotKind, Any]:
     """Draw every available kind of :class:`FigureData` (plotly, or HTML for the tables)."""
     drawers = {
         PlotKind.CORRELATION: _plotly_correlation,
@@ -644,7 +645,7 @@ def plotly_figures(data: FigureData, *, language: Language = "en") -> dict[str, 
         PlotKind.AGGREGATE_STATS: aggregate_stats_html,
         PlotKind.METRICS_SUMMARY: metrics_summary_html,
     }
-    return {kind.value: drawers[kind](data, language) for kind in data.available_kinds()}
+    return {kind: drawers[kind](data, language) for kind in data.available_kinds()}
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
@@ -1013,16 +1014,8 @@ def metrics_summary_html(data: FigureData, language: Language) -> str:
 
 
 # =============================================================================================
-# files of the standard job
+# documents of the standard job
 # =============================================================================================
-class FigureFile(NamedTuple):
-    """One ``figures`` result: its file name, its HTML text and its plot kind."""
-
-    filename: str
-    html: str
-    kind: str
-
-
 def plotly_js_script(plotlyjs: PlotlyJs = "inline") -> str:
     """The ``<script>`` that loads plotly.js: the whole bundle inline (works offline, ~4.8 MB)
     or a reference to plotly's CDN (small files, needs the network)."""
@@ -1065,31 +1058,34 @@ def html_document(title: str, body: str, *, head: str = "", language: str = "en"
     )
 
 
-def figure_files(
-    table_name: str, figures: Mapping[str, Any], *, plotlyjs: PlotlyJs = "inline"
-) -> list[FigureFile]:
-    """One self-contained HTML file per figure: ``<table>.<plot kind>.html``.
+def figure_documents(
+    table_name: str, figures: Mapping[PlotKind, Any], *, plotlyjs: PlotlyJs = "inline"
+) -> dict[tuple[str, PlotKind], str]:
+    """One self-contained HTML document per figure of one table, keyed by ``(table name, plot
+    kind)``, in the order of ``figures``.
 
     Plotly figures carry plotly.js as chosen by ``plotlyjs``; the HTML tables (aggregate_stats,
-    metrics_summary) need no JavaScript. The table name is escaped as the client expects.
+    metrics_summary) need no JavaScript. Naming the files is the caller's business (the server
+    uses ``avatars.protocol.results.figure_file_name``).
     """
     script = (
         plotly_js_script(plotlyjs) if any(not isinstance(f, str) for f in figures.values()) else ""
     )
-    escaped = escape_table_name(table_name)
-    files = []
-    for kind, figure in figures.items():
-        kind = PlotKind(kind).value
-        title = f"{table_name} — {kind}"
+    documents = {}
+    for key, figure in figures.items():
+        kind = PlotKind(key)
+        title = f"{table_name} — {kind.value}"
         if isinstance(figure, str):
             text = html_document(title, figure)
         else:
-            text = html_document(title, figure_div(figure, f"{escaped}-{kind}"), head=script)
-        files.append(FigureFile(f"{escaped}.{kind}.html", text, kind))
-    return files
+            div_id = element_id(table_name, kind)
+            text = html_document(title, figure_div(figure, div_id), head=script)
+        documents[(table_name, kind)] = text
+    return documents
 
 
-def figures_metadata(table_name: str, files: Sequence[FigureFile]) -> list[dict[str, str]]:
-    """The ``figures_metadata.json`` entries of one table's figure files (a JSON list; the
-    server concatenates the lists of all tables)."""
-    return [{"kind": f.kind, "filename": f.filename, "table_name": table_name} for f in files]
+def element_id(table_name: str, kind: PlotKind | str) -> str:
+    """A stable HTML element id for a table's figure (``aids-2d_projection``): the table name
+    with every character but ASCII letters, digits, ``-`` and ``_`` written ``_``, then the kind.
+    """
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', table_name)}-{PlotKind(kind).value}"

@@ -3,7 +3,8 @@
 The edge between files and the engine's mathematics: the CLI and the server's jobs read inputs
 here and write results here; nothing else in the engine touches files.
 
-CSV conventions: a header row, comma separator (``;`` and tab are detected from the header),
+CSV conventions: a header row, comma separator (``;`` and tab are detected: the separator that
+splits the header into the most fields, quotes respected, and the first lines into as many),
 empty fields or ``NA`` for missing values. Columns typed ``category`` are read as text so that
 labels such as ``"007"`` keep their form. A text column without a declared type whose every
 value is an ISO 8601 date or date-time (``2015-04-18``, ``2015-04-18 07:05:27``,
@@ -15,10 +16,12 @@ declared.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,7 +91,9 @@ def _read_csv(source: Source, types: Mapping[str, ColumnType], sep: str | None) 
     except pd.errors.EmptyDataError:
         raise InvalidDataError("the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InvalidDataError(f"cannot parse the CSV input: {exc}") from None
+        raise InvalidDataError(
+            f"cannot parse the CSV input with separator {sep!r}: {exc}"
+        ) from None
 
 
 # ISO 8601 calendar dates with an optional time (``T`` or space) and an optional offset.
@@ -127,18 +132,92 @@ def infer_text_datetimes(df: pd.DataFrame, skip: Collection[str] = ()) -> dict[s
     return found
 
 
+#: Candidate CSV separators, in the order that wins a tie.
+SEPARATORS = (",", ";", "\t")
+
+#: Lines read to detect the separator.
+_SNIFF_LINES = 20
+
+
 def _detect_separator(source: Source) -> tuple[str, Source]:
-    """The separator that splits the header best (comma, semicolon or tab)."""
+    """The CSV separator of ``source`` (see :func:`detect_separator`); a stream is read into
+    memory so that it can be read again."""
     if isinstance(source, str | os.PathLike):
         with open(source, "rb") as handle:
-            header = handle.readline()
+            head = b"".join(handle.readline() for _ in range(_SNIFF_LINES + 1))
     else:
         data = source.read()
         source = io.BytesIO(data.encode() if isinstance(data, str) else data)
-        header = source.getvalue().split(b"\n", 1)[0]
-    counts = {sep: header.count(sep.encode()) for sep in (",", ";", "\t")}
-    best = max(counts, key=lambda s: counts[s])
-    return (best if counts[best] > 0 else ","), source
+        head = b"\n".join(source.getvalue().split(b"\n", _SNIFF_LINES + 1)[: _SNIFF_LINES + 1])
+    return detect_separator(head.decode("utf-8", errors="replace")), source
+
+
+def detect_separator(head: str) -> str:
+    """The separator (comma, semicolon or tab) of a CSV text starting with ``head``.
+
+    Each candidate splits the lines with quotes respected (``"weight, kg";"age"`` has two
+    fields with ``;``); the winner gives the header the most fields among the candidates that
+    split every complete line of ``head`` into as many. A header that none splits is one column
+    (comma).
+    """
+    lines = head.splitlines(keepends=True)
+    if len(lines) > 1 and not lines[-1].endswith(("\n", "\r")):
+        lines = lines[:-1]  # cut in the middle of a line
+    best, best_score = ",", (False, 1)
+    for sep in SEPARATORS:
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep) if row]
+        if not counts:
+            continue
+        score = (all(c == counts[0] for c in counts), counts[0])
+        if counts[0] > 1 and score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """How a table file is read: its format, columns and, for CSV, the separator."""
+
+    format: str
+    columns: list[str]
+    separator: str | None = None  # CSV only
+    separator_detected: bool = False
+
+    def describe(self) -> str:
+        """``CSV with separator ';', detected from its first lines``, ``Parquet``."""
+        if self.format != "csv":
+            return "Parquet"
+        shown = {"\t": "tab"}.get(self.separator or ",", repr(self.separator))
+        how = ", detected from its first lines" if self.separator_detected else ""
+        return f"CSV with separator {shown}{how}"
+
+
+def inspect_table(
+    source: str | os.PathLike[str], *, format: str | None = None, sep: str | None = None
+) -> TableLayout:
+    """The layout of a table file without reading its rows: format, column names and, for CSV,
+    the separator that :func:`read_table` uses (``sep``, or the detected one)."""
+    format = format or format_of(source)
+    if format == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(source).names
+        except Exception as exc:  # pyarrow raises many types for corrupt input
+            raise InvalidDataError(f"cannot read the Parquet input: {exc}") from None
+        return TableLayout("parquet", [str(n) for n in names])
+    detected = sep is None
+    if sep is None:
+        sep, _ = _detect_separator(source)
+    try:
+        header = pd.read_csv(source, sep=sep, nrows=0)
+    except pd.errors.EmptyDataError:
+        raise InvalidDataError("the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDataError(
+            f"cannot parse the CSV input with separator {sep!r}: {exc}"
+        ) from None
+    return TableLayout("csv", [str(c) for c in header.columns], sep, detected)
 
 
 def apply_column_types(df: pd.DataFrame, types: Mapping[str, ColumnType]) -> pd.DataFrame:

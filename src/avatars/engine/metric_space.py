@@ -10,7 +10,7 @@ compared on their values. Excluded variables are left out unless the caller keep
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,10 +43,25 @@ class MetricSpace:
     ncp: int
     original_coordinates: np.ndarray  # (n, ncp)
     avatar_coordinates: np.ndarray  # (n_avatars, ncp)
+    imputation: ImputationParameters = field(default_factory=ImputationParameters)
 
     @property
     def n_modalities(self) -> list[int]:
         return self.encoder.n_modalities()[: len(self.encoder.categorical_columns)]
+
+    def embed(self, table: pd.DataFrame, seed: int) -> tuple[EncodedTable, np.ndarray]:
+        """Another table with the original's columns (a holdout) in this space: encoded like
+        the originals (a modality the originals lack counts as missing), imputed with the
+        space's method on its own, projected on the originals' axes; ``(encoded, coordinates)``.
+        ``seed`` feeds the imputation."""
+        params = self.imputation
+        encoded, _ = impute(
+            self.encoder.encode(table[self.encoder.columns]),
+            params,
+            np.random.default_rng(seed),
+            self.n_modalities,
+        )
+        return encoded, self.projection.transform(encoded, self.ncp)
 
     @classmethod
     def fit(
@@ -103,4 +118,5 @@ class MetricSpace:
             ncp=ncp,
             original_coordinates=projection.transform(orig, ncp),
             avatar_coordinates=projection.transform(avat, ncp),
+            imputation=params,
         )

@@ -10,7 +10,9 @@ into an :class:`EncodedTable`:
 - one missingness indicator per column that has missing values in the original
   (``is_missing__<column>``, a two-modality categorical: method.md §1.3).
 
-:meth:`TableEncoder.decode` does the reverse for avatars: it rounds integers half-to-even,
+:meth:`TableEncoder.decode` does the reverse for avatars: it rounds integers half-to-even (an
+integer column of at most :data:`INT_GRID_MAX_VALUES` distinct values to the nearest value
+observed in the original),
 rounds floats to the number of decimals most frequent in the original column, restores
 datetimes (and their time zone), categories and booleans, and puts missing values back where
 the avatar's indicator says so.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,10 +65,16 @@ class ColumnFormat:
 
     name: str
     type: ColumnType
-    dtype: object
+    dtype: Any  # the original's: a numpy dtype or a pandas extension dtype
     decimals: int | None = None  # floats
     datetime_unit: str | None = None  # "D" when every original datetime is a midnight
     tz: object = None  # datetime_tz
+    grid: np.ndarray | None = None  # int columns with few values: the values observed
+
+
+#: An integer column with at most this many distinct values keeps its avatars on the values
+#: observed in the original (scores 60, 70, ..., 100 stay on that grid instead of becoming 73).
+INT_GRID_MAX_VALUES = 30
 
 
 @dataclass
@@ -98,6 +107,10 @@ class TableEncoder:
                 values = _to_float(series, ctype, column)
                 if ctype == ColumnType.FLOAT:
                     fmt.decimals = _most_frequent_decimals(values)
+                elif ctype == ColumnType.INT:
+                    observed = np.unique(values[~np.isnan(values)])
+                    if len(observed) <= INT_GRID_MAX_VALUES:
+                        fmt.grid = observed
                 elif ctype in (ColumnType.DATETIME, ColumnType.DATETIME_TZ):
                     finite = values[~np.isnan(values)]
                     fmt.datetime_unit = "D" if np.all(np.mod(finite, 86400) == 0) else "s"
@@ -176,7 +189,7 @@ class TableEncoder:
     def _format_continuous(self, column: str, values: np.ndarray) -> pd.Series:
         fmt = self.formats[column]
         if fmt.type == ColumnType.INT:
-            rounded = np.rint(values)
+            rounded = np.rint(values) if fmt.grid is None else _snap(values, fmt.grid)
             dtype = fmt.dtype
             if (
                 isinstance(dtype, pd.api.extensions.ExtensionDtype)
@@ -267,6 +280,48 @@ def validate_column(series: pd.Series, ctype: ColumnType, n_rows: int) -> None:
             "from it; drop it, or list it in exclude_variables",
             column=name,
         )
+
+
+#: Why a column passes through an avatarization unchanged (see :func:`passed_through`).
+CONSTANT = "constant"
+ALL_MISSING = "all_missing"
+
+
+def pass_through_reason(series: pd.Series) -> str | None:
+    """``"constant"`` when every value is the same (none missing), ``"all_missing"`` when every
+    value is missing, None otherwise.
+
+    Such a column carries no information: nothing to protect (every record has the same value)
+    and nothing to blend (an avatar could only get that value). The avatarization passes it
+    through unchanged — left out of the projection, copied to the avatars as it is — and the
+    metrics leave it out of their space. A column with one value *and* missing values is not
+    constant: its missingness is information, modelled like any other.
+    """
+    observed = series.dropna()
+    if observed.empty:
+        return ALL_MISSING
+    if len(observed) == len(series) and observed.nunique() == 1:
+        return CONSTANT
+    return None
+
+
+def passed_through(df: pd.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """The columns of ``df`` (or of ``columns``) that pass through unchanged, in table order,
+    as ``[{"column": name, "reason": "constant" | "all_missing"}]`` (the metadata's form)."""
+    names = list(df.columns) if columns is None else list(columns)
+    out = []
+    for column in names:
+        reason = pass_through_reason(df[column])
+        if reason is not None:
+            out.append({"column": str(column), "reason": reason})
+    return out
+
+
+def passed_through_note(passed: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The metrics results' ``metadata`` entry: ``{"passed_through": [...]}``, or nothing when
+    no column passed through (the server merges this metadata into the files that the official
+    client reads; it stays as it was for ordinary tables)."""
+    return {"passed_through": passed} if passed else {}
 
 
 def check_columns_exist(parameter: str, names: Sequence[str] | None, df: pd.DataFrame) -> list[str]:
@@ -383,6 +438,17 @@ def _show(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value)
+
+
+def _snap(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Each value replaced by the nearest value of the sorted ``grid`` (NaN stays NaN; a value
+    half-way between two grid values goes to the lower one)."""
+    upper = np.clip(np.searchsorted(grid, values), 1, len(grid) - 1) if len(grid) > 1 else None
+    if upper is None:
+        return np.where(np.isnan(values), np.nan, grid[0])
+    lower_values, upper_values = grid[upper - 1], grid[upper]
+    nearest = np.where(values - lower_values <= upper_values - values, lower_values, upper_values)
+    return np.where(np.isnan(values), np.nan, nearest)
 
 
 def _with_missing(series: pd.Series, is_missing: np.ndarray) -> pd.Series:

@@ -6,6 +6,9 @@ original, imputed, and projected with the FAMD/PCA/MCA fitted on the originals
 (:class:`~avatars.engine.metric_space.MetricSpace`; no missingness indicators, as in the paper's
 ``SecurityMetrics``); the first ``ncp`` coordinates are used (default ``min(5, rank)``).
 Notation: ``c_i`` the coordinates of original ``i``, ``a_j`` those of avatar ``j``, ``n`` rows.
+Columns that carry no information — constant, or missing in every row — are left out of the
+space and of every metric (the avatarization passes them through unchanged) and listed in
+``metadata["passed_through"]`` (absent when there are none).
 
 Singling out (§2.1-2.8)
 
@@ -21,6 +24,14 @@ Singling out (§2.1-2.8)
   ``NNDR(s) = d₁(s) / d₂(s)`` (1 when ``d₂ = 0``) per avatar, over the originals; reported: medians.
 - closest rate (§2.5, provisional), column and row direct match protection (§2.6, §2.8,
   provisional), categorical hidden rate (§2.7, provisional).
+
+Exact copies and identifiers (ours, issue 15): the unique-record copy share — avatars identical
+to an original record that is unique in the original data, on every compared column and on the
+``known_variables`` — and the identifier protection — avatars that carry their own original's
+value of an identifier column (:mod:`avatars.engine.identifiers`), measured on the tables as
+given, excluded columns included. With a ``holdout`` (records of the same population that the
+avatarization did not see): the DCR share and a distance-based membership-inference AUC
+(:func:`dcr_share`, :func:`membership_auc`), in the metric space.
 
 Linkability and inference (need ``known_variables``; §2.9-2.10, provisional).
 
@@ -46,23 +57,42 @@ n × n (or n × k-large) matrix; the trees on the originals and on the avatars a
 shared by the metrics, queries run in KD-tree leaf order (:class:`_Frame`), and BLAS runs on one
 thread (:func:`single_threaded_blas`). Measured on 2 busy cores, 16 mixed columns: 50,000 rows
 ~2 s of privacy metrics, 1,000,000 rows ~40 s (avatarization excluded).
+
+Randomness: one ``seed`` (0 when None), split by :class:`PrivacyStreams` into independent
+streams, one per random step — the metric space's imputation, the categorical hidden rate's
+imputation, the local cloaking subsamples and the inference imputation — so that no two steps
+share random numbers. The same seed and inputs give the same metrics.
+
+Layout: :func:`privacy_metrics` checks its inputs once (:func:`_check_request`), fits the metric
+space once, runs the neighbour searches of §2.1-2.5 on one shared frame (:func:`_singling_out`)
+and asks one function per metric family for its metrics and details (the ``_…_section``
+functions, each with its formula and source).
 """
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from threadpoolctl import threadpool_limits
+from scipy.stats import rankdata
 
-from avatars.engine.errors import InvalidDataError, InvalidParameterError
+from avatars.engine.common import (
+    ProgressCallback,
+    Steps,
+    align_columns,
+    check_table,
+    jsonable,
+    single_threaded_blas,
+)
+from avatars.engine.errors import AvatarsEngineError, InvalidDataError, InvalidParameterError
+from avatars.engine.identifiers import IdentifierFinding, detect_identifiers, normalised_text
 from avatars.engine.imputation import ImputationParameters, impute
+from avatars.engine.metric_rows import PrivacyVerdict, merge_warnings, privacy_verdict
 from avatars.engine.metric_space import MetricSpace
 from avatars.engine.neighbors import (
     CHUNK_ROWS,
@@ -75,28 +105,30 @@ from avatars.engine.preprocessing import (
     EncodedTable,
     TableEncoder,
     check_columns_exist,
+    passed_through,
+    passed_through_note,
     validate_table,
 )
 from avatars.engine.projection import Projection
 from avatars.engine.schema import ColumnType
 from avatars.engine.targets import MetricValue, make_metric
 
-ProgressCallback = Callable[[float, str], None]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def single_threaded_blas(function: F) -> F:
-    """Run ``function`` with one BLAS thread. The metrics' matrix products are small chunked
-    Gram and projection products: a multi-threaded OpenBLAS only spins on them, and makes them
-    several times slower on a busy machine (measured: signal metrics of 50,000 rows 1.7 s with
-    2 BLAS threads, 0.44 s with 1, on 2 loaded cores). KD-tree queries keep their own workers."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with threadpool_limits(limits=1, user_api="blas"):
-            return function(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+__all__ = [
+    "LEGACY_PRIVACY_FIELDS",
+    "PrivacyMetricsResult",
+    "PrivacyStreams",
+    "closest_rate",
+    "dcr_nndr",
+    "dcr_share",
+    "hidden_flags",
+    "local_cloaking",
+    "membership_auc",
+    "nearest_avatar",
+    "paired_distances",
+    "privacy_metrics",
+    "single_threaded_blas",
+    "tie_tolerance",
+]
 
 
 #: Closest rate: percentile of the originals' nearest-other-original distances used as the
@@ -153,6 +185,12 @@ class PrivacyMetricsResult:
         found = self.metric(name)
         return None if found is None else found.value
 
+    def verdict(self) -> PrivacyVerdict:
+        """What passed, what did not and what to change (:func:`privacy_verdict`)."""
+        return privacy_verdict(
+            [m.to_dict() for m in self.metrics], self.metadata.get("warnings") or []
+        )
+
     def to_dict(self, *, records_limit: int = 0) -> dict[str, Any]:
         """A JSON-serialisable dict (the server's ``<table>.privacy.json``).
 
@@ -166,9 +204,10 @@ class PrivacyMetricsResult:
         out["metrics"] = [m.to_dict() for m in self.metrics]
         out["targets"] = {m.name: m.target for m in self.metrics}
         out["passed"] = {m.name: m.passed for m in self.metrics}
-        out["details"] = _jsonable(self.details)
-        out["parameters"] = _jsonable(self.parameters)
-        out["metadata"] = _jsonable(self.metadata)
+        out["details"] = jsonable(self.details)
+        out["parameters"] = jsonable(self.parameters)
+        out["metadata"] = jsonable(self.metadata)
+        out["verdict"] = self.verdict().to_dict()
         if len(self.hidden) <= records_limit:
             records: dict[str, Any] = {
                 "hidden": self.hidden,
@@ -180,7 +219,7 @@ class PrivacyMetricsResult:
             }
             if self.categorical_hidden is not None:
                 records["categorical_hidden"] = self.categorical_hidden
-            out["records"] = _jsonable(records)
+            out["records"] = jsonable(records)
         return out
 
 
@@ -556,6 +595,85 @@ def closest_rate(
     return 100.0 * (1.0 - float(np.mean(at_risk))), at_risk, tau
 
 
+def dcr_share(
+    training_coordinates: np.ndarray,
+    holdout_coordinates: np.ndarray,
+    avatar_coordinates: np.ndarray,
+    *,
+    atol: float | None = None,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """DCR share (%) of the avatars between training and holdout; returns it with ``d_T`` and
+    ``d_H``, each avatar's distance to its nearest training / holdout record.
+
+    Observed share ``O = mean_s (1[d_T(s) < d_H(s)] + ½ · 1[d_T(s) = d_H(s)])`` (ties within
+    ``atol`` count half). If the avatars were no closer to the records they were made from than
+    to new records of the same population, an avatar's nearest record would be a training one
+    with probability ``B = n_T / (n_T + n_H)`` (every record exchangeable); the reported share is
+    ``O`` on the equal-size scale, ``100 · r / (1 + r)`` with the odds ratio
+    ``r = [O / (1 − O)] / [B / (1 − B)]``: 50 % means no closer to training than to new records,
+    100 % every avatar closest to a training record; equal sizes give ``O`` itself. Comparing
+    every record, rather than a training subsample of the holdout's size, keeps the measure
+    honest: a subsample drops most of the records an avatar was made from, and a 10,000-row
+    holdout then made a 50,000-row avatarization look 8 points safer (54 % instead of 62 %).
+    Source: MOSTLY AI's QA report ("DCR share", 50 % ideal with equal sizes), sdmetrics'
+    ``DCROverfittingProtection`` (which reports ``1 − max(0, 2·(share − ½))``).
+    """
+    if atol is None:
+        atol = tie_tolerance(training_coordinates, avatar_coordinates)
+    d_train = _nearest_distances(training_coordinates, avatar_coordinates)
+    d_holdout = _nearest_distances(holdout_coordinates, avatar_coordinates)
+    closer = d_train < d_holdout - atol
+    tied = np.abs(d_train - d_holdout) <= atol
+    observed = float(np.mean(closer + 0.5 * tied))
+    n_t, n_h = len(training_coordinates), len(holdout_coordinates)
+    return 100.0 * _equal_size_share(observed, n_t / (n_t + n_h)), d_train, d_holdout
+
+
+def _equal_size_share(observed: float, baseline: float) -> float:
+    """``observed`` (a share whose no-leak value is ``baseline``) on the scale where the no-leak
+    value is ½: the odds ratio ``r`` of observed to baseline, as ``r / (1 + r)``."""
+    if observed >= 1.0:
+        return 1.0
+    if observed <= 0.0:
+        return 0.0
+    ratio = (observed / (1.0 - observed)) / (baseline / (1.0 - baseline))
+    return ratio / (1.0 + ratio)
+
+
+def membership_auc(
+    member_coordinates: np.ndarray,
+    non_member_coordinates: np.ndarray,
+    avatar_coordinates: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC of a distance-based membership-inference attack; returns it with each candidate's
+    distance to its nearest avatar (members', non-members').
+
+    The attacker holds candidate records and the avatars, and calls a candidate a member of
+    the avatarized data when it is close to an avatar (score ``−min_s ‖x − s‖``). The AUC is
+    the probability that a random member scores higher than a random non-member, ties
+    counting half (Mann-Whitney U / (m₁·m₀)): 0.5 is a coin toss, 1 a perfect attack. Source:
+    the distance-to-closest-record attacks of Chen et al. 2020 (GAN-Leaks, "full black-box")
+    and anonymeter's premise that an attack is measured against a control set (Giomi et al.
+    2023); here the control is the holdout.
+    """
+    d_members = _nearest_distances(avatar_coordinates, member_coordinates)
+    d_others = _nearest_distances(avatar_coordinates, non_member_coordinates)
+    m1, m0 = len(d_members), len(d_others)
+    ranks = rankdata(np.concatenate([-d_members, -d_others]))  # higher score, higher rank
+    u = float(ranks[:m1].sum()) - m1 * (m1 + 1) / 2.0
+    return u / (m1 * m0), d_members, d_others
+
+
+def _nearest_distances(points: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Distance of each query to its nearest point (KD-tree, bounded chunks)."""
+    tree = _balanced_tree(points)
+    out = np.empty(len(queries))
+    for start in range(0, len(queries), CHUNK_ROWS):
+        stop = min(len(queries), start + CHUNK_ROWS)
+        out[start:stop], _ = tree.query(queries[start:stop], k=1, workers=-1)
+    return out
+
+
 def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``‖a_i − b_i‖`` row by row, in chunks."""
     n = a.shape[0]
@@ -565,6 +683,48 @@ def paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         diff = a[start:stop] - b[start:stop]
         out[start:stop] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     return out
+
+
+# =====================================================================================
+# randomness
+# =====================================================================================
+@dataclass(frozen=True)
+class PrivacyStreams:
+    """The seeds of the random steps of one :func:`privacy_metrics` run.
+
+    Independent streams spawned from the run's seed (``numpy.random.SeedSequence(seed)
+    .spawn(4)``, child ``i`` → ``generate_state(1)[0]``), so that no two steps draw the same
+    random numbers and a step that draws more or fewer of them leaves the others unchanged:
+
+    - ``metric_space`` (child 0): imputation of the originals and of the avatars in the metric
+      space (:class:`~avatars.engine.metric_space.MetricSpace`, which spawns one stream per table);
+    - ``categorical_hidden_rate`` (child 1): imputation in the categorical hidden rate's space;
+    - ``local_cloaking`` (child 2): the nested random subsamples of the avatars that bound the
+      local cloaking counts (the counts themselves do not depend on it);
+    - ``inference`` (child 3): imputation of the known variables for the inference metrics;
+    - ``membership`` (child 4): the holdout's imputation.
+
+    Imputation draws only when it samples (``training_fraction`` < 1, or fast_knn on a large
+    table); the other steps draw always. ``details["random_streams"]`` reports the seeds.
+    """
+
+    metric_space: int
+    categorical_hidden_rate: int
+    local_cloaking: int
+    inference: int
+    membership: int
+
+    @classmethod
+    def from_seed(cls, seed: int) -> PrivacyStreams:
+        # spawn(n) gives child i the same seed whatever n: adding a stream changes no other
+        children = np.random.SeedSequence(seed).spawn(5)
+        metric_space, categorical, cloaking, inference, membership = (
+            int(child.generate_state(1)[0]) for child in children
+        )
+        return cls(metric_space, categorical, cloaking, inference, membership)
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
 
 
 # =====================================================================================
@@ -586,6 +746,9 @@ def privacy_metrics(
     closest_rate_ratio_threshold: float = 0.3,
     categorical_hidden_rate_variables: Sequence[str] | None = None,
     exclude_variables: Sequence[str] | None = None,
+    holdout: pd.DataFrame | None = None,
+    warnings: Sequence[Mapping[str, Any]] | None = None,
+    not_identifiers: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PrivacyMetricsResult:
     """Privacy metrics of ``unshuffled_avatars`` (row ``i`` = avatar of ``original`` row ``i``).
@@ -600,7 +763,7 @@ def privacy_metrics(
         Use the avatarization's ``ncp``; a larger value measures DCR/NNDR closer to the full
         space (the paper's DCR/NNDR comparison used all components, ``ncp = rank``).
     seed
-        Seed of the random steps (imputation sampling); None means 0, so results are
+        Seed of the random steps (:class:`PrivacyStreams`); None means 0, so results are
         reproducible either way.
     column_types, column_weights, imputation, exclude_variables
         As for the avatarization; excluded variables are left out of every metric.
@@ -614,15 +777,162 @@ def privacy_metrics(
         Closest rate: NNDR below which a too-close avatar is also "too isolated" (0-1).
     categorical_hidden_rate_variables
         Columns for the categorical hidden rate (treated as categorical); default: not computed.
+    holdout
+        Records of the same population that the avatarization did not see, with the
+        original's columns: enables the DCR share and the membership-inference AUC.
+    warnings
+        The avatarization's ``metadata["warnings"]``: repeated in this result's metadata (with
+        what the metrics measure themselves) and in its verdict.
+    not_identifiers
+        Columns that :func:`~avatars.engine.identifiers.detect_identifiers` flags but that are
+        variables (the avatarization's ``not_identifiers``). Every other identifier column is
+        left out of the metric space (listed in ``details["space"]["identifiers_left_out"]``)
+        and measured by ``identifier_protection`` instead.
     progress
         Called as ``progress(fraction, phase)``.
     """
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
-    report = progress or (lambda fraction, phase: None)
+    # Long by its docstring and one step block per metric family; each family's mathematics is
+    # in its own _..._section function.
+    steps = Steps(progress)
+    request = _check_request(
+        original,
+        unshuffled_avatars,
+        exclude_variables=exclude_variables,
+        known_variables=known_variables,
+        target=target,
+        categorical_hidden_rate_variables=categorical_hidden_rate_variables,
+        quantile_threshold=quantile_threshold,
+        ratio_threshold=closest_rate_ratio_threshold,
+        seed=seed,
+        column_types=column_types,
+        not_identifiers=not_identifiers,
+    )
+    if holdout is not None:
+        check_table(holdout, "holdout")
+        request.holdout = align_columns(original, holdout, "holdout")
+        if len(request.holdout) < 2:
+            raise InvalidDataError("holdout: the membership metrics need at least 2 records")
+    avatars = request.avatars
+    streams = PrivacyStreams.from_seed(request.seed)
+    with steps.step(0.0, "projection", "metric_space"):
+        space = MetricSpace.fit(
+            original,
+            avatars,
+            ncp=ncp,
+            column_types=column_types,
+            column_weights=column_weights,
+            imputation=imputation,
+            exclude_variables=request.left_out,
+            seed=streams.metric_space,
+        )
+    singling = _singling_out(space, steps, streams.local_cloaking)
+    keep = [c for c in original.columns if c not in request.left_out]
+    closest, at_risk = _closest_rate_section(singling, request.quantile, request.ratio)
+    sections = [
+        _hidden_rate_section(singling),
+        _local_cloaking_section(singling),
+        _dcr_nndr_section(singling, request.ratio),
+        closest,
+    ]
+    with steps.step(0.65, "direct matches", "direct_match"):
+        raw_o, raw_a = space.encoder.encode(original[keep]), space.encoder.encode(avatars[keep])
+        sections.append(_direct_match_section(raw_o, raw_a, space.encoder))
+        sections.append(_unique_copy_section(raw_o, raw_a, space.encoder, request.known))
+        del raw_o, raw_a
+    with steps.step(0.7, "identifiers", "identifiers"):
+        identifier_section, measured = _identifier_section(
+            original, avatars, request.identifiers, request.passed_through, request.exclude
+        )
+        sections.append(identifier_section)
+    if request.holdout is not None:
+        with steps.step(0.72, "membership", "membership"):
+            sections.append(_membership_section(space, request.holdout, streams.membership))
+    categorical_hidden = None
+    if request.categorical_variables:
+        with steps.step(0.75, "categorical hidden rate", "categorical_hidden_rate"):
+            section, categorical_hidden = _categorical_hidden_rate_section(
+                original, request, imputation, streams.categorical_hidden_rate
+            )
+            sections.append(section)
+    if request.known:
+        with steps.step(0.85, "correlation protection rate", "correlation_protection_rate"):
+            hidden_rate = 100.0 * float(np.mean(singling.hidden))
+            sections.append(_correlation_protection_section(space, request.known, hidden_rate))
+    if request.known and request.target is not None:
+        with steps.step(0.9, "inference", "inference"):
+            section = _inference_section(original, request, space, imputation, streams.inference)
+            sections.append(section)
+    details: dict[str, Any] = {
+        "space": _space_details(space, singling, keep, len(avatars), request.identifiers_left_out)
+    }
+    for section in sections:
+        details.update(section.details)
+    details["random_streams"] = streams.to_dict()
+    details["timings_seconds"] = steps.seconds()
+    steps.report(1.0, "done")
+    return PrivacyMetricsResult(
+        metrics=[metric for section in sections for metric in section.metrics],
+        details=details,
+        parameters=_parameters(request, space, column_weights, imputation),
+        hidden=singling.hidden,
+        hidden_strict=singling.hidden_strict,
+        local_cloaking=singling.local_cloaking,
+        distance_to_closest=singling.distance_to_closest,
+        closest_distances_ratio=singling.closest_distances_ratio,
+        closest_at_risk=at_risk,
+        categorical_hidden=categorical_hidden,
+        metadata=_result_metadata(request, warnings, measured),
+    )
+
+
+# -- the request: inputs checked once ----------------------------------------------------------
+@dataclass
+class _Request:
+    """The inputs of :func:`privacy_metrics`, checked (errors name the parameter)."""
+
+    avatars: pd.DataFrame  # the avatars, with the original's columns in its order
+    exclude: list[str]
+    known: list[str]
+    categorical_variables: list[str]
+    target: str | None
+    quantile: float
+    ratio: float
+    seed: int
+    passed_through: list[dict[str, str]]  # constant or all-missing columns, left out
+    identifiers: list[IdentifierFinding] = field(default_factory=list)  # excluded ones too
+    holdout: pd.DataFrame | None = None  # with the original's columns in its order
+
+    @property
+    def identifiers_left_out(self) -> list[str]:
+        """Identifier columns that were not excluded: left out of the space all the same."""
+        return [f.column for f in self.identifiers if f.column not in self.exclude]
+
+    @property
+    def left_out(self) -> list[str]:
+        """The columns outside the metric space: excluded ones, passed-through ones, then the
+        identifier columns (an identifier is not a variable: in the space, new keys or
+        pseudonyms far from the original values would make every avatar look hidden)."""
+        passed = [entry["column"] for entry in self.passed_through]
+        return [*self.exclude, *passed, *self.identifiers_left_out]
+
+
+def _check_request(
+    original: pd.DataFrame,
+    unshuffled_avatars: pd.DataFrame,
+    *,
+    exclude_variables: Sequence[str] | None,
+    known_variables: Sequence[str] | None,
+    target: str | None,
+    categorical_hidden_rate_variables: Sequence[str] | None,
+    quantile_threshold: float | None,
+    ratio_threshold: float,
+    seed: int | None,
+    column_types: Mapping[str, str | ColumnType] | None = None,
+    not_identifiers: Sequence[str] | None = None,
+) -> _Request:
     validate_table(original)
-    _check_table(unshuffled_avatars, "unshuffled_avatars")
-    avatars = _align_columns(original, unshuffled_avatars, "unshuffled_avatars")
+    check_table(unshuffled_avatars, "unshuffled_avatars")
+    avatars = align_columns(original, unshuffled_avatars, "unshuffled_avatars")
     if len(avatars) != len(original):
         raise InvalidDataError(
             f"unshuffled_avatars has {len(avatars)} rows but the original has {len(original)}: "
@@ -631,172 +941,320 @@ def privacy_metrics(
     if len(original) < 2:
         raise InvalidDataError("privacy metrics need at least 2 records")
     exclude = check_columns_exist("exclude_variables", exclude_variables, original)
+    passed = passed_through(original, [c for c in original.columns if c not in exclude])
+    identifiers = _identifiers(original, column_types, not_identifiers, passed)
+    found = {f.column for f in identifiers} - set(exclude)
+    if len(exclude) + len(passed) + len(found) == original.shape[1]:
+        raise InvalidDataError(
+            "nothing to compare: every column is excluded, constant, missing in every row or an "
+            "identifier"
+        )
     known = _check_variable_list("known_variables", known_variables, original, exclude)
-    chr_vars = _check_variable_list(
+    categorical = _check_variable_list(
         "categorical_hidden_rate_variables", categorical_hidden_rate_variables, original, exclude
     )
-    if target is not None:
-        if not isinstance(target, str):
-            raise InvalidParameterError("target", f"expected a column name, got {target!r}")
-        check_columns_exist("target", [target], original)
-        if not known:
+    _check_target(target, original, known, exclude)
+    for parameter, names in (
+        ("known_variables", known),
+        ("categorical_hidden_rate_variables", categorical),
+        ("target", [target] if target else []),
+    ):
+        named = [c for c in names if c in found]
+        if named:
             raise InvalidParameterError(
-                "target", "needs known_variables (the columns the attacker already knows)"
+                parameter,
+                f"column(s) {', '.join(map(repr, named))} identify individuals: an identifier "
+                "is not a variable of the metrics (declare it in not_identifiers if it is not one)",
             )
-        if target in known:
-            raise InvalidParameterError(
-                "target", f"column '{target}' cannot also be one of the known_variables"
-            )
-        if target in exclude:
-            raise InvalidParameterError("target", f"column '{target}' is in exclude_variables")
+    if target in {p["column"] for p in passed}:
+        raise InvalidParameterError(
+            "target", f"column '{target}' is {_reason_text(passed, target)}: nothing to infer"
+        )
+    known = _without_passed_through("known_variables", known, passed)
+    categorical = _without_passed_through("categorical_hidden_rate_variables", categorical, passed)
     quantile = _check_number(
         "quantile_threshold",
         DEFAULT_QUANTILE_THRESHOLD if quantile_threshold is None else quantile_threshold,
         0.0,
         100.0,
     )
-    ratio = _check_number("closest_rate_ratio_threshold", closest_rate_ratio_threshold, 0.0, 1.0)
-    seed = _check_seed(seed)
-    streams = np.random.SeedSequence(seed).spawn(4)
-    seeds = [int(s.generate_state(1)[0]) for s in streams]
-
-    # -- the metric space ---------------------------------------------------------------
-    report(0.0, "projection")
-    t = time.perf_counter()
-    space = MetricSpace.fit(
-        original,
+    ratio = _check_number("closest_rate_ratio_threshold", ratio_threshold, 0.0, 1.0)
+    return _Request(
         avatars,
-        ncp=ncp,
-        column_types=column_types,
-        column_weights=column_weights,
-        imputation=imputation,
-        exclude_variables=exclude,
-        seed=seeds[0],
+        exclude,
+        known,
+        categorical,
+        target,
+        quantile,
+        ratio,
+        _check_seed(seed),
+        passed,
+        identifiers,
     )
+
+
+def _identifiers(
+    original: pd.DataFrame,
+    column_types: Mapping[str, str | ColumnType] | None,
+    not_identifiers: Sequence[str] | None,
+    passed: list[dict[str, str]],
+) -> list[IdentifierFinding]:
+    """The identifier columns of the original (excluded ones included), but those declared not
+    to be identifiers and the passed-through ones."""
+    declared = check_columns_exist("not_identifiers", not_identifiers, original)
+    left_out = {p["column"] for p in passed} | set(declared)
+    columns = [c for c in original.columns if c not in left_out]
+    types = {c: t for c, t in (column_types or {}).items() if c in original.columns}
+    try:
+        return detect_identifiers(original, column_types=types, columns=columns)
+    except AvatarsEngineError:  # a type error: the metric space names it better
+        return []
+
+
+def _without_passed_through(
+    parameter: str, names: list[str], passed: list[dict[str, str]]
+) -> list[str]:
+    """``names`` without the passed-through columns: a constant (or empty) column tells an
+    attacker nothing, and is the same in every avatar. A list of nothing else is an error."""
+    left_out = {p["column"] for p in passed}
+    kept = [c for c in names if c not in left_out]
+    if names and not kept:
+        shown = ", ".join(f"'{c}' ({_reason_text(passed, c)})" for c in names)
+        raise InvalidParameterError(
+            parameter,
+            f"lists only columns that carry no information, which pass through unchanged: "
+            f"{shown}; list columns whose values vary",
+        )
+    return kept
+
+
+def _reason_text(passed: list[dict[str, str]], column: str) -> str:
+    reason = next(p["reason"] for p in passed if p["column"] == column)
+    return "constant" if reason == "constant" else "missing in every row"
+
+
+def _check_target(
+    target: object, original: pd.DataFrame, known: list[str], exclude: list[str]
+) -> None:
+    if target is None:
+        return
+    if not isinstance(target, str):
+        raise InvalidParameterError("target", f"expected a column name, got {target!r}")
+    check_columns_exist("target", [target], original)
+    if not known:
+        raise InvalidParameterError(
+            "target", "needs known_variables (the columns the attacker already knows)"
+        )
+    if target in known:
+        raise InvalidParameterError(
+            "target", f"column '{target}' cannot also be one of the known_variables"
+        )
+    if target in exclude:
+        raise InvalidParameterError("target", f"column '{target}' is in exclude_variables")
+
+
+def _space_details(
+    space: MetricSpace,
+    singling: _SinglingOut,
+    variables: list[str],
+    n_avatars: int,
+    identifiers: list[str],
+) -> dict[str, Any]:
+    return {
+        "identifiers_left_out": identifiers,
+        "projection": space.projection.kind.value,
+        "ncp": space.ncp,
+        "rank": space.projection.rank,
+        "explained_variance_ratio": space.projection.explained_variance_ratio[: space.ncp].tolist(),
+        "n_original": len(singling.hidden),
+        "n_avatars": n_avatars,
+        "variables": variables,
+        "tie_tolerance": singling.atol,
+    }
+
+
+def _parameters(
+    request: _Request,
+    space: MetricSpace,
+    column_weights: Mapping[str, float] | None,
+    imputation: ImputationParameters | Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "ncp": space.ncp,
+        "seed": request.seed,
+        "column_types": {c: t.value for c, t in space.encoder.column_types.items()},
+        "column_weights": dict(column_weights or {}),
+        "imputation": _imputation_dict(imputation),
+        "known_variables": request.known,
+        "target": request.target,
+        "quantile_threshold": request.quantile,
+        "closest_rate_ratio_threshold": request.ratio,
+        "categorical_hidden_rate_variables": request.categorical_variables,
+        "exclude_variables": request.exclude,
+    }
+
+
+# =====================================================================================
+# singling out (§2.1-2.5): one frame, its trees shared by the searches
+# =====================================================================================
+@dataclass
+class _SinglingOut:
+    """Per-record results of §2.1-2.5 in the callers' row order, and what their details need."""
+
+    atol: float
+    hidden: np.ndarray  # per original
+    hidden_strict: np.ndarray
+    local_cloaking: np.ndarray
+    lc_exact_below: int  # values ≥ this are "at least" (n − 1: every value exact)
+    empty: np.ndarray  # no other avatar and no other original within the own-avatar distance
+    distance_to_closest: np.ndarray  # per avatar
+    closest_distances_ratio: np.ndarray
+    nearest_other_original: np.ndarray  # per original
+
+
+def _singling_out(space: MetricSpace, steps: Steps, cloaking_seed: int) -> _SinglingOut:
+    """The neighbour searches behind the hidden rate, local cloaking and DCR/NNDR.
+
+    They run in the KD-tree leaf order of :class:`_Frame` and share its avatar index and scan;
+    everything but the per-record results is freed on return.
+    """
     orig_c, avat_c = space.original_coordinates, space.avatar_coordinates
     atol = tie_tolerance(orig_c, avat_c)
-    n = len(original)
-    timings["metric_space"] = time.perf_counter() - t
-
-    # -- singling out: hidden rate, local cloaking -----------------------------------------
-    report(0.25, "hidden rate and local cloaking")
-    t = time.perf_counter()
-    keys = _row_keys(space.avatars.continuous, space.avatars.codes)
-    frame = _Frame.of(orig_c, avat_c, keys)
-    o, a, own = frame.originals, frame.avatars, frame.own
-    index = _AvatarIndex.build(a, frame.keys, atol, labels=frame.order)
-    scan = _scan_nearest(index, o, own, atol)
-    hidden, hidden_strict = _finish_hidden(scan, index, o, own, atol, query_labels=frame.order)
-    del index
-    timings["hidden_rate"] = time.perf_counter() - t
-    report(0.35, "local cloaking")
-    t = time.perf_counter()
-    lc_cap = max(LC_MIN_CAP, LC_COUNT_BUDGET // n)
-    lc = _finish_local_cloaking(scan, o, a, own, atol, lc_cap, seeds[1])
-    if lc_cap < n - 1 and np.median(lc) >= lc_cap:  # the median must be exact: count it all
-        capped = np.flatnonzero(lc >= lc_cap)
-        exact = _finish_local_cloaking(scan, o, a, own, atol, None, 0, only=capped)
-        lc[capped] = exact[capped]
-        lc_cap = n - 1
-    n_capped = int(np.sum(lc >= lc_cap)) if lc_cap < n - 1 else 0
+    frame = _Frame.of(orig_c, avat_c, _row_keys(space.avatars.continuous, space.avatars.codes))
+    with steps.step(0.25, "hidden rate and local cloaking", "hidden_rate"):
+        scan, hidden, strict = _nearest_avatar_scan(frame, atol)
+    with steps.step(0.35, "local cloaking", "local_cloaking"):
+        lc, exact_below = _local_cloaking_values(scan, frame, atol, cloaking_seed)
     del scan
-    timings["local_cloaking"] = time.perf_counter() - t
-
-    # -- DCR, NNDR, closest rate (one tree on the originals) --------------------------------
-    report(0.5, "distance to closest")
-    t = time.perf_counter()
-    original_tree = _balanced_tree(o)
-    dcr, nndr = dcr_nndr(o, a, atol=atol, tree=original_tree)
-    nearest_other, _ = nearest_other_neighbors(o, 1, tree=original_tree)
-    nearest_other = _snap_zero(nearest_other[:, 0], atol)
-    rate, at_risk, tau = closest_rate(
-        dcr, nndr, nearest_other, quantile_threshold=quantile, ratio_threshold=ratio
+    with steps.step(0.5, "distance to closest", "distance_to_closest"):
+        dcr, nndr, nearest_other = _distances_to_closest(frame, atol)
+        # the paper's empty rate: no other avatar (LC) and no other original (RC) within the
+        # own-avatar distance; RC_i = 0 exactly when the nearest other original is farther
+        empty = (lc == 0) & (nearest_other > frame.own + atol)
+    return _SinglingOut(
+        atol=atol,
+        hidden=frame.restore(hidden),
+        hidden_strict=frame.restore(strict),
+        local_cloaking=frame.restore(lc),
+        lc_exact_below=exact_below,
+        empty=frame.restore(empty),
+        distance_to_closest=frame.restore(dcr),
+        closest_distances_ratio=frame.restore(nndr),
+        nearest_other_original=frame.restore(nearest_other),
     )
-    # the paper's empty rate: no other avatar (LC) and no other original (RC) within the
-    # own-avatar distance; RC_i = 0 exactly when the nearest other original is farther
-    empty = (lc == 0) & (nearest_other > own + atol)
-    del original_tree
-    hidden, hidden_strict, lc = (
-        frame.restore(hidden),
-        frame.restore(hidden_strict),
-        frame.restore(lc),
+
+
+def _nearest_avatar_scan(frame: _Frame, atol: float) -> tuple[_Scan, np.ndarray, np.ndarray]:
+    """The k-nearest scan of the originals among the avatars (shared with local cloaking) and
+    the hidden flags it settles, ``(scan, hidden, hidden_strict)``, in frame order."""
+    index = _AvatarIndex.build(frame.avatars, frame.keys, atol, labels=frame.order)
+    scan = _scan_nearest(index, frame.originals, frame.own, atol)
+    hidden, strict = _finish_hidden(
+        scan, index, frame.originals, frame.own, atol, query_labels=frame.order
     )
-    dcr, nndr, at_risk = frame.restore(dcr), frame.restore(nndr), frame.restore(at_risk)
-    nearest_other, empty = frame.restore(nearest_other), frame.restore(empty)
-    del frame, o, a
-    timings["distance_to_closest"] = time.perf_counter() - t
+    return scan, hidden, strict
 
-    # -- direct matches on values ---------------------------------------------------------
-    report(0.65, "direct matches")
-    t = time.perf_counter()
-    keep = [c for c in original.columns if c not in exclude]
-    raw_o = space.encoder.encode(original[keep])
-    raw_a = space.encoder.encode(avatars[keep])
-    column_protection = _column_direct_match(raw_o, raw_a, space.encoder)
-    row_matches, own_row_matches = _row_direct_matches(raw_o, raw_a, space.encoder)
-    del raw_o, raw_a
-    timings["direct_match"] = time.perf_counter() - t
 
-    hr = 100.0 * float(np.mean(hidden))
-    details: dict[str, Any] = {
-        "space": {
-            "projection": space.projection.kind.value,
-            "ncp": space.ncp,
-            "rank": space.projection.rank,
-            "explained_variance_ratio": space.projection.explained_variance_ratio[
-                : space.ncp
-            ].tolist(),
-            "n_original": n,
-            "n_avatars": len(avatars),
-            "variables": keep,
-            "tie_tolerance": atol,
-        },
-        "hidden_rate": {
-            "tie_rule": "lowest_index",
-            "value": hr,
-            "hidden_rate_strict": 100.0 * float(np.mean(hidden_strict)),
-            "n_hidden": int(hidden.sum()),
-        },
-        "local_cloaking": {
-            **_summary(lc),
-            "share_zero": 100.0 * float(np.mean(lc == 0)),
-            "histogram": _histogram(lc, LC_HISTOGRAM_BINS),
-            "empty_rate": 100.0 * float(np.mean(empty)),
-            "exact_below": lc_cap if n_capped else None,
-            "n_at_least_exact_below": n_capped,
-        },
+def _local_cloaking_values(
+    scan: _Scan, frame: _Frame, atol: float, seed: int
+) -> tuple[np.ndarray, int]:
+    """``LC_i`` in frame order and the bound below which every value is exact.
+
+    Values are exact below ``max(LC_MIN_CAP, LC_COUNT_BUDGET // n)`` and reported as that bound
+    above it (see :func:`local_cloaking`); when the median itself reaches the bound, the capped
+    records are counted exactly, since the reported median must be exact.
+    """
+    o, a, own = frame.originals, frame.avatars, frame.own
+    n = len(o)
+    cap = max(LC_MIN_CAP, LC_COUNT_BUDGET // n)
+    lc = _finish_local_cloaking(scan, o, a, own, atol, cap, seed)
+    if cap < n - 1 and np.median(lc) >= cap:
+        capped = np.flatnonzero(lc >= cap)
+        exact = _finish_local_cloaking(scan, o, a, own, atol, None, seed, only=capped)
+        lc[capped] = exact[capped]
+        cap = n - 1
+    return lc, cap
+
+
+def _distances_to_closest(frame: _Frame, atol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(DCR, NNDR)`` of every avatar over the originals and each original's distance to its
+    nearest other original, in frame order, from one tree on the originals."""
+    original_tree = _balanced_tree(frame.originals)
+    dcr, nndr = dcr_nndr(frame.originals, frame.avatars, atol=atol, tree=original_tree)
+    nearest_other, _ = nearest_other_neighbors(frame.originals, 1, tree=original_tree)
+    return dcr, nndr, _snap_zero(nearest_other[:, 0], atol)
+
+
+# -- one section per metric family -------------------------------------------------------------
+@dataclass
+class _Section:
+    """One metric family's part of the result: its metrics, in report order, and its entries
+    of ``details``."""
+
+    metrics: list[MetricValue]
+    details: dict[str, Any]
+
+
+def _hidden_rate_section(singling: _SinglingOut) -> _Section:
+    """Hidden rate (method.md §2.1, Guillaudeux et al. 2023):
+    ``HR = 100 · (1/n) Σ_i 1[nn(i) ≠ i]``, ``nn(i) = argmin_j ‖c_i − a_j‖``, the lowest index
+    winning ties (the paper's faiss rule); the strict variant counts ``i`` hidden only when
+    another avatar is strictly closer."""
+    hidden = singling.hidden
+    value = 100.0 * float(np.mean(hidden))
+    details = {
+        "tie_rule": "lowest_index",
+        "value": value,
+        "hidden_rate_strict": 100.0 * float(np.mean(singling.hidden_strict)),
+        "n_hidden": int(hidden.sum()),
+    }
+    metric = make_metric(
+        "hidden_rate",
+        value,
+        "Share of individuals for whom an attacker who picks the closest avatar picks the "
+        "wrong one.",
+    )
+    return _Section([metric], {"hidden_rate": details})
+
+
+def _local_cloaking_section(singling: _SinglingOut) -> _Section:
+    """Local cloaking (method.md §2.2, the paper's ``get_counts``):
+    ``LC_i = #{j ≠ i : ‖c_i − a_j‖ ≤ ‖c_i − a_i‖}`` (ties count); reported: the median. The
+    details add the paper's empty rate (``LC_i = 0`` and no other original that close)."""
+    lc = singling.local_cloaking
+    n = len(lc)
+    cap = singling.lc_exact_below
+    n_capped = int(np.sum(lc >= cap)) if cap < n - 1 else 0
+    details = {
+        **_summary(lc),
+        "share_zero": 100.0 * float(np.mean(lc == 0)),
+        "histogram": _histogram(lc, LC_HISTOGRAM_BINS),
+        "empty_rate": 100.0 * float(np.mean(singling.empty)),
+        "exact_below": cap if n_capped else None,
+        "n_at_least_exact_below": n_capped,
+    }
+    metric = make_metric(
+        "local_cloaking",
+        float(np.median(lc)),
+        "Typical number of other avatars at least as close to an individual as their own "
+        "avatar (median).",
+    )
+    return _Section([metric], {"local_cloaking": details})
+
+
+def _dcr_nndr_section(singling: _SinglingOut, ratio: float) -> _Section:
+    """Distance to closest record (method.md §2.3) ``DCR(s) = min_x ‖s − x‖`` and closest
+    distances ratio (§2.4) ``NNDR(s) = d₁(s) / d₂(s)`` (1 when ``d₂ = 0``) of every avatar over
+    the originals (the paper's ``dcr_nndr.py``); reported: the medians."""
+    dcr, nndr = singling.distance_to_closest, singling.closest_distances_ratio
+    details = {
         "distance_to_closest": {**_summary(dcr), "share_zero": 100.0 * float(np.mean(dcr == 0))},
         "closest_distances_ratio": {
             **_summary(nndr),
             "share_below_threshold": 100.0 * float(np.mean(nndr < ratio)),
         },
-        "closest_rate": {
-            "quantile_threshold": quantile,
-            "ratio_threshold": ratio,
-            "distance_threshold": tau,
-            "n_at_risk": int(at_risk.sum()),
-            "original_nearest_distance": _summary(nearest_other),
-        },
-        "column_direct_match_protection": column_protection,
-        "row_direct_match_protection": {
-            "n_avatars_equal_to_an_original": row_matches,
-            "n_avatars_equal_to_their_original": own_row_matches,
-        },
     }
-    col_values = [v for v in column_protection.values() if v is not None]
     metrics = [
-        make_metric(
-            "hidden_rate",
-            hr,
-            "Share of individuals for whom an attacker who picks the closest avatar picks the "
-            "wrong one.",
-        ),
-        make_metric(
-            "local_cloaking",
-            float(np.median(lc)),
-            "Typical number of other avatars at least as close to an individual as their own "
-            "avatar (median).",
-        ),
         make_metric(
             "distance_to_closest",
             float(np.median(dcr)),
@@ -809,108 +1267,312 @@ def privacy_metrics(
             "Typical ratio of an avatar's closest to second-closest original distance (median); "
             "near 1, the closest individual does not stand out.",
         ),
-        make_metric(
-            "closest_rate",
-            rate,
-            "Share of avatars that are not both very close to an original and isolated from the "
-            "other originals.",
-            provisional=True,
-        ),
+    ]
+    return _Section(metrics, details)
+
+
+def _closest_rate_section(
+    singling: _SinglingOut, quantile: float, ratio: float
+) -> tuple[_Section, np.ndarray]:
+    """Closest rate (method.md §2.5, **provisional** [I]), see :func:`closest_rate`; also
+    returns the per-avatar "at risk" flags."""
+    rate, at_risk, tau = closest_rate(
+        singling.distance_to_closest,
+        singling.closest_distances_ratio,
+        singling.nearest_other_original,
+        quantile_threshold=quantile,
+        ratio_threshold=ratio,
+    )
+    details = {
+        "quantile_threshold": quantile,
+        "ratio_threshold": ratio,
+        "distance_threshold": tau,
+        "n_at_risk": int(at_risk.sum()),
+        "original_nearest_distance": _summary(singling.nearest_other_original),
+    }
+    metric = make_metric(
+        "closest_rate",
+        rate,
+        "Share of avatars that are not both very close to an original and isolated from the "
+        "other originals.",
+        provisional=True,
+    )
+    return _Section([metric], {"closest_rate": details}), at_risk
+
+
+def _direct_match_section(
+    raw_o: EncodedTable, raw_a: EncodedTable, encoder: TableEncoder
+) -> _Section:
+    """Column and row direct match protection (method.md §2.6 and §2.8, **provisional** [I])
+    on the raw values of the compared columns, see :func:`_column_direct_match` and
+    :func:`_row_direct_matches`."""
+    column_protection = _column_direct_match(raw_o, raw_a, encoder)
+    row_matches, own_row_matches = _row_direct_matches(raw_o, raw_a, encoder)
+    worst = [v for v in column_protection.values() if v is not None]
+    metrics = [
         make_metric(
             "column_direct_match_protection",
-            min(col_values) if col_values else None,
+            min(worst) if worst else None,
             "Worst column: share of avatar values that do not copy a value unique to one "
             "individual.",
             provisional=True,
         ),
         make_metric(
             "row_direct_match_protection",
-            100.0 * (1.0 - row_matches / len(avatars)),
+            100.0 * (1.0 - row_matches / raw_a.n_rows),
             "Share of avatars that are not an exact copy of an original record.",
             provisional=True,
         ),
     ]
-
-    # -- categorical hidden rate -----------------------------------------------------------
-    categorical_hidden = None
-    if chr_vars:
-        report(0.75, "categorical hidden rate")
-        t = time.perf_counter()
-        categorical_hidden, chr_details = _categorical_hidden(
-            original, avatars, chr_vars, imputation, seeds[1]
-        )
-        chr_value = 100.0 * float(np.mean(categorical_hidden))
-        details["categorical_hidden_rate"] = {**chr_details, "value": chr_value}
-        metrics.append(
-            make_metric(
-                "categorical_hidden_rate",
-                chr_value,
-                "Hidden rate when the attacker compares only the listed categorical variables.",
-                provisional=True,
-            )
-        )
-        timings["categorical_hidden_rate"] = time.perf_counter() - t
-
-    # -- linkability and inference -----------------------------------------------------------
-    if known:
-        report(0.85, "correlation protection rate")
-        t = time.perf_counter()
-        cpr, cpr_details = _correlation_protection(space, known, hr)
-        details["correlation_protection_rate"] = cpr_details
-        metrics.append(
-            make_metric(
-                "correlation_protection_rate",
-                cpr,
-                "Share of individuals who cannot be re-identified by matching the variables an "
-                "attacker knows to a single avatar.",
-                provisional=True,
-            )
-        )
-        timings["correlation_protection_rate"] = time.perf_counter() - t
-    if known and target is not None:
-        report(0.9, "inference")
-        t = time.perf_counter()
-        name, value, inf_details = _inference(
-            original, avatars, space, known, target, imputation, seeds[3]
-        )
-        details["inference"] = inf_details
-        description = (
-            "Error (%, symmetric relative) of an attacker who guesses the target from the "
-            "avatar closest to what they know."
-            if name == "inference_continuous"
-            else "Share of wrong guesses of an attacker who infers the target from the avatar "
-            "closest to what they know."
-        )
-        metrics.append(make_metric(name, value, description, provisional=True))
-        timings["inference"] = time.perf_counter() - t
-
-    timings["total"] = time.perf_counter() - started
-    details["timings_seconds"] = {k: round(v, 4) for k, v in timings.items()}
-    report(1.0, "done")
-    parameters = {
-        "ncp": space.ncp,
-        "seed": seed,
-        "column_types": {c: t.value for c, t in space.encoder.column_types.items()},
-        "column_weights": dict(column_weights or {}),
-        "imputation": _imputation_dict(imputation),
-        "known_variables": known,
-        "target": target,
-        "quantile_threshold": quantile,
-        "closest_rate_ratio_threshold": ratio,
-        "categorical_hidden_rate_variables": chr_vars,
-        "exclude_variables": exclude,
+    details = {
+        "column_direct_match_protection": column_protection,
+        "row_direct_match_protection": {
+            "n_avatars_equal_to_an_original": row_matches,
+            "n_avatars_equal_to_their_original": own_row_matches,
+        },
     }
-    return PrivacyMetricsResult(
-        metrics=metrics,
-        details=details,
-        parameters=parameters,
-        hidden=hidden,
-        hidden_strict=hidden_strict,
-        local_cloaking=lc,
-        distance_to_closest=dcr,
-        closest_distances_ratio=nndr,
-        closest_at_risk=at_risk,
-        categorical_hidden=categorical_hidden,
+    return _Section(metrics, details)
+
+
+def _unique_copy_section(
+    raw_o: EncodedTable, raw_a: EncodedTable, encoder: TableEncoder, known: list[str]
+) -> _Section:
+    """Unique-record copy share (ours, issue 15): ``100 · #{avatars s : ∃ original x, s = x and
+    x is the only original with its values} / #avatars``, on every compared column
+    (``unique_copy_share``) and, when ``known_variables`` are given, on them only
+    (``unique_copy_share_known``: the quasi-identifiers).
+
+    A copy of a unique record discloses that individual; a copy of a record many individuals
+    share discloses nobody — which is why ``row_direct_match_protection`` (every copy) cannot
+    tell a coarse table's harmless copies from disclosures. Values compared as in
+    :func:`_row_direct_matches` (floats rounded to their usual decimals, missing equal to
+    missing, 64-bit row hashes).
+    """
+    metrics = []
+    details: dict[str, Any] = {}
+    subsets: list[tuple[str, list[str] | None]] = [("unique_copy_share", None)]
+    if known:
+        subsets.append(("unique_copy_share_known", known))
+    for name, columns in subsets:
+        h_o = _rounded_row_hashes(raw_o, encoder, columns)
+        h_a = _rounded_row_hashes(raw_a, encoder, columns)
+        values, counts = np.unique(h_o, return_counts=True)
+        unique = values[counts == 1]
+        copies = np.isin(h_a, unique)
+        own = copies & (h_a == h_o) if len(h_a) == len(h_o) else np.zeros(len(h_a), dtype=bool)
+        share = 100.0 * float(np.mean(copies))
+        details[name] = {
+            "value": share,
+            "variables": columns if columns is not None else "all compared columns",
+            "n_unique_originals": int(unique.size),
+            "unique_original_share": 100.0 * unique.size / len(h_o),
+            "n_avatars_copying_a_unique_original": int(copies.sum()),
+            "n_avatars_copying_their_own_unique_original": int(own.sum()),
+        }
+        description = (
+            "Share of avatars identical to an original record that is unique in the original "
+            "data (a disclosure of that individual)."
+            if columns is None
+            else "Share of avatars whose known variables equal those of an individual that "
+            "they single out in the original data."
+        )
+        metrics.append(make_metric(name, share, description))
+    return _Section(metrics, details)
+
+
+def _identifier_section(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    findings: list[IdentifierFinding],
+    passed: list[dict[str, str]],
+    exclude: list[str],
+) -> tuple[_Section, list[dict[str, Any]]]:
+    """Identifier protection (ours, issue 15) and the associations the avatars keep.
+
+    For each identifier column of the original (:func:`~avatars.engine.identifiers.
+    detect_identifiers`, excluded columns included), ``link_c`` = % of avatars whose value
+    equals their own original's value (row ``i`` of the unshuffled avatars against original
+    ``i``, values compared as text) and ``copied_c`` = % of avatar values that are one of the
+    original's values. ``identifier_protection = 100 − max_c link_c`` (None without an
+    identifier column). Also returns the warnings this measures: identifier columns with
+    ``link_c ≥ 50`` and excluded columns whose every value is its original's (row order).
+    """
+    left_out = {p["column"] for p in passed}
+    per_column: dict[str, dict[str, Any]] = {}
+    link_shares: dict[str, float] = {}
+    measured: list[dict[str, Any]] = []
+    for finding in findings:
+        o, a = normalised_text(original[finding.column]), normalised_text(avatars[finding.column])
+        both = o.notna() & a.notna()
+        link = 100.0 * float((o[both] == a[both]).sum()) / len(avatars)
+        copied = 100.0 * float(a.isin(set(o.dropna())).sum()) / len(avatars)
+        link_shares[finding.column] = link
+        per_column[finding.column] = {
+            "kind": finding.kind.value,
+            "own_original_value_share": link,
+            "original_value_share": copied,
+        }
+    linked = [c for c, share in link_shares.items() if share >= 50.0]
+    if linked:
+        measured.append(
+            {
+                "code": "identifier_original_order",
+                "columns": linked,
+                "message": "identifier column(s) whose avatars carry their own original's "
+                f"identifier (measured): {', '.join(map(repr, linked))}",
+            }
+        )
+    same = [
+        c
+        for c in exclude
+        if c not in per_column and c not in left_out and _every_value_kept(original[c], avatars[c])
+    ]
+    if same:
+        measured.append(
+            {
+                "code": "original_order",
+                "columns": same,
+                "message": "excluded column(s) whose every avatar value is its original's "
+                f"(row order, measured): {', '.join(map(repr, same))}",
+            }
+        )
+    value = (
+        100.0 - max(d["own_original_value_share"] for d in per_column.values())
+        if per_column
+        else None
+    )
+    metric = make_metric(
+        "identifier_protection",
+        value,
+        "Share of avatars that do not carry their own original's identifier (worst identifier "
+        "column).",
+    )
+    return _Section([metric], {"identifier_protection": per_column}), measured
+
+
+def _every_value_kept(original: pd.Series, avatars: pd.Series) -> bool:
+    o, a = normalised_text(original), normalised_text(avatars)
+    return bool(o.nunique() > 1 and ((o == a) | (o.isna() & a.isna())).all())
+
+
+def _membership_section(space: MetricSpace, holdout: pd.DataFrame, seed: int) -> _Section:
+    """DCR share and membership-inference AUC (ours, issue 15) against a ``holdout``, in the
+    metric space (the originals' projection, the same ``ncp`` as the other distance metrics;
+    the holdout imputed on its own like the avatars), see :func:`dcr_share` and
+    :func:`membership_auc`. Every training and holdout record takes part: the DCR share is put
+    on the equal-size scale and the AUC does not depend on the sizes."""
+    _, holdout_coordinates = space.embed(holdout, seed)
+    training, avatars = space.original_coordinates, space.avatar_coordinates
+    share, d_train, d_holdout = dcr_share(training, holdout_coordinates, avatars)
+    auc, d_members, d_others = membership_auc(training, holdout_coordinates, avatars)
+    n_t, n_h = len(training), len(holdout_coordinates)
+    closer = d_train < d_holdout
+    details = {
+        "dcr_share": {
+            "value": share,
+            "observed_share": 100.0 * float(np.mean(closer)),
+            "no_leak_share": 100.0 * n_t / (n_t + n_h),
+            "n_training": n_t,
+            "n_holdout": n_h,
+            "ncp": space.ncp,
+            "distance_to_training": _summary(d_train),
+            "distance_to_holdout": _summary(d_holdout),
+        },
+        "membership_inference_auc": {
+            "value": auc,
+            "n_members": n_t,
+            "n_non_members": n_h,
+            "member_distance_to_avatars": _summary(d_members),
+            "non_member_distance_to_avatars": _summary(d_others),
+        },
+    }
+    metrics = [
+        make_metric(
+            "dcr_share",
+            share,
+            "Share of avatars closer to a record they were made from than to a new record of "
+            "the same population (holdout, equal-size scale); 50 % is ideal.",
+        ),
+        make_metric(
+            "membership_inference_auc",
+            auc,
+            "How well an attacker tells the individuals used from new ones by their distance "
+            "to the avatars (0.5: a coin toss).",
+        ),
+    ]
+    return _Section(metrics, details)
+
+
+def _result_metadata(
+    request: _Request,
+    given: Sequence[Mapping[str, Any]] | None,
+    measured: list[dict[str, Any]],
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = dict(passed_through_note(request.passed_through))
+    warnings = merge_warnings([*(given or []), *measured])
+    if warnings:
+        metadata["warnings"] = warnings
+    return metadata
+
+
+def _categorical_hidden_rate_section(
+    original: pd.DataFrame,
+    request: _Request,
+    imputation: ImputationParameters | Mapping[str, Any] | None,
+    seed: int,
+) -> tuple[_Section, np.ndarray]:
+    """Categorical hidden rate (method.md §2.7, **provisional** [I]): ``100 · mean(hidden)`` of
+    :func:`_categorical_hidden` on the requested variables; also returns the per-record flags."""
+    variables = request.categorical_variables
+    hidden, details = _categorical_hidden(original, request.avatars, variables, imputation, seed)
+    value = 100.0 * float(np.mean(hidden))
+    metric = make_metric(
+        "categorical_hidden_rate",
+        value,
+        "Hidden rate when the attacker compares only the listed categorical variables.",
+        provisional=True,
+    )
+    return _Section([metric], {"categorical_hidden_rate": {**details, "value": value}}), hidden
+
+
+def _correlation_protection_section(
+    space: MetricSpace, known: list[str], hidden_rate: float
+) -> _Section:
+    """Correlation protection rate (method.md §2.9, **provisional**), see
+    :func:`_correlation_protection`."""
+    value, details = _correlation_protection(space, known, hidden_rate)
+    metric = make_metric(
+        "correlation_protection_rate",
+        value,
+        "Share of individuals who cannot be re-identified by matching the variables an "
+        "attacker knows to a single avatar.",
+        provisional=True,
+    )
+    return _Section([metric], {"correlation_protection_rate": details})
+
+
+def _inference_section(
+    original: pd.DataFrame,
+    request: _Request,
+    space: MetricSpace,
+    imputation: ImputationParameters | Mapping[str, Any] | None,
+    seed: int,
+) -> _Section:
+    """Inference metrics (method.md §2.10, **provisional**) of the requested target from the
+    known variables, see :func:`_inference`."""
+    assert request.target is not None
+    name, value, details = _inference(
+        original, request.avatars, space, request.known, request.target, imputation, seed
+    )
+    description = (
+        "Error (%, symmetric relative) of an attacker who guesses the target from the "
+        "avatar closest to what they know."
+        if name == "inference_continuous"
+        else "Share of wrong guesses of an attacker who infers the target from the avatar "
+        "closest to what they know."
+    )
+    return _Section(
+        [make_metric(name, value, description, provisional=True)], {"inference": details}
     )
 
 
@@ -959,18 +1621,26 @@ def _row_direct_matches(
     tested through 64-bit row hashes (a false match has probability ~n²/2⁶⁴).
     The metric is ``100 · (1 − #matches / n)``.
     """
-    hashes = []
-    for raw in (raw_o, raw_a):
-        cont = raw.continuous.copy()
-        for j, column in enumerate(raw.continuous_names):
-            decimals = encoder.formats[column].decimals
-            if decimals is not None:
-                cont[:, j] = np.round(cont[:, j], decimals)
-        hashes.append(_row_keys(cont, raw.codes))
-    h_o, h_a = hashes
+    h_o = _rounded_row_hashes(raw_o, encoder)
+    h_a = _rounded_row_hashes(raw_a, encoder)
     matches = int(np.isin(h_a, h_o).sum())
     own = int(np.sum(h_a == h_o)) if len(h_a) == len(h_o) else 0
     return matches, own
+
+
+def _rounded_row_hashes(
+    raw: EncodedTable, encoder: TableEncoder, columns: Sequence[str] | None = None
+) -> np.ndarray:
+    """A 64-bit hash per row of its values on ``columns`` (default: all), floats rounded to
+    their column's usual decimals (:func:`_row_keys`)."""
+    ci = [j for j, c in enumerate(raw.continuous_names) if columns is None or c in columns]
+    qi = [j for j, c in enumerate(raw.categorical_names) if columns is None or c in columns]
+    cont = raw.continuous[:, ci].copy()
+    for position, j in enumerate(ci):
+        decimals = encoder.formats[raw.continuous_names[j]].decimals
+        if decimals is not None:
+            cont[:, position] = np.round(cont[:, position], decimals)
+    return _row_keys(cont, raw.codes[:, qi])
 
 
 def _categorical_hidden(
@@ -1098,6 +1768,40 @@ def _inference(
     ``inference_categorical = 100 − accuracy`` (% wrong guesses). Higher is safer for both.
     Rows where the original's or the guessed avatar's target is missing are left out.
     """
+    guess, ncp = _guess_from_known(original, avatars, space, known, imputation, seed)
+    unobserved = original[target].isna().to_numpy() | avatars[target].isna().to_numpy()[guess]
+    rows = np.flatnonzero(~unobserved)
+    details: dict[str, Any] = {
+        "known_variables": known,
+        "target": target,
+        "ncp": ncp,
+        "n_evaluated": int(rows.size),
+    }
+    if space.encoder.column_types[target].is_continuous:
+        j = space.original.continuous_names.index(target)
+        y = space.original.continuous[rows, j]
+        y_hat = space.avatars.continuous[guess[rows], j]
+        value = _continuous_inference_scores(y, y_hat, details)
+        return "inference_continuous", value, details
+    j = space.original.categorical_names.index(target)
+    y = space.original.codes[rows, j]
+    y_hat = space.avatars.codes[guess[rows], j]
+    labels = space.encoder.categories[target]
+    value = _categorical_inference_scores(y, y_hat, labels, details)
+    return "inference_categorical", value, details
+
+
+def _guess_from_known(
+    original: pd.DataFrame,
+    avatars: pd.DataFrame,
+    space: MetricSpace,
+    known: list[str],
+    imputation: ImputationParameters | Mapping[str, Any] | None,
+    seed: int,
+) -> tuple[np.ndarray, int]:
+    """The attacker's guess of §2.10: for each original, the index of the avatar nearest to it
+    in a projection of the avatars' known variables (lowest index on ties), and that
+    projection's ``ncp``. ``seed`` feeds the imputation (one spawned stream per table)."""
     types = {v: space.encoder.column_types[v] for v in known}
     try:
         encoder = TableEncoder.fit(avatars[known], types)
@@ -1120,36 +1824,36 @@ def _inference(
     avat_c = projection.transform(avat, ncp)
     orig_c = projection.transform(orig, ncp)
     guess, _ = nearest_avatar(orig_c, avat_c, avatar_keys=_row_keys(avat.continuous, avat.codes))
-    observed = original[target].isna().to_numpy() | avatars[target].isna().to_numpy()[guess]
-    rows = np.flatnonzero(~observed)
-    details: dict[str, Any] = {
-        "known_variables": known,
-        "target": target,
-        "ncp": ncp,
-        "n_evaluated": int(rows.size),
-    }
-    if space.encoder.column_types[target].is_continuous:
-        j = space.original.continuous_names.index(target)
-        y = space.original.continuous[rows, j]
-        y_hat = space.avatars.continuous[guess[rows], j]
-        if rows.size == 0:
-            return "inference_continuous", None, details
-        denominator = np.abs(y) + np.abs(y_hat)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(denominator > 0, 200.0 * np.abs(y_hat - y) / denominator, 0.0)
-        smape = float(np.mean(terms))
-        mse = float(np.mean((y_hat - y) ** 2))
-        ss_tot = float(np.sum((y - y.mean()) ** 2))
-        r2 = 1.0 - float(np.sum((y_hat - y) ** 2)) / ss_tot if ss_tot > 0 else None
-        details.update({"target_type": "continuous", "smape": smape, "mse": mse, "r2": r2})
-        return "inference_continuous", smape, details
-    j = space.original.categorical_names.index(target)
-    y = space.original.codes[rows, j]
-    y_hat = space.avatars.codes[guess[rows], j]
-    if rows.size == 0:
-        return "inference_categorical", None, details
+    return guess, ncp
+
+
+def _continuous_inference_scores(
+    y: np.ndarray, y_hat: np.ndarray, details: dict[str, Any]
+) -> float | None:
+    """SMAPE (the metric, 0-200), MSE and R² of the guesses ``y_hat`` of ``y``, added to
+    ``details``; None when no row could be evaluated."""
+    if y.size == 0:
+        return None
+    denominator = np.abs(y) + np.abs(y_hat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(denominator > 0, 200.0 * np.abs(y_hat - y) / denominator, 0.0)
+    smape = float(np.mean(terms))
+    mse = float(np.mean((y_hat - y) ** 2))
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((y_hat - y) ** 2)) / ss_tot if ss_tot > 0 else None
+    details.update({"target_type": "continuous", "smape": smape, "mse": mse, "r2": r2})
+    return smape
+
+
+def _categorical_inference_scores(
+    y: np.ndarray, y_hat: np.ndarray, labels: pd.Index, details: dict[str, Any]
+) -> float | None:
+    """``100 − accuracy`` (the metric: % wrong guesses) of the guessed codes ``y_hat`` of
+    ``y``, with the accuracy and, for at most :data:`MAX_CONFUSION_MODALITIES` modalities, the
+    confusion matrix added to ``details``; None when no row could be evaluated."""
+    if y.size == 0:
+        return None
     accuracy = 100.0 * float(np.mean(y == y_hat))
-    labels = space.encoder.categories[target]
     details.update({"target_type": "categorical", "accuracy": accuracy})
     if len(labels) <= MAX_CONFUSION_MODALITIES:
         m = len(labels)
@@ -1159,7 +1863,7 @@ def _inference(
             "labels": [str(v) for v in labels],
             "rows_true_columns_guessed": confusion.tolist(),
         }
-    return "inference_categorical", 100.0 - accuracy, details
+    return 100.0 - accuracy
 
 
 # =====================================================================================
@@ -1229,26 +1933,6 @@ def _histogram(values: np.ndarray, bins: int) -> dict[str, Any]:
     return {"counts": counts[:bins].tolist(), f"{bins}_or_more": int(counts[bins])}
 
 
-def _check_table(df: object, parameter: str) -> None:
-    try:
-        validate_table(df)
-    except InvalidDataError as exc:
-        raise InvalidDataError(f"{parameter}: {exc}") from None
-
-
-def _align_columns(original: pd.DataFrame, other: pd.DataFrame, parameter: str) -> pd.DataFrame:
-    missing = [c for c in original.columns if c not in other.columns]
-    extra = [c for c in other.columns if c not in original.columns]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"lacks column(s) {', '.join(map(repr, missing))} of the original")
-        if extra:
-            parts.append(f"has column(s) {', '.join(map(repr, extra))} that the original lacks")
-        raise InvalidDataError(f"{parameter} {' and '.join(parts)}")
-    return other[list(original.columns)].reset_index(drop=True)
-
-
 def _check_variable_list(
     parameter: str, names: Sequence[str] | None, df: pd.DataFrame, exclude: list[str]
 ) -> list[str]:
@@ -1300,21 +1984,3 @@ def _imputation_dict(
         "k": params.k,
         "training_fraction": params.training_fraction,
     }
-
-
-def _jsonable(value: Any) -> Any:
-    """Numpy scalars and arrays → Python numbers and lists; NaN/inf → None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating | float):
-        number = float(value)
-        return None if np.isnan(number) or np.isinf(number) else number
-    return value

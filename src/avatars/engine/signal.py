@@ -17,6 +17,11 @@ shuffled and may have a different number of rows; only distributions are compare
   ([I], the §3.2 recommendation; the legacy ``correlation_difference_ratio`` formula is not
   published). Missing continuous values contribute nothing (mean imputation); a correlation with
   a column constant in one table counts as 0.
+- Columns constant or missing in every row of the original (passed through unchanged by the
+  avatarization) are listed in ``metadata["passed_through"]`` (absent when there are none);
+  they are compared on their raw values like identifier-like columns
+  (``details["compared_on_raw_values"]``): a constant kept as is has distance 0, an all-missing
+  column an undefined one, left out of the summaries.
 - 0-100 scores ([I], method.md §3.1-3.2: the 2026 platform reports preservation scores with
   target > 70): ``hellinger_score = 100 · (1 − hellinger_mean)`` and
   ``correlation_score = 100 · (1 − correlation_difference_mean)``; higher is better.
@@ -29,26 +34,33 @@ bounded row chunks.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from avatars.engine.common import (
+    ProgressCallback,
+    Steps,
+    align_columns,
+    check_table,
+    jsonable,
+    single_threaded_blas,
+)
 from avatars.engine.errors import InvalidDataError
 from avatars.engine.preprocessing import (
     EncodedTable,
     TableEncoder,
     check_columns_exist,
+    pass_through_reason,
+    passed_through,
+    passed_through_note,
     validate_table,
 )
-from avatars.engine.privacy import _align_columns, _check_table, _jsonable, single_threaded_blas
 from avatars.engine.schema import ColumnType, resolve_column_types
 from avatars.engine.targets import MetricValue, make_metric
-
-ProgressCallback = Callable[[float, str], None]
 
 #: Most histogram bins per continuous variable ("auto" can ask for far more on long tails).
 MAX_BINS = 1000
@@ -101,9 +113,9 @@ class SignalMetricsResult:
         details["variables"] = self.variables.to_dict(orient="records")
         details["correlations"] = pairs.head(MAX_PAIRS_IN_DICT).to_dict(orient="records")
         details["n_variable_pairs"] = len(pairs)
-        out["details"] = _jsonable(details)
-        out["parameters"] = _jsonable(self.parameters)
-        out["metadata"] = _jsonable(self.metadata)
+        out["details"] = jsonable(details)
+        out["parameters"] = jsonable(self.parameters)
+        out["metadata"] = jsonable(self.metadata)
         return out
 
 
@@ -196,66 +208,57 @@ def signal_metrics(
     progress
         Called as ``progress(fraction, phase)``.
     """
-    started = time.perf_counter()
-    report = progress or (lambda fraction, phase: None)
+    steps = Steps(progress)
     validate_table(original)
-    _check_table(avatars, "avatars")
-    avatars = _align_columns(original, avatars, "avatars")
+    check_table(avatars, "avatars")
+    avatars = align_columns(original, avatars, "avatars")
     exclude = check_columns_exist("exclude_variables", exclude_variables, original)
     if column_types:
         check_columns_exist("column_types", list(column_types), original)
     keep = [c for c in original.columns if c not in exclude]
     if not keep:
         raise InvalidDataError("exclude_variables leaves no column to compare")
-    types = {c: t for c, t in (column_types or {}).items() if c in keep}
-
-    report(0.0, "encoding")
-    resolved = resolve_column_types(original[keep], types)
-    degenerate = [c for c in keep if _is_degenerate(original[c], resolved[c])]
-    modelled = [c for c in keep if c not in degenerate]
-    if modelled:
-        encoder = TableEncoder.fit(original[modelled], {c: resolved[c] for c in modelled})
-    else:
-        encoder = TableEncoder(column_types={}, columns=[])
-    encoder.column_types.update({c: resolved[c] for c in degenerate})
-    encoder.missing_columns = []  # compare values; missing shares are reported on their own
-    enc_o = encoder.encode(original[modelled])
-    enc_a = encoder.encode(avatars[modelled])
-    unseen = {
-        c: (enc_a.codes[:, j] < 0) & avatars[c].notna().to_numpy()
-        for j, c in enumerate(enc_a.categorical_names)
-    }
-
-    report(0.2, "hellinger")
-    rows = []
-    for j, column in enumerate(enc_o.continuous_names):
-        h, bins = hellinger_continuous(enc_o.continuous[:, j], enc_a.continuous[:, j])
-        rows.append(_variable_row(column, "continuous", h, bins, original, avatars, encoder))
-    for j, column in enumerate(enc_o.categorical_names):
-        m = len(encoder.categories[column])
-        codes_a = np.where(unseen[column], m, enc_a.codes[:, j])
-        h = hellinger_categorical(enc_o.codes[:, j], codes_a, m)
-        rows.append(_variable_row(column, "categorical", h, m, original, avatars, encoder))
-    for column in degenerate:  # constant or one value per row: compare the raw values
-        codes, uniques = pd.factorize(
-            pd.concat([original[column], avatars[column]], ignore_index=True)
+    with steps.step(0.0, "encoding"):
+        tables = _SignalTables.encode(original[keep], avatars[keep], column_types)
+    with steps.step(0.2, "hellinger"):
+        variables = _hellinger_by_variable(tables)
+    with steps.step(0.5, "correlations"):
+        correlations, corr_summary = _correlation_differences(
+            tables.original, tables.avatars, tables.encoder
         )
-        n_o = len(original)
-        h = hellinger_categorical(codes[:n_o], codes[n_o:], len(uniques))
-        rows.append(_variable_row(column, "values", h, len(uniques), original, avatars, encoder))
-    order = {c: i for i, c in enumerate(keep)}
-    variables = pd.DataFrame(rows).sort_values("variable", key=lambda s: s.map(order))
-    variables = variables.reset_index(drop=True)
-    distances = variables["hellinger"].to_numpy(dtype=np.float64)
-    distances = distances[~np.isnan(distances)]
-    h_mean = float(distances.mean()) if distances.size else float("nan")
-    h_std = float(distances.std()) if distances.size else float("nan")
+    hellinger = _hellinger_summary(variables)
+    metrics = _signal_metric_values(
+        hellinger["mean"], hellinger["std"], corr_summary["mean_abs_difference"]
+    )
+    steps.report(1.0, "done")
+    details = {
+        "n_original": len(original),
+        "n_avatars": len(avatars),
+        "hellinger": hellinger,
+        "correlation": corr_summary,
+        "compared_on_raw_values": tables.degenerate,
+        "timings_seconds": steps.seconds(),
+    }
+    parameters = {
+        "column_types": {c: t.value for c, t in tables.encoder.column_types.items()},
+        "exclude_variables": exclude,
+    }
+    return SignalMetricsResult(
+        metrics=metrics,
+        variables=variables,
+        correlations=correlations,
+        details=details,
+        parameters=parameters,
+        metadata=passed_through_note(passed_through(original, keep)),
+    )
 
-    report(0.5, "correlations")
-    correlations, corr_summary = _correlation_differences(enc_o, enc_a, encoder)
-    corr_mean = corr_summary["mean_abs_difference"]
 
-    metrics = [
+def _signal_metric_values(
+    h_mean: float, h_std: float, corr_mean: float | None
+) -> list[MetricValue]:
+    """The five signal metrics (method.md §3.1-3.2): the Hellinger mean and std over the
+    variables, the mean |Δρ|, and their 0-100 scores ``100 · (1 − value)``."""
+    return [
         make_metric(
             "hellinger_mean",
             h_mean,
@@ -288,45 +291,106 @@ def signal_metrics(
             provisional=True,
         ),
     ]
-    report(1.0, "done")
-    details = {
-        "n_original": len(original),
-        "n_avatars": len(avatars),
-        "hellinger": {
-            "mean": h_mean,
-            "std": h_std,
-            "median": float(np.median(distances)) if distances.size else None,
-            "max": float(distances.max()) if distances.size else None,
-            "binning": f"numpy 'auto' edges of the original, at most {MAX_BINS} bins",
-        },
-        "correlation": corr_summary,
-        "compared_on_raw_values": degenerate,
-        "timings_seconds": {"total": round(time.perf_counter() - started, 4)},
+
+
+@dataclass
+class _SignalTables:
+    """Both tables encoded for comparison with an encoder fitted on the original.
+
+    Constant and identifier-like columns (``degenerate``, see :func:`_is_degenerate`) stay out
+    of the encoding: their values are compared as they are. Missingness indicators are off:
+    values are compared, and the missing shares are reported on their own.
+    """
+
+    original_frame: pd.DataFrame
+    avatars_frame: pd.DataFrame
+    encoder: TableEncoder
+    original: EncodedTable
+    avatars: EncodedTable
+    degenerate: list[str]
+
+    @classmethod
+    def encode(
+        cls,
+        original: pd.DataFrame,
+        avatars: pd.DataFrame,
+        column_types: Mapping[str, str | ColumnType] | None,
+    ) -> _SignalTables:
+        columns = list(original.columns)
+        types = {c: t for c, t in (column_types or {}).items() if c in columns}
+        resolved = resolve_column_types(original, types)
+        degenerate = [c for c in columns if _is_degenerate(original[c], resolved[c])]
+        modelled = [c for c in columns if c not in degenerate]
+        if modelled:
+            encoder = TableEncoder.fit(original[modelled], {c: resolved[c] for c in modelled})
+        else:
+            encoder = TableEncoder(column_types={}, columns=[])
+        encoder.column_types.update({c: resolved[c] for c in degenerate})
+        encoder.missing_columns = []
+        return cls(
+            original,
+            avatars,
+            encoder,
+            encoder.encode(original[modelled]),
+            encoder.encode(avatars[modelled]),
+            degenerate,
+        )
+
+
+def _hellinger_by_variable(tables: _SignalTables) -> pd.DataFrame:
+    """One row per variable, in table order: its Hellinger distance (method.md §3.1) on the
+    binned values (continuous), the modalities (categorical, avatar modalities unseen in the
+    original pooled) or the raw values (degenerate columns), with the missing shares."""
+    original, avatars = tables.original_frame, tables.avatars_frame
+    enc_o, enc_a, encoder = tables.original, tables.avatars, tables.encoder
+    rows = []
+    for j, column in enumerate(enc_o.continuous_names):
+        h, bins = hellinger_continuous(enc_o.continuous[:, j], enc_a.continuous[:, j])
+        rows.append(_variable_row(column, "continuous", h, bins, original, avatars, encoder))
+    for j, column in enumerate(enc_o.categorical_names):
+        m = len(encoder.categories[column])
+        unseen = (enc_a.codes[:, j] < 0) & avatars[column].notna().to_numpy()
+        codes_a = np.where(unseen, m, enc_a.codes[:, j])
+        h = hellinger_categorical(enc_o.codes[:, j], codes_a, m)
+        rows.append(_variable_row(column, "categorical", h, m, original, avatars, encoder))
+    for column in tables.degenerate:  # constant or one value per row: compare the raw values
+        codes, uniques = pd.factorize(
+            pd.concat([original[column], avatars[column]], ignore_index=True)
+        )
+        n_o = len(original)
+        h = hellinger_categorical(codes[:n_o], codes[n_o:], len(uniques))
+        rows.append(_variable_row(column, "values", h, len(uniques), original, avatars, encoder))
+    order = {c: i for i, c in enumerate(original.columns)}
+    variables = pd.DataFrame(rows).sort_values("variable", key=lambda s: s.map(order))
+    return variables.reset_index(drop=True)
+
+
+def _hellinger_summary(variables: pd.DataFrame) -> dict[str, Any]:
+    """Mean, population std, median and max of the variables' Hellinger distances (those that
+    could be computed)."""
+    distances = variables["hellinger"].to_numpy(dtype=np.float64)
+    distances = distances[~np.isnan(distances)]
+    return {
+        "mean": float(distances.mean()) if distances.size else float("nan"),
+        "std": float(distances.std()) if distances.size else float("nan"),
+        "median": float(np.median(distances)) if distances.size else None,
+        "max": float(distances.max()) if distances.size else None,
+        "binning": f"numpy 'auto' edges of the original, at most {MAX_BINS} bins",
     }
-    parameters = {
-        "column_types": {c: t.value for c, t in encoder.column_types.items()},
-        "exclude_variables": exclude,
-    }
-    return SignalMetricsResult(
-        metrics=metrics,
-        variables=variables,
-        correlations=correlations,
-        details=details,
-        parameters=parameters,
-    )
 
 
 # =====================================================================================
 # internals
 # =====================================================================================
 def _is_degenerate(series: pd.Series, ctype: ColumnType) -> bool:
-    """Constant columns and identifier-like categoricals: the projection encoder rejects them
-    (they cannot be avatarized), but their distributions can still be compared value by value;
-    they have no correlation with anything."""
+    """Constant or all-missing columns (passed through by the avatarization) and
+    identifier-like categoricals: the projection encoder rejects them, but their distributions
+    can still be compared value by value (an all-missing column has none: its distance is
+    undefined and left out of the summaries); they have no correlation with anything."""
+    if pass_through_reason(series) is not None:
+        return True
     observed = series.dropna()
     n_distinct = observed.nunique()
-    if n_distinct == 1 and len(observed) == len(series):
-        return True
     return (
         not ctype.is_continuous
         and ctype != ColumnType.BOOL

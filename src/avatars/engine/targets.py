@@ -1,7 +1,9 @@
 """Pass targets of the metrics and the :class:`MetricValue` record shared by privacy and signal.
 
 Privacy targets are the legacy platform's ``PrivacyMetricsTargets`` strings, identical in every
-recorded output (method.md §2.0 targets table). Signal: the legacy platform had target *fields*
+recorded output (method.md §2.0 targets table), and ours for the metrics the legacy platform
+did not have (:data:`NEW_PRIVACY_TARGETS`: exact copies of unique records, identifiers kept in
+row order, membership with a holdout). Signal: the legacy platform had target *fields*
 but no value was ever recorded for ``hellinger_mean`` or the correlation difference (§3.1-3.2);
 the 2026 documentation gives "> 70" for the 0-100 preservation scores (§3.1-3.2, [D]), which is
 what ``hellinger_score`` and ``correlation_score`` are checked against.
@@ -47,7 +49,39 @@ PRIVACY_TARGETS: dict[str, MetricTarget] = {
     "inference_continuous": MetricTarget("> 10", HIGHER, "inference", "%"),
     "inference_categorical": MetricTarget("> 10", HIGHER, "inference", "%"),
     "closest_rate": MetricTarget("> 90", HIGHER, "singling_out", "%"),
+    # ours (issue 15), see NEW_PRIVACY_TARGETS
+    "unique_copy_share": MetricTarget("< 1", LOWER, "singling_out", "%"),
+    "unique_copy_share_known": MetricTarget("< 1", LOWER, "linkability", "%"),
+    "identifier_protection": MetricTarget("> 99", HIGHER, "singling_out", "%"),
+    "dcr_share": MetricTarget("< 60", LOWER, "inference", "%"),
+    "membership_inference_auc": MetricTarget("< 0.6", LOWER, "inference", "AUC"),
 }
+
+#: The metrics we added to the legacy table, and why their targets are what they are:
+#:
+#: - ``unique_copy_share`` (< 1 %): avatars identical, on every compared column, to an original
+#:   record that is unique in the original data. Such a copy discloses that individual's whole
+#:   record; a copy of a record many individuals share discloses nobody. Fewer than 1 avatar
+#:   in 100 (0 on continuous data, where exact copies do not happen by chance).
+#: - ``unique_copy_share_known`` (< 1 %): the same on the quasi-identifiers (``known_variables``):
+#:   an attacker who knows them finds the one avatar that matches a unique individual.
+#: - ``identifier_protection`` (> 99 %): 100 − the largest share, over the original's
+#:   identifier columns, of avatars that carry their own original's identifier (re-attached by
+#:   row order: 0 %). 99 tolerates coincidences of new keys with old ones (1/n per avatar).
+#: - ``dcr_share`` (< 60 %): with a holdout, the share of avatars closer to a training record
+#:   than to a holdout record (50 % when the avatars are no closer to the records they were
+#:   made from than to new ones; MOSTLY AI's QA report, sdmetrics' DCROverfittingProtection).
+#:   60 leaves room for the sampling noise of holdouts of a few hundred records (±5 points).
+#: - ``membership_inference_auc`` (< 0.6): AUC of an attacker who says "member" when a record
+#:   is close to an avatar (0.5: a coin toss; anonymeter and the membership-inference
+#:   literature call an AUC above 0.6 a measurable leak).
+NEW_PRIVACY_TARGETS: tuple[str, ...] = (
+    "unique_copy_share",
+    "unique_copy_share_known",
+    "identifier_protection",
+    "dcr_share",
+    "membership_inference_auc",
+)
 
 #: method.md §3.1-3.2: distances have no recorded target; the 0-100 scores target "> 70" [D 2026].
 SIGNAL_TARGETS: dict[str, MetricTarget] = {

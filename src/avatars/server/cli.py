@@ -3,6 +3,10 @@
 Every command reads the same settings as the server (``AVATAR_*`` variables); ``--data-dir``
 overrides ``AVATAR_DATA_DIR`` (default ``./avatars-data``), and with it the default database
 and storage locations.
+
+``serve`` creates the platform's database on first start. ``users`` and ``api-keys`` work on
+an existing one only: run from another folder, they would otherwise have made a new, empty
+platform next to the real one, and a user or key that no server knows.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
+
+if TYPE_CHECKING:
+    from avatars.server.config import Settings
+    from avatars.server.db import Database
 
 DataDir = Annotated[
     Path | None,
@@ -26,7 +33,7 @@ DataDir = Annotated[
 ]
 
 
-def _settings(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _settings(data_dir: Path | None) -> Settings:
     from avatars.server.config import Settings
 
     if data_dir is not None:
@@ -34,13 +41,72 @@ def _settings(data_dir: Path | None):  # type: ignore[no-untyped-def]
     return Settings()
 
 
-def _database(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _missing_platform(settings: Settings) -> str:
+    """Why there is no platform database where ``settings`` point, and what to do."""
+    from sqlalchemy.engine import make_url
+
+    if settings.is_sqlite:
+        where = (
+            f"no platform database in {settings.data_dir} (there is no "
+            f"{make_url(settings.database_url).database})"
+        )
+        pointer = (
+            "Give the folder `avatars serve` uses (it prints it at start) with --data-dir DIR "
+            "or AVATAR_DATA_DIR, or run this command from the folder `avatars serve` runs in"
+        )
+    else:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        where = f"the database {shown} (AVATAR_DATABASE_URL) holds no platform"
+        pointer = "Point AVATAR_DATABASE_URL at the database `avatars serve` uses"
+    return (
+        f"{where}.\n{pointer}. This command never creates a platform: `avatars serve` creates "
+        "its database on first start."
+    )
+
+
+def _has_platform_schema(db: Database) -> bool:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with db.connection() as connection:
+            inspector = inspect(connection)
+            return bool(inspector.has_table("alembic_version") and inspector.has_table("users"))
+    except SQLAlchemyError:
+        return False
+
+
+def _platform_database(settings: Settings) -> Database | None:
+    """The existing platform database of ``settings``, upgraded to the newest schema, or None
+    when there is none (nothing is created then)."""
+    from sqlalchemy.engine import make_url
+
     from avatars.server.db import Database, upgrade_database
 
-    settings = _settings(data_dir)
+    if settings.is_sqlite:
+        path = make_url(settings.database_url).database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            return None
     db = Database(settings.database_url, pool_size=2)
+    if not _has_platform_schema(db):
+        db.dispose()
+        return None
     upgrade_database(db)
-    return settings, db
+    return db
+
+
+def _database(data_dir: Path | None) -> Database:
+    """The platform database the command works on; exits with a message when there is none."""
+    settings = _settings(data_dir)
+    db = _platform_database(settings)
+    if db is None:
+        raise _fail(_missing_platform(settings))
+    return db
 
 
 class _RedactTokens(logging.Filter):
@@ -66,19 +132,32 @@ def serve(
         int | None, typer.Option(help="Jobs run at once (AVATAR_WORKERS, default 1)")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    mcp: Annotated[
+        bool,
+        typer.Option(
+            "--mcp", help="Also serve the MCP tools at /mcp for assistants (AVATAR_MCP=1)"
+        ),
+    ] = False,
 ) -> None:
-    """Run the platform: API under /api, S3 storage under /storage, jobs in local workers."""
+    """Run the platform: API under /api, S3 storage under /storage, jobs in local workers.
+
+    On an empty platform (no user, no AVATAR_ADMIN_EMAIL/AVATAR_ADMIN_PASSWORD) the server
+    says at start how to create the first admin."""
     import uvicorn
 
     from avatars.server.main import create_app
 
     if workers is not None:
         os.environ["AVATAR_WORKERS"] = str(workers)
+    if mcp:
+        os.environ["AVATAR_MCP"] = "1"
     settings = _settings(data_dir)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     typer.echo(f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/api", err=True)
+    if settings.mcp:
+        typer.echo(f"avatars: MCP for assistants at http://{host}:{port}/mcp", err=True)
     app = create_app(settings)
     logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
@@ -101,14 +180,14 @@ def users_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a user (and their organization if needed)."""
-    from avatars.server import accounts
-    from avatars.server.errors import ApiError
+    from avatars.server.services import accounts
+    from avatars.server.services.errors import ServiceError
 
-    password = password or os.environ.get("AVATAR_NEW_PASSWORD")
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    _, db = _database(data_dir)
+    db = _database(data_dir)  # before the password prompt: no platform, no question
     try:
+        password = password or os.environ.get("AVATAR_NEW_PASSWORD")
+        if password is None:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
         with db.writing() as session:
             org = accounts.get_or_create_organization(session, organization)
             user = accounts.create_user(
@@ -117,14 +196,13 @@ def users_create(
                 email=email,
                 username=username,
                 password=password,
-                role="admin" if admin else "user",
+                role=accounts.ADMIN_ROLE if admin else accounts.USER_ROLE,
             )
             typer.echo(
                 f"created {user.role} {user.email} ({user.id}) in organization {organization}"
             )
-    except ApiError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    except ServiceError as exc:
+        raise _fail(exc.message) from None
     finally:
         db.dispose()
 
@@ -132,18 +210,12 @@ def users_create(
 @users_app.command("list")
 def users_list(data_dir: DataDir = None) -> None:
     """List the users."""
-    from avatars.server.models import Organization, User
+    from avatars.server.services import accounts
 
-    _, db = _database(data_dir)
+    db = _database(data_dir)
     try:
         with db.reading() as session:
-            rows = session.execute(
-                select(User, Organization.name)
-                .join(Organization, Organization.id == User.organization_id)
-                .where(User.deleted_at.is_(None))
-                .order_by(User.created_at)
-            )
-            for user, org in rows:
+            for user, org in accounts.list_all_users(session):
                 typer.echo(f"{user.id}  {user.role:5}  {user.email}  ({org})")
     finally:
         db.dispose()
@@ -157,20 +229,18 @@ def api_keys_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key for a user and print it (it is shown only once)."""
-    from avatars.models import ExpirationDays
-    from avatars.server import accounts
+    from avatars.protocol.enums import ExpirationDays
+    from avatars.server.services import accounts, keys
 
     if days not in {int(d) for d in ExpirationDays}:
-        typer.echo("error: --days must be one of 30, 60, 120, 365, 3650", err=True)
-        raise typer.Exit(2)
-    _, db = _database(data_dir)
+        raise _fail("--days must be one of 30, 60, 120, 365, 3650", code=2)
+    db = _database(data_dir)
     try:
         with db.writing() as session:
             user = accounts.live_user_with(session, email=email.strip().lower(), username=email)
             if user is None:
-                typer.echo(f"error: no user {email}", err=True)
-                raise typer.Exit(1)
-            _, plaintext = accounts.create_api_key(session, user.id, name, days)
+                raise _fail(f"no user {email}")
+            _, plaintext = keys.issue_key(session, user.id, name, days)
         typer.echo(plaintext)
     finally:
         db.dispose()

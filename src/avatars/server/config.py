@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         "small files that load plotly.js from its CDN",
     )
 
+    # -- assistants ----------------------------------------------------------------------
+    mcp: bool = Field(
+        default=False,
+        description="also answer MCP at /mcp (API keys as Bearer tokens; needs the mcp extra)",
+    )
+
     log_level: str = "info"
 
     @field_validator("storage_options", mode="before")

@@ -6,9 +6,11 @@ The body is ``{"detail": {"message": m, ...}, "message": m}``. Both places matte
   search), and its token refresh looks for "credentials expired" in ``detail.message``;
 - FastAPI clients look at ``detail``.
 
-Validation errors keep FastAPI's ``detail`` list (``loc``/``msg``/``type``) and add a
-``message`` that names the field and the problem. Unexpected exceptions answer 500 with a
-generic message; the traceback goes to the log only.
+The services raise the exceptions of :mod:`avatars.server.services.errors`; this module is
+the one place that turns them into HTTP answers (:data:`STATUS_OF`). Validation errors keep
+FastAPI's ``detail`` list (``loc``/``msg``/``type``) and add a ``message`` that names the field
+and the problem. Unexpected exceptions answer 500 with a generic message; the traceback goes
+to the log only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from avatars.server.services.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidRequest,
+    NotFound,
+    RateLimited,
+    ServiceError,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+)
 from avatars.server.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -46,6 +60,32 @@ class ApiError(StarletteHTTPException):
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, f"{what} not found")
+
+
+#: The HTTP status of each service error.
+STATUS_OF: dict[type[ServiceError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    InvalidInput: 422,
+    RateLimited: 429,
+    Unavailable: 503,
+}
+
+
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    """The HTTP answer to a service error: its status, message, extra fields and headers."""
+    status = next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = exc.scheme
+    elif isinstance(exc, RateLimited | Unavailable) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    body = error_body(exc.message, **jsonable_encoder(exc.extra))
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def error_body(message: str, **extra: Any) -> dict[str, Any]:
@@ -85,6 +125,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 message = f"method {request.method} is not allowed on {request.url.path}"
             body = error_body(message)
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return service_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

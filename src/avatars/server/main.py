@@ -2,10 +2,12 @@
 
 - ``/api/...``      the Avatar API (protocol.md §2), OpenAPI at ``/api/openapi.json``
 - ``/storage/...``  the S3-compatible storage endpoint (``avatars.server.s3``)
+- ``/mcp``          the MCP tools for assistants, when ``AVATAR_MCP`` (``avatars.mcp.mount``)
 
 At start the database schema is brought to the newest migration, the admin of
 ``AVATAR_ADMIN_EMAIL`` is created if absent, and (unless ``run_jobs=False``) the job
-dispatcher starts with its local worker processes.
+dispatcher starts with its local worker processes. ``clock`` is the time the API's rules read
+(:mod:`avatars.server.clock`); job workers in other processes keep the real clock.
 """
 
 from __future__ import annotations
@@ -15,24 +17,24 @@ import gc
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from avatars import __version__
-from avatars.models import HealthResponse, ObjectType, Verb
-from avatars.server import accounts
-from avatars.server.access import principal_resolver
+from avatars.protocol.enums import ObjectType, Verb
+from avatars.protocol.wire import HealthResponse
+from avatars.server.clock import Clock, utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, upgrade_database
+from avatars.server.db.models import User
 from avatars.server.deps import AppState
 from avatars.server.errors import install_error_handlers
-from avatars.server.events import record_event
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.dispatcher import Dispatcher
 from avatars.server.jobs.executors import Executor, LocalExecutor
-from avatars.server.models import User
 from avatars.server.retention import delete_expired
 from avatars.server.routers import (
     api_keys,
@@ -45,6 +47,9 @@ from avatars.server.routers import (
     results,
     users,
 )
+from avatars.server.services import accounts
+from avatars.server.services.events import record_event
+from avatars.server.services.results import principal_resolver
 from avatars.server.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -60,13 +65,13 @@ _S3_VERBS = {
 }
 
 
-def _s3_event_hook(db: Database):  # type: ignore[no-untyped-def]
+def _s3_event_hook(state: AppState) -> Callable[[str, object, str, str], None]:
     def on_event(operation: str, principal: object, bucket: str, key: str) -> None:
         verb = _S3_VERBS.get(operation)
         if verb is None:
             return
         user_id = uuid.UUID(str(getattr(principal, "user_id", "")))
-        with db.writing() as session:
+        with state.db.writing() as session:
             user = session.get(User, user_id)
             record_event(
                 session,
@@ -75,10 +80,23 @@ def _s3_event_hook(db: Database):  # type: ignore[no-untyped-def]
                 object_name=f"{bucket}/{key}",
                 user_id=user_id,
                 organization_id=user.organization_id if user is not None else None,
+                at=state.now(),
                 details={"via": "s3", "operation": operation},
             )
 
     return on_event
+
+
+def first_admin_hint(settings: Settings) -> str:
+    """What to run when the platform has no user yet (nobody could log in)."""
+    where = f"--data-dir {settings.data_dir}"
+    if not settings.is_sqlite:
+        where += " (with the same AVATAR_DATABASE_URL)"
+    return (
+        "nobody can log in to this platform yet: it has no user. Create the first admin with\n"
+        f"    avatars users create --email you@example.org --admin {where}\n"
+        "or start the server with AVATAR_ADMIN_EMAIL and AVATAR_ADMIN_PASSWORD set."
+    )
 
 
 def _mount_storage(app: FastAPI, state: AppState) -> None:
@@ -89,9 +107,10 @@ def _mount_storage(app: FastAPI, state: AppState) -> None:
         return
     router = create_s3_router(
         state.storage,
-        principal_resolver(state.db, state.secret_key),
-        on_event=_s3_event_hook(state.db),
+        principal_resolver(state),
+        on_event=_s3_event_hook(state),
         max_object_size=state.settings.max_upload_bytes,
+        clock=state.clock,
     )
     app.include_router(router, prefix="/storage", include_in_schema=False)
 
@@ -99,16 +118,17 @@ def _mount_storage(app: FastAPI, state: AppState) -> None:
 def _housekeeping(state: AppState, stop: threading.Event) -> None:
     """At start, then every ``housekeeping_interval_seconds``: delete expired data
     (``avatars.server.retention``) and multipart uploads abandoned by killed clients."""
+    purge: Callable[..., int] | None
     try:
-        from avatars.server.s3 import purge_stale_uploads
+        from avatars.server.s3 import purge_stale_uploads as purge
     except ImportError:  # pragma: no cover
-        purge_stale_uploads = None
+        purge = None
     settings = state.settings
     while True:
         try:
-            delete_expired(state.storage, settings.dataset_expiration_days)
-            if purge_stale_uploads is not None:
-                purge_stale_uploads(state.storage, STALE_UPLOAD_AGE)
+            delete_expired(state.storage, settings.dataset_expiration_days, state.now())
+            if purge is not None:
+                purge(state.storage, STALE_UPLOAD_AGE, now=state.now())
         except Exception:  # storage briefly unavailable: next round
             log.exception("housekeeping failed")
         if stop.wait(settings.housekeeping_interval_seconds):
@@ -117,7 +137,7 @@ def _housekeeping(state: AppState, stop: threading.Event) -> None:
 
 def _start_jobs(state: AppState) -> Dispatcher:
     settings = state.settings
-    dispatcher = Dispatcher(settings, state.db)
+    dispatcher = Dispatcher(settings, state.db, clock=state.clock)
 
     def warm_then_dispatch() -> None:
         # Claiming waits for warm workers, so a job's heartbeat starts as soon as it is claimed.
@@ -153,7 +173,26 @@ def _executor(state: AppState, dispatcher: Dispatcher) -> Executor:
     return executor
 
 
-def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+def _mcp_app(state: AppState) -> Any:
+    """The MCP server answering at /mcp (``AVATAR_MCP``), or None when it is off."""
+    if not state.settings.mcp:
+        return None
+    try:
+        from avatars.mcp.mount import create_mcp_app
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").startswith("avatars"):
+            raise
+        raise RuntimeError(
+            f"AVATAR_MCP needs the 'mcp' extra ({missing.name} is not installed): "
+            "pip install 'avatars[mcp]'"
+        ) from None
+    return create_mcp_app()
+
+
+def create_app(
+    settings: Settings | None = None, *, run_jobs: bool = True, clock: Clock | None = None
+) -> FastAPI:
+    """The application; ``clock`` (default: the real UTC time) is what its rules read."""
     settings = settings or Settings()
     db = Database(settings.database_url, pool_size=20)
     state = AppState(
@@ -161,12 +200,16 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         db=db,
         storage=Storage(settings.storage_url, settings.storage_options),
         secret_key=settings.ensure_secret_key(),
+        clock=clock or utc_now,
     )
+    mcp_app = _mcp_app(state)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade_database(db)
-        accounts.ensure_admin(settings, db)
+        accounts.ensure_admin(state)
+        if not accounts.has_users(state):
+            log.warning(first_admin_hint(settings))
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(state, stop), daemon=True).start()
         if run_jobs:
@@ -176,7 +219,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                if mcp_app is not None:  # the MCP transport's session manager
+                    await stack.enter_async_context(mcp_app.router.lifespan_context(mcp_app))
+                yield
         finally:
             stop.set()
             if state.dispatcher is not None:
@@ -204,5 +250,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     async def root() -> HealthResponse:
         return HealthResponse(message="Avatar platform: the API is under /api", version=__version__)
 
+    if mcp_app is not None:
+        from avatars.mcp.mount import mcp_route
+
+        app.router.routes.append(mcp_route(mcp_app, state))
     _mount_storage(app, state)
     return app

@@ -261,11 +261,13 @@ class Storage:
             etag = hashlib.md5(token, usedforsecurity=False).hexdigest()
         else:
             etag = str(raw.get("ETag") or raw.get("etag") or "").strip('"')
-            modified = raw.get("LastModified") or raw.get("last_modified") or raw.get("mtime")
-            if not isinstance(modified, dt.datetime):
+            reported = raw.get("LastModified") or raw.get("last_modified") or raw.get("mtime")
+            if not isinstance(reported, dt.datetime):
                 modified = dt.datetime.now(dt.UTC)
-            elif modified.tzinfo is None:
-                modified = modified.replace(tzinfo=dt.UTC)
+            elif reported.tzinfo is None:
+                modified = reported.replace(tzinfo=dt.UTC)
+            else:
+                modified = reported
             if not etag:
                 etag = hashlib.md5(f"{size}-{modified}".encode(), usedforsecurity=False).hexdigest()
         return ObjectInfo(key=key, size=size, etag=etag, last_modified=modified)

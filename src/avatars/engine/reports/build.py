@@ -1,4 +1,6 @@
-"""The report builders: inputs in, document bytes (or text) out. No file or network I/O.
+"""The report builders: inputs in, document bytes (or text) out. No file or network I/O, and
+no file names: :func:`build_report` keys each document by what it is (:class:`ReportPart`),
+and the server names the files.
 
 Every builder accepts :class:`TableReportInput` or an already :class:`PreparedTable` (see
 :func:`prepare_table`): a job that writes several documents prepares its tables once and the
@@ -8,10 +10,11 @@ figures' data are computed once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from avatars.engine.figures import PlotKind, PlotlyJs, escape_table_name, plotly_figures
+from avatars.engine.figures import PlotlyJs, plotly_figures
 from avatars.engine.reports import static
 from avatars.engine.reports.document import Document
 from avatars.engine.reports.html import render_html
@@ -19,8 +22,9 @@ from avatars.engine.reports.inputs import PiaContext, PreparedTable, TableReport
 from avatars.engine.reports.pdf import render_pdf
 from avatars.engine.reports.pia import pia_document
 from avatars.engine.reports.report import INTERACTIVE_FIGURES, STATIC_FIGURES, report_document
-from avatars.engine.reports.text import check_language, tr
 from avatars.engine.reports.word import render_docx
+from avatars.engine.texts import check_language, tr
+from avatars.protocol.enums import OutputFormat, PlotKind, ReportType
 
 TableLike = TableReportInput | PreparedTable
 
@@ -28,16 +32,28 @@ TableLike = TableReportInput | PreparedTable
 #: of panels helps no reader, and each panel costs drawing time.
 MAX_REPORT_DISTRIBUTIONS = 60
 
-#: File names the official client expects (protocol.md §5.5).
-REPORT_PDF = "report.pdf"
-REPORT_DOCX = "report.docx"
-REPORT_HTML = "report.html"
-PIA_SUFFIX = ".report.pia.docx"
 
+@dataclass(frozen=True)
+class ReportPart:
+    """What one document of a report job is: the basic report (``pdf`` or ``docx``), the
+    analysts' interactive report (``html``), or the privacy impact assessment of one table
+    (``pia``, ``docx``)."""
 
-def pia_file_name(table_name: str) -> str:
-    """``<table>.report.pia.docx``, the table name escaped as in every result file name."""
-    return f"{escape_table_name(table_name)}{PIA_SUFFIX}"
+    kind: Literal["basic", "html", "pia"]
+    format: Literal["pdf", "docx", "html"]
+    table: str | None = None  # the table a PIA assesses
+
+    @classmethod
+    def basic(cls, output_format: Literal["pdf", "docx"]) -> ReportPart:
+        return cls("basic", output_format)
+
+    @classmethod
+    def html(cls) -> ReportPart:
+        return cls("html", "html")
+
+    @classmethod
+    def pia(cls, table: str) -> ReportPart:
+        return cls("pia", "docx", table)
 
 
 def _prepared(
@@ -102,11 +118,12 @@ def build_pdf_report(
     display_name: str | None = None,
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     """``report.pdf``: for each table the dataset, parameters, privacy metrics (value, target,
     verdict, meaning), signal metrics, figures and a conclusion, after a summary."""
     return _basic_report(
-        tables, "pdf", language, title, display_name, created, max_distribution_plots
+        tables, "pdf", language, title, display_name, created, max_distribution_plots, linked
     )
 
 
@@ -118,10 +135,11 @@ def build_docx_report(
     display_name: str | None = None,
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The same report as :func:`build_pdf_report`, as DOCX (the YAML's ``output_format: docx``)."""
     return _basic_report(
-        tables, "docx", language, title, display_name, created, max_distribution_plots
+        tables, "docx", language, title, display_name, created, max_distribution_plots, linked
     )
 
 
@@ -133,6 +151,7 @@ def _basic_report(
     display_name: str | None,
     created: datetime | None,
     max_distribution_plots: int | None,
+    linked: Mapping[str, Any] | None = None,
 ) -> bytes:
     lang = check_language(language)
     prepared = _prepared(tables, max_distribution_plots)
@@ -142,6 +161,7 @@ def _basic_report(
         created=_created(created),
         figure_kinds=STATIC_FIGURES,
         title=_title(title, display_name, lang),
+        linked=linked,
     )
     images = static_images(document, prepared)
     return render_pdf(document, images) if output_format == "pdf" else render_docx(document, images)
@@ -156,6 +176,7 @@ def build_html_report(
     created: datetime | None = None,
     max_distribution_plots: int | None = None,
     plotlyjs: PlotlyJs = "inline",
+    linked: Mapping[str, Any] | None = None,
 ) -> str:
     """The analysts' report: the PDF's content with interactive figures (2-D and 3-D
     projections, distributions, associations and their difference, contributions), in one
@@ -168,6 +189,7 @@ def build_html_report(
         created=_created(created),
         figure_kinds=INTERACTIVE_FIGURES,
         title=_title(title, display_name, lang),
+        linked=linked,
     )
     wanted = {(ref.table, ref.kind) for ref in document.figure_refs()}
     figures: dict[tuple[str, str], Any] = {}
@@ -201,8 +223,8 @@ def build_pia_docx(
 
 def build_report(
     *,
-    report_type: Literal["basic", "pia"] = "basic",
-    output_format: Literal["pdf", "docx"] = "pdf",
+    report_type: ReportType | Literal["basic", "pia"] = "basic",
+    output_format: OutputFormat | Literal["pdf", "docx"] = "pdf",
     language: str = "en",
     display_name: str | None = None,
     tables: Mapping[str, Mapping[str, Any] | TableReportInput] | Sequence[TableReportInput],
@@ -211,15 +233,19 @@ def build_report(
     max_distribution_plots: int | None = None,
     with_html: bool = False,
     plotlyjs: PlotlyJs = "inline",
-) -> list[tuple[str, bytes]]:
-    """The documents of one report job, as ``[(file name, bytes)]`` for the ``report`` result.
+    linked: Mapping[str, Any] | None = None,
+) -> dict[ReportPart, bytes]:
+    """The documents of one report job, keyed by what they are (:class:`ReportPart`).
 
-    - basic, pdf:  ``[("report.pdf", ...)]``
-    - basic, docx: ``[("report.docx", ...)]``
-    - pia:         ``[("<table>.report.pia.docx", ...)]``, one per table, in table order
+    - basic, pdf:  ``{ReportPart.basic("pdf"): ...}``
+    - basic, docx: ``{ReportPart.basic("docx"): ...}``
+    - pia:         ``{ReportPart.pia(table): ...}``, one per table, in table order
 
-    With ``with_html`` a basic report also returns ``("report.html", ...)`` last: the
-    analysts' interactive report, built from the same prepared figure data.
+    With ``with_html`` a basic report also holds ``ReportPart.html()`` last: the analysts'
+    interactive report, built from the same prepared figure data.
+
+    ``linked``: a linked schema's warnings, relations and privacy computations
+    (:mod:`avatars.engine.reports.linked`), shown in the basic and HTML reports.
 
     ``tables`` maps a table name to a :class:`TableReportInput` or to a dict of its fields
     (``original``, ``avatars``, ``privacy``, ``signal``, ``avatarization`` (or
@@ -229,21 +255,23 @@ def build_report(
     """
     inputs: Sequence[TableLike] = _inputs(tables)
     if report_type == "pia":
-        return [
-            (
-                pia_file_name(t.name),
-                build_pia_docx(t, language=language, context=pia_metadata, created=created),
+        return {
+            ReportPart.pia(t.name): build_pia_docx(
+                t, language=language, context=pia_metadata, created=created
             )
             for t in inputs
-        ]
+        }
     if report_type != "basic":
         raise ValueError(f"report_type must be 'basic' or 'pia', got {report_type!r}")
     if output_format not in ("pdf", "docx"):
         raise ValueError(f"output_format must be 'pdf' or 'docx', got {output_format!r}")
+    basic_format: Literal["pdf", "docx"] = "pdf" if output_format == "pdf" else "docx"
     inputs = _prepared(inputs, max_distribution_plots)  # figure data once for every document
     builder = build_pdf_report if output_format == "pdf" else build_docx_report
-    data = builder(inputs, language=language, display_name=display_name, created=created)
-    documents = [(REPORT_PDF if output_format == "pdf" else REPORT_DOCX, data)]
+    data = builder(
+        inputs, language=language, display_name=display_name, created=created, linked=linked
+    )
+    documents = {ReportPart.basic(basic_format): data}
     if with_html:
         html = build_html_report(
             inputs,
@@ -251,8 +279,9 @@ def build_report(
             display_name=display_name,
             created=created,
             plotlyjs=plotlyjs,
+            linked=linked,
         )
-        documents.append((REPORT_HTML, html.encode("utf-8")))
+        documents[ReportPart.html()] = html.encode("utf-8")
     return documents
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from avatars.engine.reports.text import Language
+from avatars.engine.texts import Language
 
 Status = Literal["pass", "fail", "warn", "none"]
 ParagraphStyle = Literal["body", "lead", "note", "pass", "fail", "warn"]

@@ -16,10 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from avatars.engine.reports.metrics import MetricRow, metric_rows, unwrap_result
+from avatars.engine.metric_rows import (
+    MetricRow,
+    PrivacyVerdict,
+    metric_rows,
+    privacy_verdict,
+    unwrap_result,
+)
 from avatars.engine.schema import infer_column_type
 
-if TYPE_CHECKING:  # figures imports this package's text and metrics modules
+if TYPE_CHECKING:  # figures is imported when figures are asked for (plotting is costly)
     from avatars.engine.figures import FigureData
 
 
@@ -125,13 +131,18 @@ class PreparedTable:
         return self.input.engine_metadata
 
     @property
+    def verdict(self) -> PrivacyVerdict:
+        """The privacy verdict, with the avatarization's warnings and the metrics' own."""
+        return privacy_verdict(unwrap_result(self.input.privacy), self.metadata.get("warnings"))
+
+    @property
     def privacy_parameters(self) -> dict[str, Any]:
         return dict(unwrap_result(self.input.privacy).get("parameters") or {})
 
     @property
     def signal_variables(self) -> list[dict[str, Any]]:
         details = unwrap_result(self.input.signal).get("details") or {}
-        return [v for v in details.get("variables") or [] if isinstance(v, Mapping)]
+        return [dict(v) for v in details.get("variables") or [] if isinstance(v, Mapping)]
 
     @property
     def missing_percent(self) -> float | None:

@@ -228,8 +228,8 @@ def _story(
     for block in document.blocks:
         if isinstance(block, Heading):
             flowable = RLParagraph(escape(block.text), styles[f"h{min(block.level, 3)}"])
-            flowable._outline_level = min(block.level, 3) - 1  # type: ignore[attr-defined]
-            flowable._outline_key = f"h{headings}"  # type: ignore[attr-defined]
+            flowable._outline_level = min(block.level, 3) - 1
+            flowable._outline_key = f"h{headings}"
             headings += 1
             story.append(flowable)
         elif isinstance(block, Paragraph):

@@ -4,7 +4,7 @@ Organised as a data protection officer reads it: the context of the processing, 
 the three criteria of the Article 29 WP Opinion 05/2014 (singling out, linkability, inference)
 with their residual risk, one section per criterion with the metrics that answer it (or why it
 was not assessed), the overall residual risk, the measures taken, the limitations, and a block
-to sign. The residual-risk rule (:func:`~avatars.engine.reports.metrics.assess_criteria`) is
+to sign. The residual-risk rule (:func:`~avatars.engine.reports.risk.assess_criteria`) is
 printed in the document so that the reader can check it against the tables.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from avatars import __version__
+from avatars.engine.metric_rows import checked_metrics, failed_metrics
 from avatars.engine.reports.document import (
     Bullets,
     Document,
@@ -24,17 +25,15 @@ from avatars.engine.reports.document import (
     Table,
 )
 from avatars.engine.reports.inputs import PiaContext, PreparedTable
-from avatars.engine.reports.metrics import (
+from avatars.engine.reports.report import metrics_table
+from avatars.engine.reports.risk import (
     MAIN_METRICS,
     CriterionAssessment,
     Risk,
     assess_criteria,
-    checked_metrics,
-    failed_metrics,
     overall_risk,
 )
-from avatars.engine.reports.report import metrics_table
-from avatars.engine.reports.text import (
+from avatars.engine.texts import (
     Language,
     context_value,
     criterion_definition,
@@ -43,6 +42,7 @@ from avatars.engine.reports.text import (
     format_integer,
     metric_name,
     tr,
+    warning_text,
 )
 
 _RISK_STATUS: dict[Risk, Status] = {
@@ -245,4 +245,13 @@ def _measures(doc: Document, table: PreparedTable, language: Language) -> None:
                 method=params.get("exclude_method", ""),
             )
         )
+    if params.get("keys"):
+        items.append(tr("measure_keys", language, names=", ".join(map(str, params["keys"]))))
+    if params.get("pseudonymized"):
+        names = ", ".join(map(str, params["pseudonymized"]))
+        items.append(tr("measure_pseudonymized", language, names=names))
+    warnings = (
+        table.verdict.warnings if table.privacy else tuple(table.metadata.get("warnings") or [])
+    )
+    items.extend(warning_text(w, language) for w in warnings)
     doc.add(Heading(tr("measures", language)), Bullets(tuple(items)))

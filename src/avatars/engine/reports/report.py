@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from avatars import __version__
-from avatars.engine.figures import PlotKind
+from avatars.engine.metric_rows import MetricRow, checked_metrics, failed_metrics
 from avatars.engine.reports.document import (
+    Bullets,
     Document,
     FigureRef,
     Heading,
@@ -24,8 +25,7 @@ from avatars.engine.reports.document import (
     Table,
 )
 from avatars.engine.reports.inputs import PreparedTable
-from avatars.engine.reports.metrics import MetricRow, checked_metrics, failed_metrics
-from avatars.engine.reports.text import (
+from avatars.engine.texts import (
     Language,
     column_type_name,
     format_date,
@@ -37,7 +37,9 @@ from avatars.engine.reports.text import (
     metric_meaning,
     metric_name,
     tr,
+    warning_text,
 )
+from avatars.protocol.enums import PlotKind
 
 #: Figures of the PDF and DOCX reports (static images).
 STATIC_FIGURES: tuple[PlotKind, ...] = (
@@ -79,6 +81,7 @@ def report_document(
     created: datetime,
     figure_kinds: Sequence[PlotKind],
     title: str | None = None,
+    linked: Mapping[str, Any] | None = None,
 ) -> Document:
     doc = Document(
         title=title or tr("report_title", language),
@@ -94,9 +97,13 @@ def report_document(
     )
     doc.add(Heading(tr("summary", language)), _summary_table(tables, language))
     for table in tables:
-        verdict = f"{table.name} — {privacy_verdict(table.privacy, language)}"
+        verdict = f"{table.name} — {privacy_verdict(table, language)}"
         doc.add(Paragraph(verdict, _verdict_style(table)))
     doc.add(Heading(tr("method", language), 2), Paragraph(tr("method_text", language), "note"))
+    if linked:  # a linked schema: warnings, relations, every privacy computation
+        from avatars.engine.reports.linked import linked_section
+
+        linked_section(doc, linked, language)
     for table in tables:
         doc.add(PageBreak(), Heading(tr("table_heading", language, table=table.name)))
         _dataset(doc, table, language)
@@ -104,27 +111,24 @@ def report_document(
         _privacy(doc, table, language)
         _signal(doc, table, language)
         _figures(doc, table, language, figure_kinds)
-        doc.add(Heading(tr("conclusion", language), 2), _conclusion(table, language))
+        doc.add(Heading(tr("conclusion", language), 2))
+        _conclusion(doc, table, language)
     return doc
 
 
 # -- summary ---------------------------------------------------------------------------------
-def privacy_verdict(rows: Sequence[MetricRow], language: Language) -> str:
-    checked = checked_metrics(rows)
-    failed = failed_metrics(checked)
-    if not checked:
+def privacy_verdict(table: PreparedTable, language: Language) -> str:
+    """What passed, what did not, and the warnings, in plain words
+    (:class:`~avatars.engine.metric_rows.PrivacyVerdict`); never "pass" when a target is missed
+    or the avatars carry the original records' identifiers."""
+    if not table.privacy:
         return tr("no_targets", language)
-    if not failed:
-        return tr("all_targets_met", language, n=len(checked))
-    names = ", ".join(metric_name(r.name, language) for r in failed)
-    return tr("targets_failed", language, failed=len(failed), n=len(checked), names=names)
+    return table.verdict.summary(language)
 
 
 def _verdict_style(table: PreparedTable) -> Any:
-    checked = checked_metrics(table.privacy)
-    if not checked:
-        return "note"
-    return "fail" if failed_metrics(checked) else "pass"
+    status = table.verdict.status if table.privacy else "unknown"
+    return {"pass": "pass", "fail": "fail"}.get(status, "note")
 
 
 def _summary_table(tables: Sequence[PreparedTable], language: Language) -> Table:
@@ -142,7 +146,7 @@ def _summary_table(tables: Sequence[PreparedTable], language: Language) -> Table
                 f"{signal_met} / {len(signal_checked)}" if signal_checked else "—",
             )
         )
-        status.append(_status(None if not checked else not failed))
+        status.append(_status(None if not checked else table.verdict.status == "pass"))
     header = (
         tr("ctx_table", language),
         tr("rows", language),
@@ -249,15 +253,13 @@ def _parameters(doc: Document, table: PreparedTable, language: Language) -> None
         pairs.append(
             (tr("param_assignment", language), str(params.get("categorical_assignment", "—")))
         )
-        excluded = params.get("exclude_variables") or []
-        pairs.append(
-            (
-                tr("param_exclude", language),
-                (", ".join(map(str, excluded)) + f" ({params.get('exclude_method', '')})")
-                if excluded
-                else tr("none", language),
-            )
-        )
+        pairs.append((tr("param_exclude", language), _exclusions(params, language)))
+        if params.get("keys"):
+            pairs.append((tr("param_keys", language), ", ".join(map(str, params["keys"]))))
+        pseudonymized = params.get("pseudonymized") or {}
+        if pseudonymized:
+            shown = ", ".join(f"{c} ({_strategy(spec)})" for c, spec in pseudonymized.items())
+            pairs.append((tr("param_pseudonymized", language), shown))
         weights = params.get("column_weights") or {}
         if weights:
             pairs.append(
@@ -284,6 +286,29 @@ def _parameters(doc: Document, table: PreparedTable, language: Language) -> None
         doc.add(Paragraph(tr("parameters_unknown", language), "note"))
         return
     doc.add(_key_values(pairs))
+    warnings = table.verdict.warnings if table.privacy else tuple(meta.get("warnings") or [])
+    if warnings:
+        doc.add(
+            Heading(tr("warnings", language), 3),
+            Bullets(tuple(warning_text(w, language) for w in warnings)),
+        )
+
+
+def _exclusions(params: Mapping[str, Any], language: Language) -> str:
+    """Excluded columns with each one's method (per column when the run says so)."""
+    excluded = params.get("exclude_variables") or []
+    if not excluded:
+        return tr("none", language)
+    methods = params.get("exclude_methods") or {}
+    default = params.get("exclude_method", "")
+    return ", ".join(f"{c} ({methods.get(c, default)})" for c in map(str, excluded))
+
+
+def _strategy(spec: Any) -> str:
+    if not isinstance(spec, Mapping):
+        return str(spec)
+    kind = str(spec.get("kind", ""))
+    return f"{kind}:{spec['pii_type']}" if spec.get("pii_type") else kind
 
 
 def _imputation(imputation: Mapping[str, Any]) -> str:
@@ -409,12 +434,18 @@ def _figures(
         doc.add(FigureRef(table.name, kind.value, caption))
 
 
-def _conclusion(table: PreparedTable, language: Language) -> Paragraph:
-    checked = checked_metrics(table.privacy)
-    failed = failed_metrics(checked)
-    if not checked:
-        return Paragraph(tr("conclusion_unknown", language, table=table.name), "note")
-    if failed:
-        names = ", ".join(metric_name(r.name, language) for r in failed)
-        return Paragraph(tr("conclusion_fail", language, table=table.name, names=names), "fail")
-    return Paragraph(tr("conclusion_pass", language, table=table.name), "pass")
+def _conclusion(doc: Document, table: PreparedTable, language: Language) -> None:
+    """The verdict in words, then what to change (one item per cause)."""
+    verdict = table.verdict
+    if not table.privacy or verdict.status == "unknown":
+        doc.add(Paragraph(tr("conclusion_unknown", language, table=table.name), "note"))
+        return
+    if verdict.status == "pass":
+        doc.add(Paragraph(tr("conclusion_pass", language, table=table.name), "pass"))
+        if verdict.warnings:
+            doc.add(Paragraph(verdict.summary(language), "warn"))
+        return
+    doc.add(Paragraph(verdict.summary(language), "fail"))
+    changes = verdict.changes(language)
+    if changes:
+        doc.add(Heading(tr("what_to_change", language), 3), Bullets(tuple(changes)))

@@ -25,7 +25,7 @@ from avatars.engine.figures import (
     difference_limit,
     distribution_title,
 )
-from avatars.engine.reports.text import Language, format_number, tr
+from avatars.engine.texts import Language, format_number, tr
 
 #: Resolution of the PNGs: sharp when printed at the PDF's size, small enough to stay fast.
 DPI = 130
@@ -34,7 +34,8 @@ WIDTH = 6.7
 #: Distribution panels per PNG (one PDF page each).
 PANELS_PER_PAGE = 12
 
-_STYLE = {
+#: matplotlib settings of every figure (``Any``: matplotlib types its keys as one Literal).
+_STYLE: dict[Any, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,

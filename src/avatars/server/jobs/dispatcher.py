@@ -13,10 +13,14 @@ It wakes every ``dispatch_interval_seconds`` (and at once when this process crea
 
 At a clean shutdown the jobs this process was running go back to ``queued`` without using up
 an attempt, so the next start runs them again at once.
+
+Claims, heartbeat checks and the times it writes read the API's clock
+(:mod:`avatars.server.clock`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -24,12 +28,14 @@ import uuid
 
 from sqlalchemy import select, update
 
-from avatars.models import JobStatus
+from avatars.protocol.enums import JobStatus
+from avatars.server.clock import Clock, utc_now
 from avatars.server.config import Settings
-from avatars.server.db import Database
+from avatars.server.db import Database, affected_rows
+from avatars.server.db.models import Job
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.executors import Executor
-from avatars.server.models import Job, utcnow
+from avatars.server.jobs.worker import internal_error
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +43,18 @@ QUEUE_SCAN_LIMIT = 500
 
 
 class Dispatcher:
-    def __init__(self, settings: Settings, db: Database, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        executor: Executor | None = None,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.executor = executor
+        self.clock = clock
         self.instance = f"api-{uuid.uuid4().hex[:12]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -67,7 +81,7 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.executor is not None:
-            running = getattr(self.executor, "running", lambda: [])()
+            running: list[str] = getattr(self.executor, "running", lambda: [])()
             self.executor.shutdown(wait=False)
             self.hand_back(running)
 
@@ -95,9 +109,8 @@ class Dispatcher:
             if self.claim(name):
                 try:
                     self.executor.submit(name)
-                except Exception as exc:
-                    log.exception("could not submit job %s", name)
-                    self.on_crash(name, f"internal error: could not start the job: {exc}")
+                except Exception:
+                    self.on_crash(name, internal_error("the job could not be started", name))
 
     def resolve_queued(self) -> list[str]:
         """End the queued jobs whose dependencies failed; the names of the runnable ones."""
@@ -135,33 +148,37 @@ class Dispatcher:
         if ended:
             with self.db.writing() as session:
                 for name, status, why in ended:
-                    lifecycle.end(session, [name], JobStatus(status), why)
+                    lifecycle.end(session, [name], JobStatus(status), why, now=self.clock())
         return runnable
 
     def claim(self, name: str) -> bool:
-        now = utcnow()
+        now = self.clock()
         with self.db.writing() as session:
-            count = session.execute(
-                update(Job)
-                .where(
-                    Job.name == name, Job.status == JobStatus.queued.value, Job.deleted_at.is_(None)
+            count = affected_rows(
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.name == name,
+                        Job.status == JobStatus.queued.value,
+                        Job.deleted_at.is_(None),
+                    )
+                    .values(
+                        status=JobStatus.pending.value,
+                        started_at=now,
+                        heartbeat_at=now,
+                        attempts=Job.attempts + 1,
+                        worker=self.instance,
+                        phase="starting",
+                        progress=0.0,
+                        exception="",
+                    )
                 )
-                .values(
-                    status=JobStatus.pending.value,
-                    started_at=now,
-                    heartbeat_at=now,
-                    attempts=Job.attempts + 1,
-                    worker=self.instance,
-                    phase="starting",
-                    progress=0.0,
-                    exception="",
-                )
-            ).rowcount
+            )
         return count == 1
 
     def reap(self) -> None:
         """Queue again (or give up on) running jobs whose worker went silent."""
-        cutoff = lifecycle.since(self.settings.heartbeat_timeout_seconds)
+        cutoff = self.clock() - dt.timedelta(seconds=self.settings.heartbeat_timeout_seconds)
         with self.db.reading() as session:
             stale = session.execute(
                 select(Job.name, Job.attempts, Job.cancel_requested).where(
@@ -179,7 +196,7 @@ class Dispatcher:
                     values = {
                         "status": JobStatus.cancelled.value,
                         "exception": "cancelled while running",
-                        "finished_at": utcnow(),
+                        "finished_at": self.clock(),
                         "phase": "",
                         "cancel_requested": False,
                     }
@@ -197,10 +214,12 @@ class Dispatcher:
                             f"the job was lost: its worker stopped responding (server stopped or "
                             f"crashed) {attempts} time(s)"
                         ),
-                        "finished_at": utcnow(),
+                        "finished_at": self.clock(),
                         "phase": "",
                     }
-                count = session.execute(update(Job).where(*condition).values(**values)).rowcount
+                count = affected_rows(
+                    session.execute(update(Job).where(*condition).values(**values))
+                )
             if count:
                 log.warning("job %s lost its worker: now %s", name, values["status"])
                 self.wake()
@@ -219,7 +238,7 @@ class Dispatcher:
             else:
                 job.status = JobStatus.error.value
                 job.exception = message
-                job.finished_at = utcnow()
+                job.finished_at = self.clock()
                 job.phase = ""
         log.warning("job %s: %s", name, message)
         self.wake()
@@ -238,7 +257,7 @@ class Dispatcher:
                     .values(
                         status=JobStatus.cancelled.value,
                         exception="cancelled while running",
-                        finished_at=utcnow(),
+                        finished_at=self.clock(),
                         phase="",
                         cancel_requested=False,
                     )

@@ -102,8 +102,7 @@ class LocalExecutor:
                 "memory)"
             )
         else:
-            message = f"internal error: {type(error).__name__}: {error}"
-            log.error("job %s could not run: %r", job_name, error)
+            message = worker.internal_error("the job could not run", job_name, error)
         self._on_crash(job_name, message)
 
     def shutdown(self, wait: bool) -> None:
@@ -202,9 +201,11 @@ class DaskExecutor:
                 "the Dask workers running this job stopped unexpectedly, several times (killed, "
                 "or out of memory)"
             )
+            log.error("job %s failed on the cluster: %s", job_name, message)
         else:
-            message = f"internal error on the Dask worker: {name}: {error}"
-        log.error("job %s failed on the cluster: %s", job_name, message)
+            message = worker.internal_error(
+                "the job could not run on the Dask worker", job_name, error
+            )
         self._on_crash(job_name, message)
 
     def shutdown(self, wait: bool) -> None:

@@ -12,11 +12,14 @@ Result files follow protocol.md §5.5, because the official client parses their 
 - report:          ``report.pdf`` (basic) or ``<t>.report.pia.docx`` (pia), built by
                    ``avatars.engine.reports`` from the earlier jobs' results
 
-``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped
-(``avatars.models.escape_table_name``).
+``<t>`` is the table name with ``.``, ``/``, ``&`` and ``+`` escaped; every name comes from
+:mod:`avatars.protocol.results`, which the clients parse them back with.
 
-Whatever the engine cannot do yet (several tables, differential privacy, time series, ...) ends
-the job in ``error`` with a message naming the parameter: never a silent approximation.
+Schemas of several linked tables or with series tables run through
+:mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
+table; :mod:`avatars.server.jobs.routing` chooses).
+Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
+in ``error`` with a message naming the parameter: never a silent approximation.
 """
 
 from __future__ import annotations
@@ -28,15 +31,14 @@ import os
 import posixpath
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import select
 
-from avatars.models import JobKind, JobStatus, ResultKind, escape_table_name
-from avatars.resource_set import (
+from avatars.protocol.documents import (
     AdviceDocument,
     AvatarizationDocument,
     Document,
@@ -47,11 +49,27 @@ from avatars.resource_set import (
     ResourceSet,
     SchemaDocument,
     SignalMetricsDocument,
-    Table,
 )
+from avatars.protocol.enums import (
+    ColumnType,
+    JobKind,
+    JobStatus,
+    OutputFormat,
+    ReportType,
+    ResultFormat,
+    ResultKind,
+)
+from avatars.protocol.results import (
+    ADVICE_FILE,
+    metrics_file_name,
+    run_metadata_file_name,
+    table_of_tabular_file,
+    tabular_file_name,
+)
+from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
-from avatars.server.models import Job
+from avatars.server.db.models import Job
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -80,6 +98,8 @@ class JobInput:
     db: Database
     progress: ProgressFn
     written: list[str] = field(default_factory=list)  # keys written, to clean up on failure
+    #: What a finished job must tell (a sensitive link): its ``exception``, as ``warning: ...``.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _scaled(progress: ProgressFn, start: float, end: float) -> ProgressFn:
@@ -156,10 +176,10 @@ def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
     return key
 
 
-def write_frame(job: JobInput, df: pd.DataFrame, stem: str, fmt: str) -> str:
+def write_frame(job: JobInput, df: pd.DataFrame, name: str, fmt: ResultFormat) -> str:
     from avatars.engine.io import write_table
 
-    return _store_file(job, f"{stem}.{fmt}", lambda path: write_table(df, path, fmt))
+    return _store_file(job, name, lambda path: write_table(df, path, fmt.value))
 
 
 def write_json(job: JobInput, name: str, value: Any) -> str:
@@ -212,12 +232,16 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     return table
 
 
-def _check_spec(spec: ParametersSpec) -> None:
+def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
     for name in ("avatarization_open_dp", "avatarization_fast_dp"):
         if getattr(spec, name):
             raise JobError(f"{name} (differential privacy) is not supported by this server yet")
-    if spec.time_series:
-        raise JobError("time_series parameters are not supported by this server yet")
+    if spec.time_series and not linked:
+        names = ", ".join(spec.time_series)
+        raise JobError(
+            f"time_series parameters for {names}: the schema has no series table (a table with "
+            "a time_series_time column, linked to its individual table with method time_series)"
+        )
     if spec.input:
         raise JobError("database inputs (spec.input) are not supported by this server")
 
@@ -253,8 +277,8 @@ def _imputation(params: Any) -> dict[str, Any] | None:
     return values or None
 
 
-def _result_format(spec: ParametersSpec) -> str:
-    return spec.results.format if spec.results and spec.results.format else "csv"
+def _result_format(spec: ParametersSpec) -> ResultFormat:
+    return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
 
 # -- standard ---------------------------------------------------------------------------------
@@ -289,16 +313,15 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     )
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
-    t = escape_table_name(table.name)
+    frames = {
+        ResultKind.shuffled: result.shuffled,
+        ResultKind.unshuffled: result.unshuffled,
+        ResultKind.original_projections: result.original_coordinates,
+        ResultKind.avatar_projections: result.avatar_coordinates,
+    }
     outputs = {
-        ResultKind.shuffled: [write_frame(job, result.shuffled, f"{t}.shuffled-0", fmt)],
-        ResultKind.unshuffled: [write_frame(job, result.unshuffled, f"{t}.unshuffled-0", fmt)],
-        ResultKind.original_projections: [
-            write_frame(job, result.original_coordinates, f"{t}.projections.original-0", fmt)
-        ],
-        ResultKind.avatar_projections: [
-            write_frame(job, result.avatar_coordinates, f"{t}.projections.avatars-0", fmt)
-        ],
+        kind: [write_frame(job, frame, tabular_file_name(table.name, kind, fmt), fmt)]
+        for kind, frame in frames.items()
     }
     metadata = {
         "job_name": job.name,
@@ -318,7 +341,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
         outputs.update(_standard_figures(job, table, df, result, spec, metadata))
-    outputs[ResultKind.run_metadata] = [write_json(job, f"run_metadata.{job.name}.json", metadata)]
+    outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
 
@@ -333,8 +356,10 @@ def _standard_figures(
     """``<t>.<plot kind>.html`` files and ``figures_metadata.json``, when the engine can draw
     them. Figures illustrate the avatars; failing to draw them must not lose the avatars, so
     a failure is logged and noted in the run metadata instead of failing the job."""
+    from avatars.protocol.results import FIGURES_METADATA_FILE, figure_file_name
+
     try:
-        from avatars.engine.figures import build_figures, figure_files, figures_metadata
+        from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
     try:
@@ -350,13 +375,17 @@ def _standard_figures(
                 "explained_variance_ratio"
             ),
         )
-        files = figure_files(table.name, figures, plotlyjs=job.settings.figures_plotlyjs)
+        documents = figure_documents(table.name, figures, plotlyjs=job.settings.figures_plotlyjs)
     except Exception as exc:  # a drawing library failing on odd data
         log.warning("figures of job %s failed", job.name, exc_info=True)
         metadata["figures_error"] = f"{type(exc).__name__}: {exc}"
         return {}
-    keys = [write_bytes(job, f.filename, f.html.encode("utf-8")) for f in files]
-    index = write_json(job, "figures_metadata.json", figures_metadata(table.name, files))
+    keys, entries = [], []
+    for (table_name, kind), text in documents.items():
+        name = figure_file_name(table_name, kind)
+        keys.append(write_bytes(job, name, text.encode("utf-8")))
+        entries.append({"kind": kind.value, "filename": name, "table_name": table_name})
+    index = write_json(job, FIGURES_METADATA_FILE, entries)
     return {ResultKind.figures: keys, ResultKind.figures_metadata: [index]}
 
 
@@ -386,24 +415,19 @@ def _standard_job_for(job: JobInput, ref: str | None) -> Job | None:
 
 
 def _standard_output(
-    job: JobInput, standard: Job, kind: ResultKind, table: str, column_types: dict[str, str]
+    job: JobInput,
+    standard: Job,
+    kind: ResultKind,
+    table: str,
+    column_types: Mapping[str, str],
 ) -> pd.DataFrame:
     """The avatars a standard job wrote, read with the table's column types (as the original
     is: a category column of digits must not come back as integers)."""
     from avatars.engine.io import read_table
 
-    wanted = (
-        escape_table_name(table)
-        + "."
-        + {
-            ResultKind.unshuffled: "unshuffled-0",
-            ResultKind.shuffled: "shuffled-0",
-        }[kind]
-    )
     for key in (standard.outputs or {}).get(kind.value, []):
-        base = posixpath.basename(key)
-        stem, _, ext = base.rpartition(".")
-        if stem == wanted:
+        ext = posixpath.basename(key).rpartition(".")[2]
+        if table_of_tabular_file(kind, key) == table:
             with _readable(job.storage, key) as source:
                 return read_table(
                     source,
@@ -497,7 +521,7 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     )
     key = write_json(
         job,
-        f"{escape_table_name(table.name)}.privacy.json",
+        metrics_file_name(table.name, ResultKind.privacy_metrics),
         _metrics_document(table.name, result.to_dict()),
     )
     return {ResultKind.privacy_metrics.value: [key]}
@@ -523,7 +547,7 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     )
     key = write_json(
         job,
-        f"{escape_table_name(table.name)}.signal.json",
+        metrics_file_name(table.name, ResultKind.signal_metrics),
         _metrics_document(table.name, result.to_dict()),
     )
     return {ResultKind.signal_metrics.value: [key]}
@@ -547,22 +571,36 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
                 "advice": advise_parameters(df, column_types=table.column_types() or None),
             }
         )
-    return {ResultKind.advice.value: [write_json(job, "advice.json", advice)]}
+    return {ResultKind.advice.value: [write_json(job, ADVICE_FILE, advice)]}
 
 
 # -- report -----------------------------------------------------------------------------------
 
 
-def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
+#: Shapes a linked schema's report inputs: ``(job, tables, schema tables, run metadata)``.
+ShapeReport = Callable[[JobInput, dict[str, dict[str, Any]], list[Table], dict[str, Any]], None]
+
+
+def run_report(
+    job: JobInput,
+    doc: ReportDocument,
+    *,
+    shape: ShapeReport | None = None,
+    linked: Mapping[str, Any] | None = None,
+) -> dict[str, list[str]]:
     """Build the report documents with ``avatars.engine.reports.build_report`` from what the
     earlier jobs stored: the original table, the standard job's avatars, projections and run
-    metadata, and the metrics of the report's dependencies."""
+    metadata, and the metrics of the report's dependencies. A linked schema's job
+    (:mod:`avatars.server.jobs.linked`) gives ``shape`` (its tables' inputs) and ``linked`` (the
+    report's linked-tables section)."""
+    from avatars.protocol.results import pia_report_file_name
+
     try:
         from avatars.engine.reports import build_report
     except ImportError:
         raise JobError("reports are not available on this server yet") from None
     job.progress(0.0, "reading")
-    tables = _report_inputs(job)
+    tables = _report_inputs(job, shape)
     if not tables:
         raise JobError(
             f"{doc.label}: nothing to report on: give the privacy and signal metrics jobs (or a "
@@ -575,20 +613,37 @@ def run_report(job: JobInput, doc: ReportDocument) -> dict[str, list[str]]:
     pia = metadata.spec.pia_metadata if metadata is not None and metadata.spec else None
     job.progress(0.3, "writing the report")
     documents = build_report(
-        report_type=doc.spec.report_type,
-        output_format="docx" if doc.spec.report_type == "pia" else doc.spec.output_format,
+        report_type=_report_type(doc),
+        output_format=_report_format(doc),
         language=doc.spec.language,
         display_name=job.resources.display_name,
         tables=tables,
         pia_metadata=pia,
         with_html=doc.spec.report_type != "pia",
         plotlyjs=job.settings.figures_plotlyjs,
+        linked=linked,
     )
     outputs: dict[str, list[str]] = {}
-    for name, data in documents:
-        kind = ResultKind.report_html if name.endswith(".html") else ResultKind.report
+    for part, data in documents.items():
+        # the names the official client expects (protocol.md §5.5)
+        if part.table is not None:
+            name = pia_report_file_name(part.table)
+        else:
+            name = f"report.{part.format}"  # report.pdf, report.docx, report.html
+        kind = ResultKind.report_html if part.kind == "html" else ResultKind.report
         outputs.setdefault(kind.value, []).append(write_bytes(job, name, data))
     return outputs
+
+
+def _report_type(doc: ReportDocument) -> Literal["basic", "pia"]:
+    return "pia" if doc.spec.report_type == ReportType.PIA else "basic"
+
+
+def _report_format(doc: ReportDocument) -> Literal["pdf", "docx"]:
+    """A PIA report is a Word document whatever ``output_format`` says."""
+    if _report_type(doc) == "pia" or doc.spec.output_format == OutputFormat.DOCX:
+        return "docx"
+    return "pdf"
 
 
 def _ancestors(job: JobInput) -> list[Job]:
@@ -606,7 +661,7 @@ def _ancestors(job: JobInput) -> list[Job]:
     return list(found.values())
 
 
-def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
+def _report_inputs(job: JobInput, shape: ShapeReport | None = None) -> dict[str, dict[str, Any]]:
     """``{table: {original, avatars, privacy, signal, run_metadata, *_coordinates}}``."""
     from avatars.engine.io import read_table
 
@@ -625,16 +680,9 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
         if not schema.spec.schema_ref:
             original_tables.update({t.name: t for t in schema.spec.tables})
 
-    for parent in ancestors:
-        for kind, field_name in (
-            (ResultKind.privacy_metrics, "privacy"),
-            (ResultKind.signal_metrics, "signal"),
-        ):
-            for key in (parent.outputs or {}).get(kind.value, []):
-                value = json.loads(job.storage.read_bytes(key))
-                name = (value.get("metadata") or {}).get("table_name")
-                if name:
-                    entry(name)[field_name] = value
+    for table_name, documents in _metrics_documents(job, ancestors).items():
+        entry(table_name).update(documents)
+    linked_metadata: dict[str, Any] | None = None
     if standard is not None:
         outputs = standard.outputs or {}
         for key in outputs.get(ResultKind.run_metadata.value, []):
@@ -642,19 +690,23 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
-        for kind, field_name, suffix in (
-            (ResultKind.shuffled, "avatars", ".shuffled-0"),
-            (ResultKind.original_projections, "original_coordinates", ".projections.original-0"),
-            (ResultKind.avatar_projections, "avatar_coordinates", ".projections.avatars-0"),
+            elif isinstance(run_metadata.get("tables"), dict):  # a linked schema's run
+                linked_metadata = run_metadata
+                for table_name in run_metadata["tables"]:
+                    entry(table_name)
+        for kind, field_name in (
+            (ResultKind.shuffled, "avatars"),
+            (ResultKind.original_projections, "original_coordinates"),
+            (ResultKind.avatar_projections, "avatar_coordinates"),
         ):
             for key in outputs.get(kind.value, []):
-                stem, _, ext = posixpath.basename(key).rpartition(".")
-                name = next((t for t in tables if escape_table_name(t) + suffix == stem), None)
-                if name is None:
+                ext = posixpath.basename(key).rpartition(".")[2]
+                name = table_of_tabular_file(kind, key)
+                if name is None or name not in tables:
                     continue
                 # avatars are read with the original's types (projections are plain numbers)
                 schema_table = original_tables.get(name) if field_name == "avatars" else None
-                types = schema_table.column_types() if schema_table is not None else {}
+                types = _value_types(schema_table) if schema_table is not None else {}
                 with _readable(job.storage, key) as source:
                     entry(name)[field_name] = read_table(
                         source,
@@ -664,7 +716,46 @@ def _report_inputs(job: JobInput) -> dict[str, dict[str, Any]]:
     for name, table in original_tables.items():
         if name in tables and "original" not in tables[name]:
             tables[name]["original"] = read_input(job, table)
+    if linked_metadata is not None and shape is not None:
+        shape(job, tables, list(original_tables.values()), linked_metadata)
     return tables
+
+
+def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[str, Any]]:
+    """``{table: {"privacy": document, "signal": document}}`` from the metrics jobs; of
+    several privacy documents of a table (linked tables: one per computation type), the
+    headline one."""
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for parent in ancestors:
+        for kind, field_name in (
+            (ResultKind.privacy_metrics, "privacy"),
+            (ResultKind.signal_metrics, "signal"),
+        ):
+            for key in (parent.outputs or {}).get(kind.value, []):
+                value = json.loads(job.storage.read_bytes(key))
+                name = (value.get("metadata") or {}).get("table_name")
+                if name:
+                    found.setdefault(name, {}).setdefault(field_name, []).append(value)
+    return {
+        name: {field_name: _headline(documents) for field_name, documents in kinds.items()}
+        for name, kinds in found.items()
+    }
+
+
+def _value_types(table: Table) -> dict[str, ColumnType]:
+    """The schema's column types but those of key columns (primary and foreign keys): avatar
+    keys are new pseudonymous tokens, text whatever the original keys were."""
+    keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    return {c: t for c, t in table.column_types().items() if c not in keys}
+
+
+def _headline(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The metrics document a report shows for a table: ``standalone`` if there is one (a
+    linked table has one per computation type), else the first."""
+    for document in documents:
+        if (document.get("metadata") or {}).get("computation_type") == "standalone":
+            return document
+    return documents[0]
 
 
 # -- dispatch ---------------------------------------------------------------------------------

@@ -17,15 +17,17 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from avatars.models import (
-    FAILURE_STATUSES,
-    TERMINAL_STATUSES,
-    JobKind,
-    JobResponse,
-    JobStatus,
+from avatars.protocol.documents import (
+    AdviceDocument,
+    AvatarizationDocument,
+    PrivacyMetricsDocument,
+    ReportDocument,
+    SignalMetricsDocument,
 )
-from avatars.server.db import Database
-from avatars.server.models import Job, utcnow
+from avatars.protocol.enums import FAILURE_STATUSES, TERMINAL_STATUSES, JobKind, JobStatus
+from avatars.protocol.wire import JobResponse
+from avatars.server.db import Database, affected_rows
+from avatars.server.db.models import Job
 from avatars.server.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,11 @@ FAILED = {s.value for s in FAILURE_STATUSES}
 
 #: Parameters document kind -> job kind.
 KIND_OF_DOCUMENT = {
-    "AvatarParameters": JobKind.standard,
-    "AvatarPrivacyMetricsParameters": JobKind.privacy_metrics,
-    "AvatarSignalMetricsParameters": JobKind.signal_metrics,
-    "AvatarReportParameters": JobKind.report,
-    "AvatarAdviceParameters": JobKind.advice,
+    AvatarizationDocument.KIND: JobKind.standard,
+    PrivacyMetricsDocument.KIND: JobKind.privacy_metrics,
+    SignalMetricsDocument.KIND: JobKind.signal_metrics,
+    ReportDocument.KIND: JobKind.report,
+    AdviceDocument.KIND: JobKind.advice,
 }
 
 
@@ -78,24 +80,27 @@ def end(
     status: JobStatus,
     exception: str,
     *,
+    now: dt.datetime,
     from_statuses: Iterable[str] = ("queued",),
 ) -> list[str]:
-    """Move the jobs still in ``from_statuses`` to a terminal ``status``; the names moved."""
+    """Move the jobs still in ``from_statuses`` to a terminal ``status`` (finished at ``now``);
+    the names moved."""
     moved = []
-    now = utcnow()
     for name in names:
-        count = session.execute(
-            update(Job)
-            .where(Job.name == name, Job.status.in_(list(from_statuses)))
-            .values(
-                status=status.value,
-                exception=exception,
-                finished_at=now,
-                phase="",
-                cancel_requested=False,
+        count = affected_rows(
+            session.execute(
+                update(Job)
+                .where(Job.name == name, Job.status.in_(list(from_statuses)))
+                .values(
+                    status=status.value,
+                    exception=exception,
+                    finished_at=now,
+                    phase="",
+                    cancel_requested=False,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if count:
             moved.append(name)
     return moved
@@ -109,9 +114,11 @@ def queued_dependents(session: Session, names: set[str]) -> list[Job]:
     return [j for j in queued if names.intersection(j.depends_on or [])]
 
 
-def cancel_queued_tree(session: Session, root_names: Iterable[str], reason: str) -> list[str]:
+def cancel_queued_tree(
+    session: Session, root_names: Iterable[str], reason: str, *, now: dt.datetime
+) -> list[str]:
     """Cancel the queued jobs among ``root_names`` and, transitively, their queued dependents."""
-    cancelled = end(session, root_names, JobStatus.cancelled, reason)
+    cancelled = end(session, root_names, JobStatus.cancelled, reason, now=now)
     frontier = set(root_names)
     while frontier:
         dependents = queued_dependents(session, frontier)
@@ -121,16 +128,17 @@ def cancel_queued_tree(session: Session, root_names: Iterable[str], reason: str)
                 [j.name for j in dependents],
                 JobStatus.cancelled,
                 "cancelled because a job it depends on was cancelled",
+                now=now,
             )
         )
         cancelled += frontier
     return cancelled
 
 
-def request_cancel(session: Session, job: Job, reason: str) -> None:
+def request_cancel(session: Session, job: Job, reason: str, *, now: dt.datetime) -> None:
     """Stop ``job``: at once if queued, at the worker's next progress report if running."""
     if job.status == JobStatus.queued.value:
-        cancel_queued_tree(session, [job.name], reason)
+        cancel_queued_tree(session, [job.name], reason, now=now)
     elif job.status == JobStatus.pending.value:
         session.execute(
             update(Job)
@@ -184,10 +192,6 @@ def dependency_verdict(job: Job, statuses: dict[str, tuple[str, str, Any]]) -> t
         if status != JobStatus.finished.value:
             waiting = True
     return ("wait", "") if waiting else ("run", "")
-
-
-def since(seconds: float) -> dt.datetime:
-    return utcnow() - dt.timedelta(seconds=seconds)
 
 
 def count_running(db: Database) -> int:

@@ -10,6 +10,16 @@ asked for, which stops the engine at its next report.
 Every final write is conditional on the job still being this attempt's (status ``pending``,
 same ``attempts``): a worker that was given up for lost and comes back cannot overwrite the
 outcome of the run that replaced it.
+
+A job that fails tells the user's mistake from a bug. Bad parameters or data
+(:data:`USER_ERRORS`: our :class:`JobError`, the engine's :class:`AvatarsEngineError` family
+— the multi-table ``SchemaError`` and the series ``SeriesDataError`` among them —
+the protocol's :class:`ParameterError` and :class:`ResourceSetError`) end the job ``error``
+with their message, which names what is wrong. Anything else is a bug: its traceback goes to
+the log under a short reference, and the user reads "internal error (reference ...)" (see
+:func:`internal_error`), never the bug's own message.
+
+Workers run in their own processes (or on Dask workers) and keep the real clock.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import select as io_select
 import signal
 import threading
@@ -24,20 +35,44 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
-from avatars.models import JobKind, JobStatus
-from avatars.resource_set import ResourceSetError, parse_resource_set
+from avatars.engine.errors import AvatarsEngineError
+from avatars.protocol.documents import ResourceSetError, parse_resource_set
+from avatars.protocol.enums import JobKind, JobStatus
+from avatars.protocol.errors import ParameterError
 from avatars.server import files
+from avatars.server.clock import utc_now
 from avatars.server.config import Settings
-from avatars.server.db import Database
-from avatars.server.jobs.handlers import JobError, JobInput, run_handler
-from avatars.server.models import Job, ResourceSet, utcnow
+from avatars.server.db import Database, affected_rows
+from avatars.server.db.models import Job, ResourceSet
+from avatars.server.jobs.handlers import JobError, JobInput
+from avatars.server.jobs.routing import run_handler
 from avatars.server.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.5  # seconds between two progress writes
+
+#: Failures that are the user's to fix: their message names the parameter, table or column.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    JobError,
+    AvatarsEngineError,
+    ParameterError,
+    ResourceSetError,
+)
+
+
+def internal_error(what: str, job_name: str, error: BaseException | None = None) -> str:
+    """Log ``error`` (default: the exception being handled) with its traceback under a new
+    reference; the message for the user, which carries the same reference and nothing of the
+    bug itself."""
+    details = (
+        "".join(traceback.format_exception(error)) if error is not None else traceback.format_exc()
+    )
+    reference = secrets.token_hex(4)
+    log.error("job %s: internal error (reference %s): %s\n%s", job_name, reference, what, details)
+    return f"internal error (reference {reference}): {what}; the platform's log has the details"
 
 
 class JobCancelled(Exception):
@@ -101,9 +136,14 @@ def _exit_with(api_pid: int) -> None:
 
 def init_worker(api_pid: int) -> None:
     """Initializer of local worker processes: exit with the API process, ignore Ctrl-C (the
-    server decides what happens to running jobs), and import the engine once."""
+    server decides what happens to running jobs), log as the server does, and import the
+    engine once."""
     threading.Thread(target=_exit_with, args=(api_pid,), name="api-watch", daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Same line format as the server's (``avatars serve``); the output goes where its goes.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     with contextlib.suppress(ImportError):
         import avatars.engine  # noqa: F401
 
@@ -125,7 +165,7 @@ class _Run:
         self._last_write = 0.0
 
     # -- ownership-checked writes -------------------------------------------------------
-    def _mine(self) -> list:  # type: ignore[type-arg]
+    def _mine(self) -> list[ColumnElement[bool]]:
         return [
             Job.name == self.name,
             Job.status == JobStatus.pending.value,
@@ -134,9 +174,11 @@ class _Run:
 
     def _beat(self, **values: object) -> None:
         with self.db.writing() as session:
-            count = session.execute(
-                update(Job).where(*self._mine()).values(heartbeat_at=utcnow(), **values)
-            ).rowcount
+            count = affected_rows(
+                session.execute(
+                    update(Job).where(*self._mine()).values(heartbeat_at=utc_now(), **values)
+                )
+            )
             row = session.execute(
                 select(Job.cancel_requested, Job.deleted_at, Job.exception).where(
                     Job.name == self.name
@@ -210,15 +252,17 @@ class _Run:
             "status": status.value,
             "exception": exception,
             "outputs": outputs,
-            "finished_at": utcnow(),
-            "heartbeat_at": utcnow(),
+            "finished_at": utc_now(),
+            "heartbeat_at": utc_now(),
             "phase": "",
             "cancel_requested": False,
         }
         if status == JobStatus.finished:
             values["progress"] = 1.0
         with self.db.writing() as session:
-            count = session.execute(update(Job).where(*self._mine()).values(**values)).rowcount
+            count = affected_rows(
+                session.execute(update(Job).where(*self._mine()).values(**values))
+            )
         return count == 1
 
     def run(self) -> str:
@@ -239,6 +283,9 @@ class _Run:
         try:
             outputs = run_handler(job)
             status = JobStatus.finished
+            # a run that did what was asked but must be flagged (a sensitive link): the clients
+            # show a finished job's exception only when someone looks (runner.get_job)
+            exception = "; ".join(f"warning: {w}" for w in job.warnings)
         except JobSuperseded:
             status, exception = JobStatus.lost, "superseded"
         except JobCancelled:
@@ -247,11 +294,10 @@ class _Run:
         except StorageError as exc:  # the object store failed: nothing partial was committed
             log.error("job %s: storage failure: %s", self.name, exc)
             exception = "the storage backend failed (unavailable?); run the job again later"
-        except ValueError as exc:  # the engine's errors and ours: meant for the user
+        except USER_ERRORS as exc:  # meant for the user: names what to fix
             exception = str(exc) or type(exc).__name__
-        except Exception as exc:
-            log.error("job %s failed:\n%s", self.name, traceback.format_exc())
-            exception = f"internal error: {type(exc).__name__}: {exc}"
+        except Exception:  # a bug (a bare ValueError or KeyError included): log, don't show
+            exception = internal_error("the job failed unexpectedly", self.name)
         except BaseException as exc:  # MemoryError is an Exception; this is KeyboardInterrupt...
             log.error("job %s interrupted: %r", self.name, exc)
             raise

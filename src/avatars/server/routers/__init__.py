@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from avatars.models import ErrorResponse
+from avatars.protocol.wire import ErrorResponse
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

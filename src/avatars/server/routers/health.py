@@ -15,15 +15,10 @@ import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from avatars import __version__
-from avatars.models import (
-    CapabilitiesResponse,
-    CompatibilityResponse,
-    CompatibilityStatus,
-    HealthResponse,
-)
+from avatars.protocol.enums import CompatibilityStatus
+from avatars.protocol.wire import CapabilitiesResponse, CompatibilityResponse, HealthResponse
 from avatars.server.deps import State
 from avatars.server.errors import error_body
 from avatars.server.routers import errors
@@ -83,12 +78,9 @@ async def health() -> HealthResponse:
     summary="Can the server reach its database?",
 )
 def health_db(state: State) -> HealthResponse | JSONResponse:
-    try:
-        state.db.ping()
-    except SQLAlchemyError as exc:
-        return JSONResponse(
-            error_body(f"database unreachable: {type(exc).__name__}"), status_code=503
-        )
+    problem = state.db.problem()
+    if problem is not None:
+        return JSONResponse(error_body(f"database unreachable: {problem}"), status_code=503)
     return HealthResponse(message="ok", version=__version__)
 
 

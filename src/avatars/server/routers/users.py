@@ -1,5 +1,5 @@
 """Users of an organization. Admins manage their organization's users; a user sees only
-themself. Another organization's users answer 404."""
+themself. Another organization's users answer 404 (:mod:`avatars.server.services.accounts`)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,21 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from avatars.models import (
+from avatars.protocol.enums import FeatureScope, UserRole
+from avatars.protocol.wire import (
     CreateUser,
     CreditsInfo,
     EnvironmentInfo,
-    FeatureScope,
     FeaturesInfo,
     MeUser,
-    ObjectType,
     User,
-    UserRole,
-    Verb,
 )
-from avatars.server import accounts
 from avatars.server.config import Settings
-from avatars.server.deps import AdminCaller, Caller, CurrentCaller, ReadSession, State
-from avatars.server.errors import ApiError, not_found
-from avatars.server.events import record_event
-from avatars.server.models import User as UserRow
+from avatars.server.db.models import User as UserRow
+from avatars.server.deps import AdminCaller, CurrentCaller, State
 from avatars.server.routers import AUTH_ERRORS, errors
+from avatars.server.services import accounts
 
 router = APIRouter(prefix="/users", tags=["users"], responses=AUTH_ERRORS)
 
@@ -58,34 +52,14 @@ def environment(settings: Settings) -> EnvironmentInfo:
     )
 
 
-def _visible_user(session: ReadSession, caller: Caller, user_id: uuid.UUID) -> UserRow:
-    user = session.get(UserRow, user_id)
-    if (
-        user is None
-        or user.deleted_at is not None
-        or not caller.can_see(user.id, user.organization_id)
-    ):
-        raise not_found("user")
-    return user
-
-
 @router.get("", response_model=list[User], summary="List users (admins: their organization)")
 def find_users(
-    session: ReadSession,
+    state: State,
     caller: CurrentCaller,
     email: Annotated[str | None, Query(max_length=320)] = None,
     username: Annotated[str | None, Query(max_length=255)] = None,
 ) -> list[User]:
-    query = select(UserRow).where(UserRow.deleted_at.is_(None))
-    if caller.is_admin:
-        query = query.where(UserRow.organization_id == caller.organization_id)
-    else:
-        query = query.where(UserRow.id == caller.user_id)
-    if email:
-        query = query.where(UserRow.email == email.strip().lower())
-    if username:
-        query = query.where(UserRow.username == username.strip())
-    return [to_wire(u) for u in session.scalars(query.order_by(UserRow.created_at))]
+    return [to_wire(u) for u in accounts.list_users(state, caller, email=email, username=username)]
 
 
 @router.post(
@@ -95,31 +69,20 @@ def find_users(
     summary="Create a user in the caller's organization (admins)",
 )
 def create_user(body: CreateUser, state: State, caller: AdminCaller) -> User:
-    with state.db.writing() as session:
-        user = accounts.create_user(
-            session,
-            organization_id=caller.organization_id,
-            email=body.email,
-            username=body.username,
-            password=body.password,
-            role=body.role.value,
-        )
-        record_event(
-            session,
-            Verb.create,
-            ObjectType.user,
-            object_id=user.id,
-            object_name=user.email,
-            user_id=caller.user_id,
-            organization_id=caller.organization_id,
-            ip=caller.ip,
-        )
-        return to_wire(user)
+    user = accounts.create_member(
+        state,
+        caller,
+        email=body.email,
+        username=body.username,
+        password=body.password,
+        role=body.role.value,
+    )
+    return to_wire(user)
 
 
 @router.get("/me", response_model=MeUser, summary="The caller, with their limits")
-def get_me(session: ReadSession, state: State, caller: CurrentCaller) -> MeUser:
-    user = _visible_user(session, caller, caller.user_id)
+def get_me(state: State, caller: CurrentCaller) -> MeUser:
+    user = accounts.get_user(state, caller, caller.user_id)
     return MeUser(**to_wire(user).model_dump(), environment=environment(state.settings))
 
 
@@ -134,8 +97,8 @@ async def features_info(caller: CurrentCaller) -> FeaturesInfo:
 
 
 @router.get("/{id}", response_model=User, responses=errors(404), summary="One user")
-def get_user(id: uuid.UUID, session: ReadSession, caller: CurrentCaller) -> User:
-    return to_wire(_visible_user(session, caller, id))
+def get_user(id: uuid.UUID, state: State, caller: CurrentCaller) -> User:
+    return to_wire(accounts.get_user(state, caller, id))
 
 
 @router.delete(
@@ -145,27 +108,4 @@ def get_user(id: uuid.UUID, session: ReadSession, caller: CurrentCaller) -> User
     summary="Delete a user of the caller's organization (admins)",
 )
 def delete_user(id: uuid.UUID, state: State, caller: CurrentCaller) -> User:
-    with state.db.writing() as session:
-        user = session.get(UserRow, id)
-        if (
-            user is None
-            or user.deleted_at is not None
-            or not caller.can_see(user.id, user.organization_id)
-        ):
-            raise not_found("user")
-        if not caller.is_admin:
-            raise ApiError(403, "deleting a user needs an organization admin")
-        if user.id == caller.user_id:
-            raise ApiError(409, "you cannot delete yourself")
-        accounts.delete_user(session, user)
-        record_event(
-            session,
-            Verb.delete,
-            ObjectType.user,
-            object_id=user.id,
-            object_name=user.email,
-            user_id=caller.user_id,
-            organization_id=caller.organization_id,
-            ip=caller.ip,
-        )
-        return to_wire(user)
+    return to_wire(accounts.delete_member(state, caller, id))

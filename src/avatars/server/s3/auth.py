@@ -26,9 +26,10 @@ import email.utils
 import hmac
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
 from botocore.auth import S3SigV4Auth
@@ -89,6 +90,8 @@ class S3Principal:
 
 
 PrincipalResolver = Callable[[str], S3Principal | None]
+#: The time key pairs expire by (an aware UTC datetime).
+Clock = Callable[[], dt.datetime]
 
 
 def signature_mismatch(access_key_id: str, string_to_sign: str, canonical: str) -> S3Error:
@@ -232,7 +235,7 @@ def canonical_query_string(raw_query: str, *, exclude: frozenset[str] = frozense
     return "&".join(f"{name}={value}" for name, value in sorted(pairs))
 
 
-def canonical_paths(scope: dict) -> list[str]:
+def canonical_paths(scope: MutableMapping[str, Any]) -> list[str]:
     """The canonical URI candidates: as received (what clients sign), then AWS-normalized."""
     raw = scope.get("raw_path")
     raw_path = raw.decode("latin-1") if raw else quote(scope["path"], safe="/~")
@@ -294,7 +297,13 @@ def _parse_authorization(header: str) -> tuple[str, list[str], str]:
     return credential, names, signature.lower()
 
 
-async def _resolve(resolver: PrincipalResolver, access_key_id: str) -> S3Principal:
+def _real_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _resolve(
+    resolver: PrincipalResolver, access_key_id: str, clock: Clock = _real_now
+) -> S3Principal:
     try:
         principal = await run_in_threadpool(resolver, access_key_id)
     except Exception as exc:  # the platform's lookup failed: not the caller's fault
@@ -310,7 +319,7 @@ async def _resolve(resolver: PrincipalResolver, access_key_id: str) -> S3Princip
     expires = principal.expires_at
     if expires is not None and expires.tzinfo is None:
         expires = expires.replace(tzinfo=dt.UTC)  # naive datetimes are taken as UTC
-    if expires is not None and expires <= dt.datetime.now(dt.UTC):
+    if expires is not None and expires <= clock():
         raise S3Error("ExpiredToken", "The provided token has expired.", 403)
     return principal
 
@@ -345,12 +354,19 @@ def _verify(signer: _VerifyingSigner, request: Request, timestamp: str, provided
     raise signature_mismatch(signer.credentials.access_key, *first)
 
 
-async def authenticate(request: Request, resolver: PrincipalResolver) -> AuthResult:
-    """Authenticate ``request`` (header or presigned SigV4) without touching its body."""
+async def authenticate(
+    request: Request, resolver: PrincipalResolver, *, clock: Clock | None = None
+) -> AuthResult:
+    """Authenticate ``request`` (header or presigned SigV4) without touching its body.
+
+    ``clock`` judges the expiry of the principal's key pair (the platform's clock; default
+    the real time); the request's own date is checked against the real time, which its
+    signer used."""
+    clock = clock or _real_now
     header = request.headers.get("authorization")
     query_params = request.query_params
     if header is None and "X-Amz-Algorithm" in query_params:
-        return await _authenticate_presigned(request, resolver)
+        return await _authenticate_presigned(request, resolver, clock)
     if header is None and "Signature" in query_params and "AWSAccessKeyId" in query_params:
         raise invalid_request("Signature Version 2 is not supported; presign with s3v4.")
     if header is None:
@@ -390,7 +406,7 @@ async def authenticate(request: Request, resolver: PrincipalResolver) -> AuthRes
             raise signature_mismatch(access_key_id, "", f"signed header {name!r} is missing")
         signed_headers.extend((name, _header_text(value)) for value in values)
 
-    principal = await _resolve(resolver, access_key_id)
+    principal = await _resolve(resolver, access_key_id, clock)
     signer = _VerifyingSigner(
         principal,
         region,
@@ -415,7 +431,9 @@ async def authenticate(request: Request, resolver: PrincipalResolver) -> AuthRes
     return AuthResult(principal, payload_hash, presigned=False, chunk_verifier=verifier)
 
 
-async def _authenticate_presigned(request: Request, resolver: PrincipalResolver) -> AuthResult:
+async def _authenticate_presigned(
+    request: Request, resolver: PrincipalResolver, clock: Clock
+) -> AuthResult:
     if request.method not in ("GET", "HEAD"):
         raise access_denied("Presigned URLs are accepted only for GET and HEAD.")
     params = request.query_params
@@ -454,7 +472,7 @@ async def _authenticate_presigned(request: Request, resolver: PrincipalResolver)
             raise signature_mismatch(access_key_id, "", f"signed header {name!r} is missing")
         signed_headers.extend((name, _header_text(value)) for value in values)
 
-    principal = await _resolve(resolver, access_key_id)
+    principal = await _resolve(resolver, access_key_id, clock)
     raw_query = request.scope.get("query_string", b"").decode("latin-1")
     signer = _VerifyingSigner(
         principal,

@@ -205,14 +205,17 @@ class MultipartStore:
         return info
 
 
-def purge_stale_uploads(storage: Storage, max_age: dt.timedelta) -> int:
-    """Delete multipart uploads started more than ``max_age`` ago; return how many.
+def purge_stale_uploads(
+    storage: Storage, max_age: dt.timedelta, *, now: dt.datetime | None = None
+) -> int:
+    """Delete multipart uploads started more than ``max_age`` before ``now`` (default: the
+    real time); return how many.
 
     Clients abort failed uploads themselves, but a killed client leaves its parts behind;
     the platform should call this periodically (S3 does the same with lifecycle rules).
     """
     store = MultipartStore(storage)
-    cutoff = dt.datetime.now(dt.UTC) - max_age
+    cutoff = (now or dt.datetime.now(dt.UTC)) - max_age
     upload_ids = {info.key.split("/")[1] for info in storage.list(f"{STAGING_ROOT}/")}
     purged = 0
     for upload_id in sorted(upload_ids):

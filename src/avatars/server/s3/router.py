@@ -39,7 +39,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from avatars.server.s3 import s3xml
-from avatars.server.s3.auth import AuthResult, PrincipalResolver, S3Principal, authenticate
+from avatars.server.s3.auth import (
+    AuthResult,
+    Clock,
+    PrincipalResolver,
+    S3Principal,
+    authenticate,
+)
 from avatars.server.s3.body import BodyIngest, MemorySink, body_spec
 from avatars.server.s3.checksums import require_supported
 from avatars.server.s3.errors import (
@@ -232,9 +238,11 @@ class S3Service:
         resolve_principal: PrincipalResolver,
         on_event: EventHook | None,
         max_object_size: int | None,
+        clock: Clock | None = None,
     ) -> None:
         self.storage = storage
         self.resolve_principal = resolve_principal
+        self.clock = clock
         self.on_event = on_event
         self.max_object_size = max_object_size
         self.multipart = MultipartStore(storage)
@@ -244,7 +252,7 @@ class S3Service:
         request_id = uuid.uuid4().hex[:16].upper()
         auth: AuthResult | None = None
         try:
-            auth = await authenticate(request, self.resolve_principal)
+            auth = await authenticate(request, self.resolve_principal, clock=self.clock)
             response = await self._dispatch(request, auth)
         except S3Error as error:
             response = self._error_response(request, error, request_id, auth)
@@ -256,8 +264,8 @@ class S3Service:
                     request.url.path,
                     request_id,
                 )
-            error = _path_conflict() if _is_path_conflict(exc) else storage_unavailable()
-            response = self._error_response(request, error, request_id, auth)
+            failure = _path_conflict() if _is_path_conflict(exc) else storage_unavailable()
+            response = self._error_response(request, failure, request_id, auth)
         except Exception:
             logger.exception(
                 "S3 %s %s failed (request %s)", request.method, request.url.path, request_id
@@ -867,6 +875,7 @@ def create_s3_router(
     *,
     on_event: EventHook | None = None,
     max_object_size: int | None = None,
+    clock: Clock | None = None,
 ) -> APIRouter:
     """The S3 endpoint as a router; mount it with ``app.include_router(r, prefix="/storage")``.
 
@@ -875,8 +884,9 @@ def create_s3_router(
     ``on_event(operation, principal, bucket, key)`` is called (in a thread) after each
     successful GetObject, PutObject, CopyObject, CompleteMultipartUpload and DeleteObject,
     e.g. for download audit logs. ``max_object_size`` caps uploads (EntityTooLarge).
+    ``clock`` (default: the real time) judges when a principal's key pair has expired.
     """
-    service = S3Service(storage, resolve_principal, on_event, max_object_size)
+    service = S3Service(storage, resolve_principal, on_event, max_object_size, clock)
 
     async def s3_endpoint(request: Request) -> Response:
         return await service.handle(request)

@@ -1,0 +1,316 @@
+"""Linked tables and series tables end to end with our SDK: YAML → server jobs → results,
+metrics, summaries, report (issues 17 and 18).
+
+- the bundled patient / doctor / visit tables (every link method);
+- the bundled sensors (an individual table and two series tables);
+- the generated hospital → patient → visit schema (fan-out up to 100) at the advised
+  parameters: referential integrity, children-per-parent KS, hidden rates;
+- a generated seasonal series set: mean-curve error and autocorrelation bounded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ks_2samp
+
+from avatars.manager import Manager
+from avatars.models import JobKind
+from avatars.runner import AlignmentMethod, LinkMethod, ProjectionType
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+ALL = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKind.report]
+
+
+@pytest.fixture
+def manager(platform: Any, user: Any) -> Manager:
+    return platform.manager(api_key=user.api_key)
+
+
+def _children_per_parent(
+    parent: pd.DataFrame, key: str, child: pd.DataFrame, fk: str
+) -> np.ndarray:
+    positions = pd.Index(parent[key]).get_indexer(child[fk])
+    assert (positions >= 0).all(), "every avatar child has an avatar parent"
+    return np.bincount(positions, minlength=len(parent))
+
+
+def _patient_doctor_visit(manager: Manager, name: str, doctor_link: LinkMethod) -> Any:
+    patient = pd.read_csv(EXAMPLES / "patient.csv")
+    doctor = pd.read_csv(EXAMPLES / "doctor.csv")
+    visit = pd.read_csv(EXAMPLES / "visit.csv")
+    runner = manager.create_runner(name, seed=0)
+    runner.add_table("patient", patient, primary_key="p_id", individual_level=True)
+    runner.add_table("doctor", doctor, primary_key="d_id", individual_level=True)
+    runner.add_table(
+        "visit",
+        visit,
+        primary_key="visit_id",
+        foreign_keys=["patient_id", "doctor_id"],
+        individual_level=False,
+    )
+    runner.add_link("patient", "p_id", "visit", "patient_id")
+    runner.add_link("doctor", "d_id", "visit", "doctor_id", method=doctor_link)
+    return runner, {"patient": patient, "doctor": doctor, "visit": visit}
+
+
+def test_patient_doctor_visit(manager: Manager, tmp_path: Path) -> None:
+    runner, originals = _patient_doctor_visit(
+        manager, "pdv", LinkMethod.MINIMUM_DISTANCE_ASSIGNMENT
+    )
+    runner.advise_parameters()
+    assert set(runner.config.avatarization) == {"patient", "doctor", "visit"}
+    assert all(p["k"] >= 10 for p in runner.config.avatarization.values())
+    runner.run(jobs_to_run=ALL)
+    avatars = {name: runner.shuffled(name) for name in originals}
+    for name, original in originals.items():
+        assert list(avatars[name].columns) == list(original.columns)
+        assert len(avatars[name]) == len(original)
+        assert len(runner.sensitive_unshuffled(name)) == len(original)
+    # new keys, never an original one; referential integrity 100 %
+    for name, key in (("patient", "p_id"), ("doctor", "d_id"), ("visit", "visit_id")):
+        assert avatars[name][key].is_unique
+        assert not set(avatars[name][key].astype(str)) & set(originals[name][key].astype(str))
+    for parent, key, fk in (("patient", "p_id", "patient_id"), ("doctor", "d_id", "doctor_id")):
+        assert avatars["visit"][fk].isin(avatars[parent][key]).all()
+    # privacy: one document per table and computation type, the headline first
+    patient = runner.privacy_metrics("patient")
+    assert [d["metadata"]["computation_type"] for d in patient] == [
+        "standalone",
+        "to_top_enriched",
+    ]
+    visit = runner.privacy_metrics("visit")
+    assert {(d["metadata"]["computation_type"], d["metadata"]["reference"]) for d in visit} == {
+        ("to_bottom_id_propagated", "doctor"),
+        ("to_bottom_id_propagated", "patient"),
+        ("full_enriched", "doctor"),
+        ("full_enriched", "patient"),
+    }
+    assert patient[0]["hidden_rate"] >= 90
+    signal = runner.signal_metrics("visit")
+    assert len(signal) == 1 and signal[0]["multi_table"]["links"]
+    summary = runner.render_privacy_metrics_summary()
+    assert set(summary) == {"patient", "doctor", "visit"}
+    assert set(summary["visit"]) == {"patient", "doctor"}
+    assert set(runner.render_signal_metrics_summary()) == {"patient", "doctor", "visit"}
+    figures = runner.get_specific_result("visit", JobKind.standard, runner_results().FIGURES)
+    assert "distribution" in figures
+    saved = runner.download_report(str(tmp_path / "report.pdf"))
+    assert Path(saved[0]).read_bytes().startswith(b"%PDF-")
+    # the job did not warn: no sensitive link
+    assert runner.get_job(JobKind.standard).exception == ""
+
+
+def runner_results() -> Any:
+    from avatars.runner import Results
+
+    return Results
+
+
+def test_sensitive_link_is_flagged(manager: Manager) -> None:
+    runner, _ = _patient_doctor_visit(
+        manager, "pdv_sensitive", LinkMethod.SENSITIVE_ORIGINAL_ORDER_ASSIGNMENT
+    )
+    for name in ("patient", "doctor", "visit"):
+        runner.set_parameters(name, k=10)
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runner.shuffled("visit")
+    assert any("sensitive_original_order_assignment" in str(w.message) for w in caught)
+    job = runner.get_job(JobKind.standard)
+    assert job.status.value == "finished"
+    assert job.exception.startswith("warning:") and "HIGH PRIVACY BREACH" in job.exception
+    metadata = runner._download("standard", runner_results().METADATA)["standard"]
+    assert metadata["keeps_original_association"] is True and metadata["warnings"]
+    for document in runner.privacy_metrics("patient"):
+        assert "sensitive_original_order_assignment" in document["metadata"]["warnings"][0]
+
+
+def test_sensors_time_series(manager: Manager) -> None:
+    vanilla = pd.read_csv(EXAMPLES / "sensors_vanilla.csv")
+    series1 = pd.read_csv(EXAMPLES / "sensors_timeseries1.csv")
+    series2 = pd.read_csv(EXAMPLES / "sensors_timeseries2.csv")
+    runner = manager.create_runner("sensors", seed=1)
+    runner.add_table("sensors_vanilla", vanilla, primary_key="id")
+    runner.add_table(
+        "sensors_timeseries1",
+        series1,
+        primary_key="primary_key",
+        foreign_keys=["id"],
+        time_series_time="t",
+    )
+    runner.add_table(
+        "sensors_timeseries2",
+        series2,
+        primary_key="primary_key",
+        foreign_keys=["id"],
+        time_series_time="t",
+    )
+    for name in ("sensors_timeseries1", "sensors_timeseries2"):
+        runner.add_link("sensors_vanilla", "id", name, "id", method=LinkMethod.TIME_SERIES)
+    runner.advise_parameters()
+    series_params = runner.config.time_series["sensors_timeseries1"]
+    assert series_params["projection"]["nf"] >= 1 and series_params["alignment"]["nb_points"]
+    assert "sensors_timeseries1" not in runner.config.avatarization
+    runner.set_parameters(
+        "sensors_timeseries2",
+        time_series_nf=3,
+        time_series_projection_type=ProjectionType.FPCA,
+        time_series_nb_points=30,
+        time_series_method=AlignmentMethod.SPECIFIED,
+    )
+    runner.run(jobs_to_run=ALL)
+    avatar_vanilla = runner.shuffled("sensors_vanilla")
+    assert len(avatar_vanilla) == len(vanilla) and avatar_vanilla["id"].is_unique
+    for name, original in (("sensors_timeseries1", series1), ("sensors_timeseries2", series2)):
+        avatar = runner.shuffled(name)
+        assert list(avatar.columns) == list(original.columns)
+        assert avatar["id"].isin(avatar_vanilla["id"]).all()
+        assert avatar.groupby("id")["t"].apply(lambda t: t.is_monotonic_increasing).all()
+        assert avatar["primary_key"].is_unique
+        privacy = runner.privacy_metrics(name)
+        assert {d["metadata"]["computation_type"] for d in privacy} == {
+            "to_bottom_id_propagated",
+            "full_enriched",
+        }
+        assert all(d["metadata"]["reference"] == "sensors_vanilla" for d in privacy)
+        signal = runner.signal_metrics(name)[0]
+        assert signal["mean_curve_error"] < 0.5
+    figures = runner.get_specific_result(
+        "sensors_timeseries1", JobKind.standard, runner_results().FIGURES
+    )
+    assert {"raw_series", "normalized_series"} <= set(figures)
+    assert runner.privacy_metrics("sensors_vanilla")[0]["hidden_rate"] >= 90
+    report = runner.get_specific_result_urls("report", runner_results().REPORT)
+    assert report
+
+
+def _keys_and_ks(avatars: dict[str, pd.DataFrame], originals: dict[str, pd.DataFrame]) -> float:
+    worst = 0.0
+    for parent, key, child, fk in (
+        ("hospital", "hospital_id", "patient", "hospital_id"),
+        ("patient", "patient_id", "visit", "patient_id"),
+    ):
+        counts_a = _children_per_parent(avatars[parent], key, avatars[child], fk)
+        counts_o = _children_per_parent(originals[parent], key, originals[child], fk)
+        worst = max(worst, float(ks_2samp(counts_o, counts_a).statistic))
+    return worst
+
+
+def test_generated_hospital_schema_at_the_advised_parameters(manager: Manager) -> None:
+    from avatars.engine.multitable import synthetic_hospital_tables
+
+    originals = synthetic_hospital_tables(1500, 7500, n_hospitals=50, seed=0)
+    runner = manager.create_runner("hospital", seed=0)
+    runner.add_table("hospital", originals["hospital"], primary_key="hospital_id")
+    runner.add_table(
+        "patient",
+        originals["patient"],
+        primary_key="patient_id",
+        foreign_keys=["hospital_id"],
+        individual_level=True,
+    )
+    runner.add_table(
+        "visit",
+        originals["visit"],
+        primary_key="visit_id",
+        foreign_keys=["patient_id"],
+        individual_level=False,
+    )
+    runner.add_link("hospital", "hospital_id", "patient", "hospital_id")
+    runner.add_link("patient", "patient_id", "visit", "patient_id")
+    runner.advise_parameters()
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics])
+    avatars = {name: runner.shuffled(name) for name in originals}
+    assert (
+        max(
+            np.bincount(
+                pd.Index(originals["patient"]["patient_id"]).get_indexer(
+                    originals["visit"]["patient_id"]
+                )
+            )
+        )
+        <= 100
+    )
+    assert _keys_and_ks(avatars, originals) <= 0.1
+    for name in ("hospital", "patient"):
+        standalone = runner.privacy_metrics(name)[0]
+        assert standalone["metadata"]["computation_type"] == "standalone"
+        assert standalone["hidden_rate"] >= 90, (name, standalone["hidden_rate"])
+
+
+def test_generated_seasonal_series(manager: Manager) -> None:
+    from avatars.engine.timeseries import generate_seasonal_series
+
+    individuals, series = generate_seasonal_series(300, max_points=80, seed=0)
+    runner = manager.create_runner("seasonal", seed=0)
+    runner.add_table("people", individuals, primary_key="patient_id")
+    runner.add_table(
+        "measures",
+        series,
+        primary_key="obs_id",
+        foreign_keys=["patient_id"],
+        time_series_time="day",
+    )
+    runner.add_link("people", "patient_id", "measures", "patient_id", method=LinkMethod.TIME_SERIES)
+    runner.advise_parameters()
+    runner.run(jobs_to_run=[JobKind.standard, JobKind.signal_metrics])
+    signal = runner.signal_metrics("measures")[0]
+    assert signal["mean_curve_error"] < 0.25
+    assert signal["autocorrelation_difference"] < 0.25
+
+
+def test_linked_yaml_round_trips_and_bad_calls_are_named() -> None:
+    """Offline: a linked set's YAML read back (create_runner_from_id) is the same text, and
+    wrong keys or links are named by keyword before anything is sent."""
+    from avatars.runner_config import RunnerConfig
+
+    config = RunnerConfig("roundtrip", seed=4)
+    config.add_table(
+        "patient", "patient.csv", types={"p_id": "int", "age": "float"}, primary_key="p_id"
+    )
+    config.add_table(
+        "sensors",
+        "sensors.csv",
+        types={"t": "int", "p_id": "int", "x": "float"},
+        foreign_keys=["p_id"],
+        time_series_time="t",
+    )
+    config.create_link("patient", "p_id", "sensors", "p_id", LinkMethod.TIME_SERIES)
+    config.set_table_parameters("patient", {"k": 5}, None, None)
+    config.set_table_parameters(
+        "sensors", None, None, None, {"projection": {"projection_type": None, "nf": 2}}
+    )
+    text = config.get_yaml()
+    assert RunnerConfig.from_yaml(text).get_yaml() == text
+    with pytest.raises(ValueError, match=r"^parent_field"):
+        config.create_link("sensors", "t", "patient", "p_id")
+    with pytest.raises(ValueError, match=r"^child_field"):
+        config.create_link("patient", "p_id", "sensors", "x")
+    with pytest.raises(ValueError, match=r"^time_series_time"):
+        config.add_table("bad", "bad.csv", primary_key="t", time_series_time="t")
+    config.delete_link("patient", "sensors")
+    assert config.tables["patient"].links == []
+
+
+def test_time_series_parameters_are_validated_by_keyword() -> None:
+    from avatars.protocol.errors import ParameterError
+    from avatars.runner_config import time_series_block
+
+    with pytest.raises(ParameterError, match=r"^time_series_nf"):
+        time_series_block(0, None, None, None, exclude=None)
+    with pytest.raises(ParameterError, match=r"^time_series_nb_points"):
+        time_series_block(None, None, 1, None, exclude=None)
+    with pytest.raises(ParameterError, match=r"^time_series_projection_type"):
+        time_series_block(3, "wavelets", None, None, exclude=None)
+    with pytest.raises(ParameterError, match="nb_points is required"):
+        time_series_block(None, None, None, "specified", exclude=None)
+    assert time_series_block(3, None, None, None, exclude=None) == {
+        "projection": {"projection_type": None, "nf": 3}
+    }
