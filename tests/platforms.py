@@ -409,7 +409,10 @@ class AppPlatform(Platform):
             raise
 
     def http_client(self, **kwargs: Any) -> httpx.Client:
-        return self._track(httpx.Client(transport=self._transport, **kwargs))
+        # Requests to the platform (http://testserver) go into the app; any other address
+        # over the network, as from any client (a test's own socket server, for instance).
+        mounts = {"all://testserver": self._transport}
+        return self._track(httpx.Client(mounts=mounts, **kwargs))
 
     def log(self) -> str:
         return "\n".join(self._records.lines)

@@ -306,6 +306,7 @@ def test_upload_timeout_applies_to_the_storage_transfer(
             timeout=60,
             storage_endpoint_url=f"http://127.0.0.1:{port}/storage",
             retry=RetryPolicy(max_network_retries=1, backoff_initial=0.01),
+            http_client=platform.http_client(),  # the API in this process, storage: the socket
         )
         started = time.monotonic()
         with pytest.raises(APITimeoutError, match=r"timed out after 2\.0s") as caught:
