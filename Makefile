@@ -22,7 +22,7 @@ demo: $(STAMP)
 # would save those starts, but it silently does nothing on pytest 9.2: pytest-xdist#1386).
 # The tiers (tests/conftest.py): fast = the API in the test process on SQLite, the engine, the
 # protocol; e2e = live servers, PostgreSQL, S3, Dask, official clients (marker "e2e").
-PYTEST := $(BIN)/pytest -n 2 --durations=15
+PYTEST := $(BIN)/pytest -n 2 --durations=20
 
 test: test-fast test-e2e
 

@@ -118,9 +118,9 @@ def _run_python_snippets(
 
     runner = namespace["runner"]
     df = namespace["df"]
-    assert isinstance(df, pd.DataFrame) and len(df) == 2139
-    assert len(runner.shuffled("aids")) == len(df)  # type: ignore[attr-defined]
-    assert "hidden_rate" in runner.privacy_metrics("aids")[0]  # type: ignore[attr-defined]
+    assert isinstance(df, pd.DataFrame) and len(df) == 683
+    assert len(runner.shuffled("wbcd")) == len(df)  # type: ignore[attr-defined]
+    assert "hidden_rate" in runner.privacy_metrics("wbcd")[0]  # type: ignore[attr-defined]
     assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert (folder / "pia.docx").read_bytes()[:2] == b"PK"
     assert isinstance(namespace["client"].jobs.get_jobs().jobs, list)  # type: ignore[attr-defined]
