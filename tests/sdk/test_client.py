@@ -26,6 +26,7 @@ from avatars.exceptions import (
     UnprocessableEntityError,
 )
 from avatars.models import CompatibilityStatus, JobResponseList, MeUser
+from avatars.server.clock import ManualClock
 
 
 class Recorder:
@@ -170,16 +171,18 @@ def test_injected_client_sees_every_request_including_storage(
     assert len(recorder.requests) == len(recorder.responses)
 
 
-def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
-    # Access tokens live 1.2 s on this server: the client must refresh once and replay.
-    short = platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.02"}, run_jobs=False)
+def test_token_refresh_when_the_access_token_expired(platform_factory: Any) -> None:
+    # The platform's clock moves past the access token's 15 minutes: the client must refresh
+    # once and replay.
+    clock = ManualClock()
+    short = platform_factory(clock=clock, run_jobs=False)
     user = short.new_user()
     recorder = Recorder()
     with recorder.client(short) as http:
         client = short.api_client(http_client=http)
         client.authenticate(user.email, user.password)
         first_access = client.auth_tokens.access
-        time.sleep(1.6)
+        clock.advance(minutes=16)
         me = client.users.get_me()
     assert me.email == user.email
     calls = recorder.responses
