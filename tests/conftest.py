@@ -68,6 +68,8 @@ from stack import DaskCluster, LocalPostgres, SeaweedS3
 TESTS = Path(__file__).resolve().parent
 #: Folders whose every test is end-to-end.
 E2E_FOLDERS = [TESTS / "e2e", TESTS / "interop", TESTS / "scaleout"]
+#: Files whose every test is end-to-end, in folders of the fast tier.
+E2E_FILES = [TESTS / "web" / "test_browser.py"]  # Chromium against a live avatars serve
 BACKENDS = ("sqlite", "postgres", "scaleout")
 BACKEND_MARKS = {
     "sqlite": [],
@@ -96,7 +98,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if any(item.path.is_relative_to(folder) for folder in E2E_FOLDERS):
+        if item.path in E2E_FILES or any(item.path.is_relative_to(f) for f in E2E_FOLDERS):
             item.add_marker(pytest.mark.e2e)
 
 

@@ -397,12 +397,12 @@ class Runner:
         """
         entry = self.config.check_table(table_name)
         differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
-        data_augmentation_parameters(
+        data_augmentation = data_augmentation_parameters(
             data_augmentation_strategy,
             data_augmentation_target_column,
             data_augmentation_should_anonymize_original_table,
         )
-        processors_parameters(processors)
+        processors_block = processors_parameters(processors)
         pseudonymization_parameters(pseudonymized_columns)
 
         exclude = exclude_block(
@@ -421,6 +421,8 @@ class Runner:
             column_weights,
             exclude=exclude,
             imputation=imputation,
+            data_augmentation=data_augmentation,
+            processors=processors_block,
         )
         time_series = time_series_block(
             time_series_nf,

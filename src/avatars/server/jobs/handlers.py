@@ -6,6 +6,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
                    ``<t>.projections.original-0.csv``, ``<t>.projections.avatars-0.csv``,
                    ``run_metadata.<job>.json`` (``.parquet`` tables with ``results.format``)
 - privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
+                   (an augmented run adds ``<t>.barycentered.privacy.json`` and
+                   ``<t>.class_balancing_barycenter.privacy.json``, by computation type)
 - signal_metrics:  ``<t>.signal.json``, likewise
 - advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
 - standard also:   ``<t>.<plot kind>.html`` figures and ``figures_metadata.json``
@@ -18,13 +20,18 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
-Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
-in ``error`` with a message naming the parameter: never a silent approximation.
+A single table's parameters (categorical reduction, imputation, exclusion, weights,
+augmentation, server-side processors, the metrics' own parameters) are translated in
+:mod:`avatars.server.jobs.parameters` and run by :mod:`avatars.server.jobs.single_table`.
+Whatever the engine cannot do yet ends the job in ``error`` with a message naming the
+parameter: never a silent approximation.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -61,6 +68,7 @@ from avatars.protocol.enums import (
 )
 from avatars.protocol.results import (
     ADVICE_FILE,
+    escape_table_name,
     metrics_file_name,
     run_metadata_file_name,
     table_of_tabular_file,
@@ -70,6 +78,17 @@ from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
+from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
+from avatars.server.jobs.parameters import exclusion, imputation
+from avatars.server.jobs.single_table import (
+    SOURCES_FILE,
+    ParameterJobError,
+    TableData,
+    avatarize_table,
+    prepare_table,
+    privacy_documents,
+    signal_document,
+)
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -222,10 +241,13 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
     for column in table.columns or []:
-        if column.pseudonymization_strategy or column.pseudonymization:
+        if (column.pseudonymization_strategy or column.pseudonymization) and (
+            column.strategy() is None
+        ):
             raise JobError(
-                f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
-                "supported by this server yet"
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
             )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
@@ -247,12 +269,18 @@ def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
 
 
 def _check_common(label: str, params: Any) -> None:
-    if getattr(params, "use_categorical_reduction", None):
-        raise JobError(f"{label}: use_categorical_reduction=true is not supported yet")
-    if getattr(params, "data_augmentation", None):
-        raise JobError(f"{label}: data_augmentation is not supported yet")
-    if getattr(params, "avatarization_processors_parameters", None):
-        raise JobError(f"{label}: avatarization_processors_parameters is not supported yet")
+    """What a linked schema's tables cannot take yet (a single table takes them all:
+    :mod:`avatars.server.jobs.single_table`)."""
+    for name in (
+        "use_categorical_reduction",
+        "data_augmentation",
+        "avatarization_processors_parameters",
+    ):
+        if getattr(params, name, None):
+            raise JobError(
+                f"{label}: {name} is not supported on linked tables yet (it runs on a schema "
+                "of one table)"
+            )
 
 
 def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
@@ -262,19 +290,55 @@ def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
     return schema
 
 
-def _exclusion(params: Any) -> tuple[list[str] | None, str]:
-    exclude = getattr(params, "exclude_variables", None)
-    if exclude is None or not exclude.variable_names:
-        return None, "row_order"
-    return list(exclude.variable_names), exclude.replacement_strategy or "row_order"
+_exclusion = exclusion  # linked.py's names
+_imputation = imputation
 
 
-def _imputation(params: Any) -> dict[str, Any] | None:
-    imputation = getattr(params, "imputation", None)
-    if imputation is None:
+def _pseudonymized(table: Table) -> dict[str, Any]:
+    """``{column: strategy}`` of the table's pseudonymized columns (the schema's
+    ``pseudonymization`` or the flat ``pseudonymization_strategy``)."""
+    found = {}
+    for column in table.columns or []:
+        strategy = column.strategy()
+        if strategy is not None:
+            found[column.field] = strategy
+    return found
+
+
+def _unflagged_pseudonyms(table: Table, original: pd.DataFrame) -> list[str]:
+    """The pseudonymized columns that the identifier detection does not flag: not variables
+    of the avatars, yet not measured by ``identifier_protection`` either (a flagged one is)."""
+    from avatars.engine.identifiers import detect_identifiers
+
+    pseudonymized = [c for c in _pseudonymized(table) if c in original.columns]
+    if not pseudonymized:
+        return []
+    flagged = {
+        f.column
+        for f in detect_identifiers(
+            original, column_types=table.column_types() or None, columns=pseudonymized
+        )
+    }
+    return [c for c in pseudonymized if c not in flagged]
+
+
+def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
+    """The HASH_SHA256 key of this job's organization: the platform's key
+    (:meth:`Settings.pseudonymization_key`) keyed again by the organization, so that digests
+    are consistent across an organization's runs (its linked tables join) but one
+    organization's digests tell nothing about another's. None when nothing is hashed."""
+    if not any(getattr(s, "kind", None) == "HASH_SHA256" for s in pseudonymized.values()):
         return None
-    values = imputation.model_dump(exclude_none=True)
-    return values or None
+    key = job.settings.pseudonymization_key()
+    if key is None:
+        raise RuntimeError("this worker has no pseudonymization key (AVATAR_SECRET_KEY unset)")
+    with job.db.reading() as session:
+        organization = session.scalars(
+            select(Job.organization_id).where(Job.name == job.name)
+        ).first()
+    return hmac.new(
+        key.encode("utf-8"), str(organization).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
 
 
 def _result_format(spec: ParametersSpec) -> ResultFormat:
@@ -285,8 +349,6 @@ def _result_format(spec: ParametersSpec) -> ResultFormat:
 
 
 def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[str]]:
-    from avatars.engine import avatarize
-
     spec = doc.spec
     _check_spec(spec)
     table = _single_table(job.resources, _schema(job, spec.schema_name))
@@ -294,23 +356,30 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     if params is None:
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
     label = f"{doc.label}: spec.avatarization.{table.name}"
-    _check_common(label, params)
     job.progress(0.0, "reading")
-    df = read_input(job, table)
-    exclude, method = _exclusion(params)
-    job.progress(0.05, "avatarizing")
-    result = avatarize(
-        df,
-        k=params.k,
-        ncp=params.ncp,
-        seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=params.column_weights,
-        imputation=_imputation(params),
-        exclude_variables=exclude,
-        exclude_method=method,
-        progress=_scaled(job.progress, 0.05, 0.9),
+    data = prepare_table(read_input(job, table), table.column_types())
+    df = data.frame
+    pseudonymized = _pseudonymized(table)
+    pseudonyms = (
+        {
+            "pseudonymize": pseudonymized,
+            "pseudonymization_secret": _pseudonymization_secret(job, pseudonymized),
+        }
+        if pseudonymized
+        else {}
     )
+    job.progress(0.05, "avatarizing")
+    try:
+        result = avatarize_table(
+            data,
+            params,
+            label=label,
+            seed=spec.seed,
+            progress=_scaled(job.progress, 0.05, 0.9),
+            **pseudonyms,
+        )
+    except ParameterJobError as exc:
+        raise JobError(str(exc)) from exc
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
     frames = {
@@ -333,14 +402,21 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         "columns": list(map(str, df.columns)),
         "parameters": params.model_dump(mode="json", exclude_none=True),
         "engine": result.metadata,
+        "column_type_notes": data.notes,
         # Read back by the report job (its contribution figure).
         "contributions": (
             result.contributions.to_dict() if result.contributions is not None else None
         ),
     }
+    if result.sources is not None:  # for the privacy job only (see SOURCES_FILE)
+        write_json(
+            job,
+            SOURCES_FILE.format(table=escape_table_name(table.name)),
+            [int(s) for s in result.sources],
+        )
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
-        outputs.update(_standard_figures(job, table, df, result, spec, metadata))
+        outputs.update(_standard_figures(job, table, data, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
@@ -348,7 +424,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
 def _standard_figures(
     job: JobInput,
     table: Table,
-    original: pd.DataFrame,
+    data: TableData,
     result: Any,
     spec: ParametersSpec,
     metadata: dict[str, Any],
@@ -362,14 +438,16 @@ def _standard_figures(
         from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
+    # Pseudonyms have no distribution to compare with the original values'.
+    hidden = [c for c in _pseudonymized(table) if c in data.frame.columns]
     try:
         figures = build_figures(
-            original,
-            result.shuffled,
+            data.frame.drop(columns=hidden),
+            result.shuffled.drop(columns=hidden, errors="ignore"),
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
-            column_types=table.column_types() or None,
+            column_types=data.types or None,
             max_distribution_plots=spec.results.max_distribution_plots if spec.results else None,
             explained_variance=(result.metadata.get("projection") or {}).get(
                 "explained_variance_ratio"
@@ -439,15 +517,25 @@ def _standard_output(
     )
 
 
+@dataclass
+class MetricsInputs:
+    table: Table
+    original: TableData
+    avatars: pd.DataFrame
+    standard_params: Any  # the avatarization parameters of the table, if known
+    sources: Any = None  # an augmented run's source of each unshuffled avatar
+
+
 def _avatars_for_metrics(
     job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind
-) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any]:
-    """(table, original, avatars, parameters of the standard job if any)."""
+) -> MetricsInputs:
+    """The original (typed as the avatarization typed it), the avatars to measure, and what
+    the standard job knew."""
     _check_spec(spec)
     schema = _schema(job, spec.schema_name)
     table = _single_table(job.resources, schema)
     avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
-    original = read_input(job, table)
+    original = prepare_table(read_input(job, table), table.column_types())
     standard_params = None
     ref_doc = (
         job.resources.get(spec.avatarization_ref, ["AvatarParameters"])
@@ -460,15 +548,55 @@ def _avatars_for_metrics(
     if data is not None and data.file:
         assert avatar_table is not None
         avatars = read_input(job, avatar_table, avatars=True, types_of=table)
-        return table, original, avatars, standard_params
+        return MetricsInputs(table, original, _retyped(avatars, original), standard_params)
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
         raise JobError(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    avatars = _standard_output(job, standard, kind, table.name, table.column_types())
-    return table, original, avatars, standard_params
+    # Pseudonyms are text whatever the original column's type.
+    pseudonymized = _pseudonymized(table)
+    types = {c: t for c, t in table.column_types().items() if c not in pseudonymized}
+    avatars = _standard_output(job, standard, kind, table.name, types)
+    sources = _augmentation_sources(job, standard, table.name)
+    return MetricsInputs(
+        table, original, _retyped(avatars, original), standard_params, sources=sources
+    )
+
+
+def _retyped(avatars: pd.DataFrame, original: TableData) -> pd.DataFrame:
+    """The avatars' columns that the original's notes retyped (dates declared category...),
+    read as the avatarization wrote them."""
+    if not original.notes:
+        return avatars
+    out = avatars.copy()
+    for note in original.notes:
+        column = note["column"]
+        if column not in out.columns:
+            continue
+        if note["used"] in (ColumnType.DATETIME.value, ColumnType.DATETIME_TZ.value):
+            out[column] = pd.to_datetime(
+                out[column].astype("string"),
+                format="ISO8601",
+                utc=note["used"] == ColumnType.DATETIME_TZ.value,
+            )
+        else:
+            out[column] = pd.to_numeric(out[column].astype("string"), errors="coerce")
+    return out
+
+
+def _augmentation_sources(job: JobInput, standard: Job, table: str) -> Any:
+    """The sources an augmented standard job kept for its privacy metrics (None otherwise)."""
+    import numpy as np
+
+    prefix = lifecycle_prefix(standard)
+    if prefix is None:
+        return None
+    key = prefix + SOURCES_FILE.format(table=escape_table_name(table))
+    if not job.storage.exists(key):
+        return None
+    return np.asarray(json.loads(job.storage.read_bytes(key)), dtype=np.int64)
 
 
 def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -492,63 +620,63 @@ def _pick(params: Any, fallback: Any, name: str) -> Any:
 
 def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import privacy_metrics
+        from avatars.engine import privacy_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    table = inputs.table
     params = (spec.privacy_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.privacy_metrics.{table.name}", params)
-    exclude, _method = _exclusion(
-        params if params is not None and params.exclude_variables else standard
-    )
     job.progress(0.1, "privacy metrics")
-    result = privacy_metrics(
-        original,
-        avatars,
-        ncp=_pick(params, standard, "ncp"),
+    documents = privacy_documents(
+        inputs.original,
+        inputs.avatars,
+        params,
+        inputs.standard_params,
         seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=_pick(params, standard, "column_weights"),
-        imputation=_imputation(params) or _imputation(standard),
-        known_variables=params.known_variables if params is not None else None,
-        target=params.target if params is not None else None,
-        quantile_threshold=params.quantile_threshold if params is not None else None,
-        exclude_variables=exclude,
+        sources=inputs.sources,
         progress=_scaled(job.progress, 0.1, 0.95),
+        leave_out=_unflagged_pseudonyms(table, inputs.original.frame),
     )
-    key = write_json(
-        job,
-        metrics_file_name(table.name, ResultKind.privacy_metrics),
-        _metrics_document(table.name, result.to_dict()),
-    )
-    return {ResultKind.privacy_metrics.value: [key]}
+    keys = []
+    for i, document in enumerate(documents):
+        # the first file has the protocol's name; the others (augmented runs) their type's
+        name = (
+            metrics_file_name(table.name, ResultKind.privacy_metrics)
+            if i == 0
+            else f"{escape_table_name(table.name)}.{document.computation_type}.privacy.json"
+        )
+        body = _metrics_document(table.name, document.metrics)
+        body["metadata"]["computation_type"] = document.computation_type
+        keys.append(write_json(job, name, body))
+    return {ResultKind.privacy_metrics.value: keys}
 
 
 def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import signal_metrics
+        from avatars.engine import signal_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    table = inputs.table
     params = (spec.signal_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
     job.progress(0.1, "signal metrics")
-    result = signal_metrics(
-        original,
-        avatars,
-        column_types=table.column_types() or None,
+    result = signal_document(
+        inputs.original,
+        inputs.avatars,
+        params,
+        inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
+        # pseudonyms carry no signal of the original values: they are not compared
+        leave_out=list(_pseudonymized(table)),
     )
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.signal_metrics),
-        _metrics_document(table.name, result.to_dict()),
+        _metrics_document(table.name, result),
     )
     return {ResultKind.signal_metrics.value: [key]}
 
@@ -743,9 +871,11 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
 
 
 def _value_types(table: Table) -> dict[str, ColumnType]:
-    """The schema's column types but those of key columns (primary and foreign keys): avatar
-    keys are new pseudonymous tokens, text whatever the original keys were."""
+    """The schema's column types but those of key columns (primary and foreign keys) and of
+    pseudonymized columns: avatar keys and pseudonyms are new tokens, text whatever the
+    original values were."""
     keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    keys |= set(_pseudonymized(table))
     return {c: t for c, t in table.column_types().items() if c not in keys}
 
 
