@@ -173,8 +173,6 @@ def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) 
     runner = manager.create_runner("iris_unsupported")
     runner.add_table("iris", iris)
     values: dict[str, Any] = {
-        "open_dp_epsilon": 1.0,
-        "fast_dp_epsilon": 2.0,
         "pseudonymized_columns": {},
     }
     assert set(values) == set(UNSUPPORTED_PARAMETERS)
