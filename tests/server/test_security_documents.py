@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from security_helpers import bearer, login, running, s3_request
-from server_helpers import resource_yaml
 
 from avatars.server.bounds import MAX_JSON_DEPTH, json_too_deep
+from server_helpers import resource_yaml
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from security_helpers import Served, running
+
 from server_helpers import create_job, create_set
 
 IRIS = Path(__file__).parents[2] / "src" / "avatars" / "data" / "iris.csv"
