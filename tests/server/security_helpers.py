@@ -29,6 +29,7 @@ from avatars.server.clock import ManualClock
 from avatars.server.config import Settings
 from avatars.server.main import create_app
 from avatars.server.services import accounts
+from platforms import cheap_password_hashing
 from stack import free_port
 
 ADMIN_EMAIL = "admin@example.com"
@@ -45,6 +46,7 @@ def running(
     **settings: Any,
 ) -> Iterator[TestClient]:
     """The platform in this process, with an admin, answering as if to ``client``."""
+    cheap_password_hashing()  # as every in-process platform (tests/platforms.py)
     config = Settings(
         data_dir=data_dir,
         admin_email=ADMIN_EMAIL,
