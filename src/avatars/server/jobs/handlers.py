@@ -76,7 +76,7 @@ from avatars.protocol.results import (
     tabular_file_name,
 )
 from avatars.protocol.schema import Table
-from avatars.server.bounds import DocumentTooDeep, load_json
+from avatars.server.bounds import load_json
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
@@ -199,13 +199,10 @@ def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
 
 
 def _read_json(job: JobInput, key: str) -> Any:
-    """A JSON result of an earlier job, read back (bounded: it may have been replaced
-    through the storage endpoint)."""
-    try:
-        return load_json(job.storage.read_bytes(key))
-    except (DocumentTooDeep, ValueError) as exc:
-        name = posixpath.basename(key)
-        raise JobError(f"the result file {name} is not a readable JSON document: {exc}") from None
+    """A JSON result of an earlier job, read back bounded (it may have been replaced through
+    the storage endpoint). A result the platform cannot read is not the user's mistake: it
+    ends the job as an internal error, its traceback in the log."""
+    return load_json(job.storage.read_bytes(key))
 
 
 def write_frame(job: JobInput, df: pd.DataFrame, name: str, fmt: ResultFormat) -> str:
