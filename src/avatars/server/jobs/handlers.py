@@ -25,6 +25,7 @@ in ``error`` with a message naming the parameter: never a silent approximation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -70,6 +71,7 @@ from avatars.protocol.schema import Table
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
+from avatars.server.jobs import privacy
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -222,11 +224,6 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
     for column in table.columns or []:
-        if column.pseudonymization_strategy or column.pseudonymization:
-            raise JobError(
-                f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
-                "supported by this server yet"
-            )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
     return table
@@ -277,6 +274,20 @@ def _imputation(params: Any) -> dict[str, Any] | None:
     return values or None
 
 
+def _kept_types(table: Table, df: pd.DataFrame) -> dict[str, ColumnType] | None:
+    """The schema's column types of the columns ``df`` kept (dropped ones left out)."""
+    return {c: t for c, t in table.column_types().items() if c in df.columns} or None
+
+
+def _holdout(job: JobInput, table: Table, treatments: privacy.TableTreatments) -> Any:
+    """The table's holdout records (``holdout_data``), read with its types; None without."""
+    data = table.holdout_data
+    if data is None or not data.file:
+        return None
+    holdout_table = table.model_copy(update={"data": data, "name": f"{table.name} (holdout)"})
+    return privacy.without_dropped(read_input(job, holdout_table, types_of=table), treatments)
+
+
 def _result_format(spec: ParametersSpec) -> ResultFormat:
     return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
@@ -296,21 +307,27 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     label = f"{doc.label}: spec.avatarization.{table.name}"
     _check_common(label, params)
     job.progress(0.0, "reading")
-    df = read_input(job, table)
-    exclude, method = _exclusion(params)
+    treatments = privacy.table_treatments(table, params)
+    df = privacy.without_dropped(read_input(job, table), treatments)
+    secret = privacy.pseudonymization_secret(job.db, job.name) if treatments.hashed else None
     job.progress(0.05, "avatarizing")
-    result = avatarize(
-        df,
-        k=params.k,
-        ncp=params.ncp,
-        seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=params.column_weights,
-        imputation=_imputation(params),
-        exclude_variables=exclude,
-        exclude_method=method,
-        progress=_scaled(job.progress, 0.05, 0.9),
+    result = privacy.refusing_identifiers(
+        table.name,
+        lambda: avatarize(
+            df,
+            k=params.k,
+            ncp=params.ncp,
+            seed=spec.seed,
+            column_types=_kept_types(table, df),
+            column_weights=params.column_weights,
+            imputation=_imputation(params),
+            progress=_scaled(job.progress, 0.05, 0.9),
+            **treatments.avatarize_arguments(secret),
+        ),
+        JobError,
     )
+    # outputs that keep a link to the original records say so in the job's message too
+    job.warnings.extend(privacy.warning_messages(result.metadata))
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
     frames = {
@@ -439,10 +456,57 @@ def _standard_output(
     )
 
 
+@dataclass
+class _Measured:
+    """What a metrics job measures: the table, its original records (without the dropped
+    columns) and avatars, the standard job's parameters and engine metadata (None for avatars
+    the user uploaded), and the privacy choices the YAML makes for the table."""
+
+    table: Table
+    original: pd.DataFrame
+    avatars: pd.DataFrame
+    standard_params: Any
+    engine_metadata: dict[str, Any] | None
+    treatments: privacy.TableTreatments
+
+    def exclusions(self) -> list[str]:
+        """The columns the metrics leave out: those the avatarization did not synthesize (as
+        its metadata lists them; for uploaded avatars, as the YAML declares them)."""
+        from avatars.engine.avatarization import metrics_exclusions
+
+        if self.engine_metadata is not None:
+            return metrics_exclusions(self.engine_metadata)
+        return self.treatments.not_avatarized()
+
+    def not_identifiers(self) -> list[str] | None:
+        if self.engine_metadata is not None:
+            declared = (self.engine_metadata.get("parameters") or {}).get("not_identifiers")
+            return list(declared) if declared else None
+        return self.treatments.not_identifiers or None
+
+    def warnings(self) -> list[dict[str, Any]] | None:
+        return (self.engine_metadata or {}).get("warnings") or None
+
+
+def _measured(job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind) -> _Measured:
+    table, original, avatars, standard_params, standard = _avatars_for_metrics(job, doc, spec, kind)
+    treatments = privacy.table_treatments(table, standard_params)
+    metadata = None
+    if standard is not None:
+        for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
+            run_metadata = json.loads(job.storage.read_bytes(key))
+            if run_metadata.get("table_name") == table.name:
+                metadata = run_metadata.get("engine")
+    original = privacy.without_dropped(original, treatments)
+    avatars = privacy.without_dropped(avatars, treatments)
+    return _Measured(table, original, avatars, standard_params, metadata, treatments)
+
+
 def _avatars_for_metrics(
     job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind
-) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any]:
-    """(table, original, avatars, parameters of the standard job if any)."""
+) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any, Job | None]:
+    """(table, original, avatars, parameters of the standard job if any, the standard job
+    whose avatars these are — None for avatars the user uploaded)."""
     _check_spec(spec)
     schema = _schema(job, spec.schema_name)
     table = _single_table(job.resources, schema)
@@ -460,15 +524,15 @@ def _avatars_for_metrics(
     if data is not None and data.file:
         assert avatar_table is not None
         avatars = read_input(job, avatar_table, avatars=True, types_of=table)
-        return table, original, avatars, standard_params
+        return table, original, avatars, standard_params, None
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
         raise JobError(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    avatars = _standard_output(job, standard, kind, table.name, table.column_types())
-    return table, original, avatars, standard_params
+    avatars = _standard_output(job, standard, kind, table.name, _value_types(table))
+    return table, original, avatars, standard_params, standard
 
 
 def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -497,27 +561,37 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, standard = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    measured = _measured(job, doc, spec, ResultKind.unshuffled)
+    table, standard = measured.table, measured.standard_params
     params = (spec.privacy_metrics or {}).get(table.name)
     if params is not None:
         _check_common(f"{doc.label}: spec.privacy_metrics.{table.name}", params)
     exclude, _method = _exclusion(
         params if params is not None and params.exclude_variables else standard
     )
+    exclude = list(dict.fromkeys([*(exclude or []), *measured.exclusions()])) or None
+    holdout = _holdout(job, table, measured.treatments)
     job.progress(0.1, "privacy metrics")
-    result = privacy_metrics(
-        original,
-        avatars,
-        ncp=_pick(params, standard, "ncp"),
-        seed=spec.seed,
-        column_types=table.column_types() or None,
-        column_weights=_pick(params, standard, "column_weights"),
-        imputation=_imputation(params) or _imputation(standard),
-        known_variables=params.known_variables if params is not None else None,
-        target=params.target if params is not None else None,
-        quantile_threshold=params.quantile_threshold if params is not None else None,
-        exclude_variables=exclude,
-        progress=_scaled(job.progress, 0.1, 0.95),
+    result = privacy.refusing_identifiers(
+        table.name,
+        lambda: privacy_metrics(
+            measured.original,
+            measured.avatars,
+            ncp=_pick(params, standard, "ncp"),
+            seed=spec.seed,
+            column_types=_kept_types(table, measured.original),
+            column_weights=_pick(params, standard, "column_weights"),
+            imputation=_imputation(params) or _imputation(standard),
+            known_variables=params.known_variables if params is not None else None,
+            target=params.target if params is not None else None,
+            quantile_threshold=params.quantile_threshold if params is not None else None,
+            exclude_variables=exclude,
+            holdout=holdout,
+            warnings=measured.warnings(),
+            not_identifiers=measured.not_identifiers(),
+            progress=_scaled(job.progress, 0.1, 0.95),
+        ),
+        JobError,
     )
     key = write_json(
         job,
@@ -534,15 +608,17 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    table, original, avatars, _standard = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    measured = _measured(job, doc, spec, ResultKind.shuffled)
+    table = measured.table
     params = (spec.signal_metrics or {}).get(table.name)
     if params is not None:
         _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
     job.progress(0.1, "signal metrics")
     result = signal_metrics(
-        original,
-        avatars,
-        column_types=table.column_types() or None,
+        measured.original,
+        measured.avatars,
+        column_types=_kept_types(table, measured.original),
+        exclude_variables=measured.exclusions() or None,
         progress=_scaled(job.progress, 0.1, 0.95),
     )
     key = write_json(
@@ -561,17 +637,43 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 
     schema = _schema(job, doc.spec.schema_name)
     tables = job.resources.original_schema(schema).spec.tables
+    targets = doc.spec.advice.targets
     advice = []
     for i, table in enumerate(tables):
         job.progress(i / len(tables), f"advising {table.name}")
-        df = read_input(job, table)
+        treatments = privacy.table_treatments(table, _avatarization_params(job, table.name))
+        df = privacy.without_dropped(read_input(job, table), treatments)
+        holdout = _holdout(job, table, treatments) if targets else None
         advice.append(
             {
                 "table_name": table.name,
-                "advice": advise_parameters(df, column_types=table.column_types() or None),
+                "advice": privacy.refusing_identifiers(
+                    table.name,
+                    functools.partial(
+                        advise_parameters,
+                        df,
+                        column_types=_kept_types(table, df),
+                        targets=targets or None,
+                        holdout=holdout,
+                        exclude_variables=treatments.not_avatarized() or None,
+                        not_identifiers=treatments.not_identifiers or None,
+                    ),
+                    JobError,
+                ),
             }
         )
     return {ResultKind.advice.value: [write_json(job, ADVICE_FILE, advice)]}
+
+
+def _avatarization_params(job: JobInput, table_name: str) -> Any:
+    """The table's avatarization parameters in the set, if any (their exclusions matter to
+    the advice)."""
+    for document in job.resources.of_kind(AvatarizationDocument.KIND):
+        if isinstance(document, AvatarizationDocument):
+            params = (document.spec.avatarization or {}).get(table_name)
+            if params is not None:
+                return params
+    return None
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -743,9 +845,14 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
 
 
 def _value_types(table: Table) -> dict[str, ColumnType]:
-    """The schema's column types but those of key columns (primary and foreign keys): avatar
-    keys are new pseudonymous tokens, text whatever the original keys were."""
-    keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    """The schema's column types but those of key columns (primary and foreign keys) and
+    pseudonymized ones: avatar keys are new pseudonymous tokens, text whatever the original
+    keys were, and pseudonyms are text too."""
+    keys = {
+        c.field
+        for c in table.columns or []
+        if c.primary_key or c.identifier or c.strategy() is not None
+    }
     return {c: t for c, t in table.column_types().items() if c not in keys}
 
 
