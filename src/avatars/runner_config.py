@@ -472,10 +472,11 @@ def exclude_block(
         "variable_names": list(names),
         "replacement_strategy": (exclude.replacement_strategy or DEFAULT_EXCLUDE_METHOD).value,
     }
-    if method is not None:
-        # The caller chose the method: say so, since the official client writes row_order
-        # when nobody chose. Only a chosen row_order may re-attach an identifier column's
-        # original values (and the results then say that the link is kept).
+    if method is not None and block["replacement_strategy"] == DEFAULT_EXCLUDE_METHOD.value:
+        # The caller chose row_order: say so, since the official client writes it when nobody
+        # chose (any other method is a choice by itself, and its YAML stays the official
+        # client's). Only a chosen row_order may re-attach an identifier column's original
+        # values, and the results then say that the link is kept.
         block["explicit_replacement_strategy"] = True
     return block
 
@@ -1056,7 +1057,9 @@ class RunnerConfig:
                     doc.spec.report_type, doc.spec.output_format, doc.spec.language
                 )
             elif isinstance(doc, AdviceDocument):
-                config.advice[doc.name] = list(doc.spec.advice.advisor_type)
+                config.advice[doc.name] = [
+                    AdviceType(t).value for t in doc.spec.advice.advisor_type
+                ]
                 if doc.spec.advice.targets:
                     config.advice_targets[doc.name] = dict(doc.spec.advice.targets)
             elif doc.kind != "AvatarVolume":

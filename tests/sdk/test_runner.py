@@ -183,7 +183,6 @@ def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) 
         "data_augmentation_target_column": "variety",
         "data_augmentation_should_anonymize_original_table": True,
         "processors": [],
-        "pseudonymized_columns": {},
     }
     assert set(values) == set(UNSUPPORTED_PARAMETERS)
     for name, value in values.items():

@@ -147,7 +147,7 @@ class AdviceOptions(_Spec):
     #: platform's extension): a number in the metric's unit with its usual comparison
     #: (``hidden_rate: 90`` means above 90 %), or a target string (``"> 90"``). The advice
     #: then measures candidates instead of reading the data's shape.
-    targets: dict[str, float | str] | None = None
+    targets: dict[str, int | float | str] | None = None
 
 
 class AdviceSpec(_Spec):

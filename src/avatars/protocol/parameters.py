@@ -84,8 +84,9 @@ class ExcludeVariables(_Spec):
 
     The official client always writes ``replacement_strategy`` (``row_order`` by default), so a
     ``row_order`` there may be nobody's choice. ``explicit_replacement_strategy: true`` (written
-    by this platform's SDK when the caller names the method) says it was chosen: only then may
+    by this platform's SDK when the caller names ``row_order``) says it was chosen: only then may
     an identifier column get its original values back by row order (reported as a warning).
+    ``coordinate_similarity`` is never a default, so it is a choice without the marker.
     """
 
     variable_names: list[str] = Field(default_factory=list)
