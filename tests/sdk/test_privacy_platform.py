@@ -163,18 +163,31 @@ def test_membership_metrics_with_a_holdout_and_the_verdict(manager: Manager) -> 
     assert (privacy["verdict"]["status"] == "pass") == (not missed)
 
 
-def test_advice_meets_privacy_targets(manager: Manager) -> None:
-    columns = ["age", "weight", "sex", "smoker"]
+def test_the_readme_safe_path_advice_with_targets_then_the_verdict(manager: Manager) -> None:
     runner = manager.create_runner("advice_targets", seed=0)
-    runner.add_table("patients", patients(200, seed=6)[columns])
-    runner.advise_parameters("patients", targets={"hidden_rate": 85})
+    runner.add_table(
+        "patients",
+        patients(200, seed=6),
+        primary_key="patient_id",
+        holdout_data=patients(100, seed=7, first_id=1000),
+    )
+    runner.set_parameters("patients", k=5, pseudonymized_columns={"email": "FAKER:EMAIL"})
+    runner.advise_parameters("patients", targets={"hidden_rate": 85, "dcr_share": 70})
     advice = runner.advice("patients")
     search = advice["search"]
-    assert search["met"] is True and search["targets"] == {"hidden_rate": "> 85"}
-    assert search["measured"]["hidden_rate"] > 85
+    assert search["met"] is True
+    assert search["targets"] == {"hidden_rate": "> 85", "dcr_share": "< 70"}
+    assert search["measured"]["hidden_rate"] > 85 and search["measured"]["dcr_share"] < 70
+    assert search["holdout"] == "given"  # the table's holdout_data, not a split
     assert runner.config.avatarization["patients"]["k"] == advice["k"]
     yaml_text = runner.get_yaml()
     assert "targets:" in yaml_text and "hidden_rate: 85" in yaml_text
+    runner.run(jobs_to_run=METRICS)
+    privacy = runner.privacy_metrics("patients")[0]
+    metrics = {m["name"]: m for m in privacy["metrics"]}
+    assert metrics["hidden_rate"]["value"] > 80  # the advice's k, on the whole table
+    assert metrics["dcr_share"]["value"] is not None  # the holdout reached the metrics
+    assert privacy["verdict"]["summary"].startswith(("Pass:", "Fail:"))
 
 
 def test_advice_refuses_identifiers_with_the_safe_choices(
