@@ -26,9 +26,10 @@ reads the 50,000 rows and the holdout first) — at the 60 s target on a loaded 
 standard and privacy metrics jobs 16 s together (hidden rate 99.1 %, DCR share 50.3 %, AUC
 0.497; verdict fail on other targets).
 
-Measured in the engine (2 cores shared with other runs, load average ~17): advice with a hidden-rate target
-36 s (12 trials on 6,000 sampled rows), with a DCR share target too 42 s (15 trials on 4,200
-rows, 1,800 held out); on a quieter machine 26 s and 28 s. Privacy metrics of 50,000 rows 8.7 s
+Measured in the engine (2 cores shared with other runs, load average ~17): advice with a
+hidden-rate target 36 s (12 trials on 6,000 sampled rows), with a DCR share target too 42 s (15
+trials on 4,200 rows, 1,800 held out); on a quieter machine 26 s and 28 s (23 s and 28 s again
+at load ~20 on 2026-12-07). Privacy metrics of 50,000 rows 8.7 s
 without a holdout; the membership step adds 2.3 s with a 10,000-row holdout, 3.9 s with a
 50,000-row one (DCR share 59.4 % and 62.3 %, AUC 0.580 and 0.582, k = 20).
 """
