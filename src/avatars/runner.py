@@ -27,16 +27,16 @@ real parent-child pairing: the server flags the run, and waiting on its jobs war
 Identifiers: a column that identifies people is refused by the server unless the run says
 what to do with it — ``add_table(..., primary_key=col)`` (new keys), ``set_parameters(table,
 pseudonymized_columns={col: strategy})`` (pseudonyms; ``HASH_SHA256`` is keyed with the
-organization's secret), or leave it out of the data. ``exclude_variable_names`` with an explicit
-``exclude_variable_method`` is written with ``explicit_replacement_strategy: true``: only then may
+organization's secret), or leave it out of the data. ``exclude_variable_names`` with
+``exclude_variable_method=ROW_ORDER`` named is written with ``explicit_replacement_strategy:
+true``: only then may
 an identifier get its original values back (row order), and the job, the metrics and the report
 warn that the output keeps the original association. ``add_table(..., holdout_data=...)`` adds
 the membership metrics; ``advise_parameters(table, targets={...})`` searches for parameters
 meeting privacy targets.
 
-Parameters this platform's engine does not support yet (differential privacy, data
-augmentation, processors, categorical reduction) raise ``ValueError`` naming the parameter
-when they are set, not minutes later.
+Parameters this platform's engine does not support yet (differential privacy) raise
+``ValueError`` naming the parameter when they are set, not minutes later.
 """
 
 from __future__ import annotations
@@ -426,12 +426,12 @@ class Runner:
         """
         entry = self.config.check_table(table_name)
         differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
-        data_augmentation_parameters(
+        data_augmentation = data_augmentation_parameters(
             data_augmentation_strategy,
             data_augmentation_target_column,
             data_augmentation_should_anonymize_original_table,
         )
-        processors_parameters(processors)
+        processors_block = processors_parameters(processors)
         pseudonyms = pseudonymization_parameters(pseudonymized_columns)
 
         exclude = exclude_block(
@@ -450,6 +450,8 @@ class Runner:
             column_weights,
             exclude=exclude,
             imputation=imputation,
+            data_augmentation=data_augmentation,
+            processors=processors_block,
         )
         time_series = time_series_block(
             time_series_nf,

@@ -59,6 +59,7 @@ from avatars.protocol.documents import (
 from avatars.protocol.enums import (
     AdviceType,
     AlignmentMethod,
+    AugmentationStrategy,
     ColumnType,
     DataRecipient,
     DataSubject,
@@ -74,7 +75,9 @@ from avatars.protocol.enums import (
 )
 from avatars.protocol.errors import ParameterError, validate_parameters
 from avatars.protocol.parameters import (
+    MIN_K,
     AvatarizationParameters,
+    DataAugmentation,
     ExcludeVariables,
     Imputation,
     PrivacyMetricsParameters,
@@ -192,10 +195,6 @@ M = TypeVar("M", bound=BaseModel)
 UNSUPPORTED_PARAMETERS = {
     "open_dp_epsilon": "differential privacy (OpenDP)",
     "fast_dp_epsilon": "differential privacy (fastDP)",
-    "data_augmentation_strategy": "data augmentation",
-    "data_augmentation_target_column": "data augmentation",
-    "data_augmentation_should_anonymize_original_table": "data augmentation",
-    "processors": "avatarization processors",
 }
 
 K2_WARNING = (
@@ -317,16 +316,71 @@ def time_series_block(
 
 def data_augmentation_parameters(
     strategy: Any, target_column: Any, should_anonymize_original_table: Any
-) -> None:
-    _refuse(
-        data_augmentation_strategy=strategy,
-        data_augmentation_target_column=target_column,
-        data_augmentation_should_anonymize_original_table=should_anonymize_original_table,
+) -> dict[str, Any] | None:
+    """The ``data_augmentation`` mapping, or ``None`` without a strategy, as the official
+    client writes it (unset fields left out)."""
+    if target_column and strategy is None:
+        raise ValueError(
+            "data_augmentation_target_column: a data_augmentation_strategy is needed with it"
+        )
+    if isinstance(strategy, str | dict) and not target_column:
+        raise ValueError(
+            f"data_augmentation_target_column: required with the strategy {strategy!r}"
+        )
+    if not strategy:
+        return None
+    if isinstance(strategy, AugmentationStrategy):
+        strategy = strategy.value
+    elif isinstance(strategy, dict):
+        strategy = {str(k): plain_number(v) for k, v in strategy.items()}
+    else:
+        strategy = plain_number(strategy)
+    block = _drop_none(
+        {
+            "augmentation_strategy": strategy,
+            "target_column": target_column,
+            "should_anonymize_original_table": should_anonymize_original_table,
+        }
     )
+    _validated(
+        DataAugmentation,
+        block,
+        {
+            "augmentation_strategy": "data_augmentation_strategy",
+            "target_column": "data_augmentation_target_column",
+            "should_anonymize_original_table": "data_augmentation_should_anonymize_original_table",
+        },
+    )
+    return block
 
 
-def processors_parameters(processors: Any) -> None:
-    _refuse(processors=processors)
+def processors_parameters(processors: Any) -> list[dict[str, Any]] | None:
+    """The ``avatarization_processors_parameters`` list: each processor's fields (unset ones
+    left out), without a type tag, as the official client writes them."""
+    if processors is None:
+        return None
+    if not isinstance(processors, list | tuple):
+        raise ValueError(f"processors: expected a list of processor parameters, got {processors!r}")
+    out = []
+    for position, processor in enumerate(processors):
+        if isinstance(processor, BaseModel):
+            fields = processor.model_dump(mode="json", exclude_none=True)
+        elif dataclasses.is_dataclass(processor) and not isinstance(processor, type):
+            fields = _drop_none(dataclasses.asdict(processor))
+        elif isinstance(processor, dict):
+            fields = _drop_none(dict(processor))
+        else:
+            raise ValueError(
+                f"processors[{position}]: expected InterRecordRangeDifferenceParameters or "
+                f"RelativeDifferenceParameters, got {type(processor).__name__}"
+            )
+        out.append(fields)
+    _validated(
+        AvatarizationParameters,
+        {"k": MIN_K, "avatarization_processors_parameters": out},
+        {"avatarization_processors_parameters": "processors"},
+    )
+    return out or None
 
 
 #: A strategy given by name, with its one argument after a colon (``"FAKER:EMAIL"``).
@@ -495,14 +549,11 @@ def avatarization_block(
     *,
     exclude: dict[str, Any] | None,
     imputation: dict[str, Any] | None,
+    data_augmentation: dict[str, Any] | None = None,
+    processors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
     """The table's ``avatarization`` mapping (``None`` without ``k``: metrics only, whose
     builders check ``ncp`` and ``column_weights`` then). Warns when ``k`` is 2."""
-    if use_categorical_reduction:
-        raise ValueError(
-            "use_categorical_reduction: categorical reduction is not supported by this "
-            "platform's engine yet (leave it unset or False)"
-        )
     k = plain_number(k)
     if k is None:
         return None
@@ -515,6 +566,8 @@ def avatarization_block(
             "column_weights": dict(weights) if weights else None,
             "exclude_variables": exclude,
             "imputation": imputation,
+            "data_augmentation": data_augmentation,
+            "avatarization_processors_parameters": processors,
         }
     )
     _validated(AvatarizationParameters, block)

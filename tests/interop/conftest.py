@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 DATA = ROOT / "src" / "avatars" / "data"
 #: Test files run on SQLite only.
-SQLITE_ONLY = frozenset({"test_official_mcp.py", "test_official_privacy.py"})
+SQLITE_ONLY = frozenset(
+    {"test_official_mcp.py", "test_parameters_official.py", "test_official_privacy.py"}
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

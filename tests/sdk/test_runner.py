@@ -179,17 +179,19 @@ def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) 
     values: dict[str, Any] = {
         "open_dp_epsilon": 1.0,
         "fast_dp_epsilon": 2.0,
-        "data_augmentation_strategy": 0.5,
-        "data_augmentation_target_column": "variety",
-        "data_augmentation_should_anonymize_original_table": True,
-        "processors": [],
     }
     assert set(values) == set(UNSUPPORTED_PARAMETERS)
     for name, value in values.items():
         with pytest.raises(ValueError, match=rf"^{name}: .*not supported"):
             runner.set_parameters("iris", k=5, **{name: value})
-    with pytest.raises(ValueError, match=r"^use_categorical_reduction"):
-        runner.set_parameters("iris", k=5, use_categorical_reduction=True)
+    # categorical reduction, augmentation and processors run now; bad values are named
+    runner.set_parameters("iris", k=5, use_categorical_reduction=True)
+    with pytest.raises(ValueError, match=r"^data_augmentation_strategy: .*> 1"):
+        runner.set_parameters("iris", k=5, data_augmentation_strategy=0.5)
+    with pytest.raises(ValueError, match=r"^data_augmentation_target_column: required"):
+        runner.set_parameters("iris", k=5, data_augmentation_strategy="minority")
+    with pytest.raises(ValueError, match=r"^processors"):
+        runner.set_parameters("iris", k=5, processors=[{"references": []}])
     # links and keys run now (tests/sdk/test_linked_tables_sdk.py); a bad one is named
     with pytest.raises(ValueError, match=r"^parent_field"):
         runner.add_link("iris", "id", "iris", "iris_id")

@@ -149,10 +149,18 @@ def test_dependents_of_a_failed_job_end_parent_error(platform: Any, api: httpx.C
     assert platform.wait_for_job(api, report)["status"] == "parent_error"
 
 
-def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: httpx.Client) -> None:
-    extra = "      use_categorical_reduction: true\n"
+def test_a_bad_processor_fails_naming_it_and_the_column(platform: Any, api: httpx.Client) -> None:
+    """use_categorical_reduction runs now; a processor on a column the table lacks fails the
+    job with the processor and the column named (no traceback)."""
+    extra = (
+        "      use_categorical_reduction: true\n"
+        "      avatarization_processors_parameters:\n"
+        "      - target: petal.length\n"
+        "        references:\n"
+        "        - sepal.size\n"
+    )
     set_name = create_set(api, "iris_ucr", k=10, extra_standard="")
-    # put the flag under the table's parameters
+    # put the flags under the table's parameters
     text = api.get(f"/resources/{set_name}").text.replace("      k: 10\n", "      k: 10\n" + extra)
     response = api.put(
         "/resources/iris_ucr", content=text, headers={"Content-Type": "application/yaml"}
@@ -160,7 +168,11 @@ def test_unsupported_feature_fails_naming_the_parameter(platform: Any, api: http
     assert response.status_code == 200, response.text
     job = platform.wait_for_job(api, create_job(api, response.json()["set_name"], "standard"))
     assert job["status"] == "error"
-    assert "use_categorical_reduction" in job["exception"]
+    assert (
+        "avatarization_processors_parameters[0] (RelativeDifferenceParameters)"
+        in (job["exception"])
+    )
+    assert "sepal.size" in job["exception"] and "internal" not in job["exception"]
 
 
 def test_full_run_metrics_report_and_figures(platform: Any, api: httpx.Client) -> None:
@@ -408,3 +420,43 @@ def test_metrics_of_uploaded_avatars(
     assert privacy["status"] == "finished", privacy
     url = api.get(f"/results/{privacy['name']}").json()["privacy_metrics"][0]
     assert json.loads(storage_path(platform, url))["metadata"]["table_name"] == "iris"
+
+
+def test_metrics_documents_have_their_own_parameters(platform: Any, api: httpx.Client) -> None:
+    """A privacy document's own ncp, exclusion, known_variables, target and quantile_threshold
+    win over the avatarization's; a signal document's exclusion applies, its projection
+    parameters are listed as not used."""
+    text = resource_yaml("iris_own", k=10, extra_standard="      ncp: 4\n")
+    text = text.replace(
+        "  results:\n    volume: results\n    path: privacy_metrics\n",
+        "  privacy_metrics:\n    iris:\n      ncp: 2\n"
+        "      known_variables:\n      - sepal.length\n      target: variety\n"
+        "      quantile_threshold: 20\n      exclude_variables:\n        variable_names:\n"
+        "        - petal.width\n"
+        "  results:\n    volume: results\n    path: privacy_metrics\n",
+    )
+    text = text.replace(
+        "  results:\n    volume: results\n    path: signal_metrics\n",
+        "  signal_metrics:\n    iris:\n      ncp: 2\n"
+        "      exclude_variables:\n        variable_names:\n        - petal.width\n"
+        "  results:\n    volume: results\n    path: signal_metrics\n",
+    )
+    response = put_set(api, "iris_own", text)
+    assert response.status_code == 200, response.text
+    set_name = response.json()["set_name"]
+    standard = create_job(api, set_name, "standard")
+    privacy = create_job(api, set_name, "privacy_metrics", [f"/jobs/{standard}"])
+    signal = create_job(api, set_name, "signal_metrics", [f"/jobs/{standard}"])
+    for name in (standard, privacy, signal):
+        assert platform.wait_for_job(api, name)["status"] == "finished"
+    [privacy_url] = api.get(f"/results/{privacy}").json()["privacy_metrics"]
+    document = json.loads(storage_path(platform, privacy_url))
+    space = document["details"]["space"]
+    assert space["ncp"] == 2 and "petal.width" not in space["variables"]
+    assert document["correlation_protection_rate"] is not None
+    assert document["inference_categorical"] is not None
+    [signal_url] = api.get(f"/results/{signal}").json()["signal_metrics"]
+    signal_json = json.loads(storage_path(platform, signal_url))
+    measured = {row["variable"] for row in signal_json["details"]["variables"]}
+    assert "petal.width" not in measured and "sepal.length" in measured
+    assert list(signal_json["metadata"]["parameters_not_used"]) == ["ncp"]

@@ -49,6 +49,11 @@ import numpy as np
 import pandas as pd
 
 from avatars import __version__
+from avatars.engine.categorical_reduction import (
+    SearchProjection,
+    fit_projection,
+    reduction_summary,
+)
 from avatars.engine.common import ProgressCallback, Steps
 from avatars.engine.errors import (
     IdentifierColumnsError,
@@ -66,7 +71,6 @@ from avatars.engine.preprocessing import (
     passed_through,
     validate_table,
 )
-from avatars.engine.projection import Projection
 from avatars.engine.pseudonymization import PseudonymizationSpec, pseudonymize_values
 from avatars.engine.schema import ColumnType, parse_column_type
 from avatars.protocol.enums import ExcludeVariablesMethod
@@ -133,6 +137,7 @@ def avatarize(
     pseudonymization_secret: bytes | str | None = None,
     not_identifiers: Sequence[str] | None = None,
     categorical_assignment: str | CategoricalAssignment = CategoricalAssignment.DRAW,
+    categorical_reduction: bool = False,
     progress: ProgressCallback | None = None,
 ) -> AvatarizationResult:
     """Avatarize ``df``: one synthetic record per original record (see the module docstring).
@@ -186,6 +191,11 @@ def avatarize(
         are avatarized like any variable.
     categorical_assignment
         ``draw`` (default, as the published avatars) or ``argmax``.
+    categorical_reduction
+        ``use_categorical_reduction``: categorical variables of more than 20 modalities enter
+        the neighbour search as an embedding of at most 20 dimensions
+        (:mod:`avatars.engine.categorical_reduction`); their avatar values are still drawn
+        from the neighbours' modalities.
     progress
         Called as ``progress(fraction, phase)``; it may raise to abort the run.
     """
@@ -221,7 +231,17 @@ def avatarize(
             encoder.encode(data), request.imputation, rng_impute, n_modalities
         )
     with steps.step(0.1, "projection", "projection"):
-        projection = Projection.fit(prepared, n_modalities, request.column_weights)
+        if not isinstance(categorical_reduction, bool):
+            raise InvalidParameterError(
+                "use_categorical_reduction",
+                f"expected true or false, got {categorical_reduction!r}",
+            )
+        projection = fit_projection(
+            prepared,
+            n_modalities,
+            request.column_weights,
+            categorical_reduction=categorical_reduction,
+        )
         ncp = projection.check_ncp(DEFAULT_NCP if ncp is None else ncp, default=ncp is None)
         coordinates = projection.transform(prepared, ncp)
     with steps.step(0.2, "neighbors", "neighbors"):
@@ -503,7 +523,7 @@ def _warning(code: str, columns: list[str], text: str) -> dict[str, Any]:
 
 def _decode_avatars(
     encoder: TableEncoder,
-    projection: Projection,
+    projection: SearchProjection,
     ncp: int,
     avatar_cont: np.ndarray,
     avatar_codes: np.ndarray,
@@ -528,7 +548,7 @@ def _metadata(
     df: pd.DataFrame,
     request: _Request,
     encoder: TableEncoder,
-    projection: Projection,
+    projection: SearchProjection,
     ncp: int,
     imputation_report: dict[str, Any],
     epsilon: float,
@@ -562,6 +582,7 @@ def _metadata(
             "pseudonymized": {c: s.to_dict() for c, s in request.pseudonymized.items()},
             "not_identifiers": request.not_identifiers,
             "categorical_assignment": request.assignment.value,
+            "use_categorical_reduction": reduction_summary(projection) is not None,
         },
         "warnings": request.warnings,
         "not_avatarized": not_avatarized(request),
@@ -576,6 +597,7 @@ def _metadata(
             "explained_variance_ratio": [
                 float(v) for v in projection.explained_variance_ratio[:ncp]
             ],
+            "categorical_reduction": reduction_summary(projection),
         },
         "distance_guard": epsilon,
         "timings_seconds": timings,

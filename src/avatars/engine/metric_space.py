@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from avatars.engine.categorical_reduction import SearchProjection, fit_projection
 from avatars.engine.errors import InvalidDataError
 from avatars.engine.imputation import ImputationParameters, impute
 from avatars.engine.preprocessing import (
@@ -25,7 +26,6 @@ from avatars.engine.preprocessing import (
     check_columns_exist,
     validate_table,
 )
-from avatars.engine.projection import Projection
 from avatars.engine.schema import ColumnType
 
 #: Default number of dimensions of the metric space: min(5, the table's dimensions) (§2.0).
@@ -37,7 +37,7 @@ class MetricSpace:
     """Originals and avatars encoded, imputed and projected with the originals' projection."""
 
     encoder: TableEncoder
-    projection: Projection
+    projection: SearchProjection
     original: EncodedTable  # imputed, without missingness indicators
     avatars: EncodedTable
     ncp: int
@@ -76,6 +76,7 @@ class MetricSpace:
         exclude_variables: Sequence[str] | None = None,
         seed: int | None = None,
         parameter_prefix: str = "",
+        categorical_reduction: bool = False,
     ) -> MetricSpace:
         validate_table(original)
         validate_table(avatars)
@@ -104,7 +105,9 @@ class MetricSpace:
         avat, _ = impute(
             encoder.encode(avatars[keep]), params, np.random.default_rng(streams[1]), n_modalities
         )
-        projection = Projection.fit(orig, n_modalities, weights)
+        projection = fit_projection(
+            orig, n_modalities, weights, categorical_reduction=categorical_reduction
+        )
         ncp = projection.check_ncp(
             DEFAULT_METRICS_NCP if ncp is None else ncp,
             f"{parameter_prefix}ncp",

@@ -81,6 +81,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from scipy.stats import rankdata
 
+from avatars.engine.categorical_reduction import reduction_summary
 from avatars.engine.common import (
     ProgressCallback,
     Steps,
@@ -749,6 +750,7 @@ def privacy_metrics(
     holdout: pd.DataFrame | None = None,
     warnings: Sequence[Mapping[str, Any]] | None = None,
     not_identifiers: Sequence[str] | None = None,
+    categorical_reduction: bool = False,
     progress: ProgressCallback | None = None,
 ) -> PrivacyMetricsResult:
     """Privacy metrics of ``unshuffled_avatars`` (row ``i`` = avatar of ``original`` row ``i``).
@@ -788,6 +790,9 @@ def privacy_metrics(
         variables (the avatarization's ``not_identifiers``). Every other identifier column is
         left out of the metric space (listed in ``details["space"]["identifiers_left_out"]``)
         and measured by ``identifier_protection`` instead.
+    categorical_reduction
+        ``use_categorical_reduction``: the metric space reduces categorical variables of many
+        modalities as the avatarization does (:mod:`avatars.engine.categorical_reduction`).
     progress
         Called as ``progress(fraction, phase)``.
     """
@@ -824,6 +829,7 @@ def privacy_metrics(
             imputation=imputation,
             exclude_variables=request.left_out,
             seed=streams.metric_space,
+            categorical_reduction=categorical_reduction,
         )
     singling = _singling_out(space, steps, streams.local_cloaking)
     keep = [c for c in original.columns if c not in request.left_out]
@@ -1066,6 +1072,7 @@ def _space_details(
         "ncp": space.ncp,
         "rank": space.projection.rank,
         "explained_variance_ratio": space.projection.explained_variance_ratio[: space.ncp].tolist(),
+        "categorical_reduction": reduction_summary(space.projection),
         "n_original": len(singling.hidden),
         "n_avatars": n_avatars,
         "variables": variables,

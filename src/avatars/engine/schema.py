@@ -92,3 +92,85 @@ def categorical_under_threshold(df: pd.DataFrame, threshold: int = 10) -> list[s
         if numeric and series.nunique(dropna=True) <= threshold:
             columns.append(str(column))
     return columns
+
+
+#: A ``category`` column of more distinct dates than this is a time variable, not categories.
+DATES_MAX_MODALITIES = 20
+#: A ``category`` column of numbers with more distinct values than this share of its values
+#: (and than :data:`DATES_MAX_MODALITIES`) is a measurement, not categories.
+NUMBERS_DISTINCT_SHARE = 0.5
+
+_ISO_DATETIME = (
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def reconcile_declared_types(
+    df: pd.DataFrame, column_types: Mapping[str, str | ColumnType] | None = None
+) -> tuple[pd.DataFrame, dict[str, ColumnType], list[dict[str, str]]]:
+    """Columns typed ``category`` (declared, or text) whose values say otherwise, retyped by
+    their real nature: ``(table, types, notes)``, one note per retyped column.
+
+    - every value an ISO 8601 date or date-time, more than :data:`DATES_MAX_MODALITIES`
+      distinct: ``datetime`` (``datetime_tz`` with offsets) — the official client declares any
+      text column ``category``, and a date column of one value per row would be refused as an
+      identifier (EPL's ``career_start_date``);
+    - every value a number, more than :data:`DATES_MAX_MODALITIES` distinct and more than
+      :data:`NUMBERS_DISTINCT_SHARE` of the values: ``float`` (``int`` when all are whole).
+
+    Other text stays categorical, however many modalities (names of people remain refused as
+    identifiers). Pure: the table is copied only when a column changes.
+    """
+    types = resolve_column_types(df, column_types)
+    notes: list[dict[str, str]] = []
+    out = df
+    for column, ctype in types.items():
+        if ctype != ColumnType.CATEGORY:
+            continue
+        observed = df[column].dropna()
+        distinct = pd.Series(observed.unique()).astype(str).str.strip()
+        if len(distinct) <= DATES_MAX_MODALITIES:
+            continue
+        new_type, values = _real_nature(df[column], observed, distinct)
+        if new_type is None:
+            continue
+        if out is df:
+            out = df.copy()
+        out[column] = values
+        types[column] = new_type
+        what = "dates" if new_type in (ColumnType.DATETIME, ColumnType.DATETIME_TZ) else "numbers"
+        notes.append(
+            {
+                "column": str(column),
+                "declared": ColumnType.CATEGORY.value,
+                "used": new_type.value,
+                "reason": f"declared category, but its {len(distinct)} distinct values are all "
+                f"{what}: avatarized as {new_type.value}",
+            }
+        )
+    return out, types, notes
+
+
+def _real_nature(
+    series: pd.Series, observed: pd.Series, distinct: pd.Series
+) -> tuple[ColumnType | None, pd.Series | None]:
+    if distinct.str.fullmatch(_ISO_DATETIME).all():
+        text = series.astype("string").str.strip()
+        try:
+            parsed = pd.to_datetime(text, format="ISO8601", utc=False)
+        except (ValueError, TypeError):
+            try:
+                parsed = pd.to_datetime(text, format="ISO8601", utc=True)
+            except (ValueError, TypeError):
+                return None, None
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            return ColumnType.DATETIME_TZ, parsed
+        return ColumnType.DATETIME, parsed
+    numbers = pd.to_numeric(distinct, errors="coerce")
+    if numbers.notna().all() and len(distinct) > NUMBERS_DISTINCT_SHARE * len(observed):
+        values = pd.to_numeric(series.astype("string").str.strip(), errors="coerce")
+        whole = bool((values.dropna() % 1 == 0).all())
+        if whole:
+            return ColumnType.INT, values.astype("Int64")
+        return ColumnType.FLOAT, values.astype("float64")
+    return None, None

@@ -280,6 +280,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Attention : les colonnes identifiantes {columns} portent les vrais identifiants des "
         "enregistrements d'origine les plus proches de chaque avatar.",
     ),
+    "warning_original_records": (
+        "Warning: the output holds the original records themselves beside the extra avatars "
+        "(data augmentation with should_anonymize_original_table=false).",
+        "Attention : la sortie contient les enregistrements d'origine eux-mêmes à côté des "
+        "avatars supplémentaires (augmentation avec should_anonymize_original_table=false).",
+    ),
     "warnings": ("Warnings", "Avertissements"),
     "what_to_change": ("What to change", "Que changer"),
     # method

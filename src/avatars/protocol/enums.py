@@ -181,6 +181,10 @@ class ComputationType(StrEnum):
     to_top_enriched = "to_top_enriched"
     to_bottom_id_propagated = "to_bottom_id_propagated"
     full_enriched = "full_enriched"
+    # data augmentation: originals against the barycentre of every avatar made from each, and
+    # only the originals that were augmented against theirs
+    barycentered = "barycentered"
+    class_balancing_barycenter = "class_balancing_barycenter"
 
 
 # -- the resource set's YAML ------------------------------------------------------------------

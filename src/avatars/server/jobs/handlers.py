@@ -6,6 +6,8 @@ Result files follow protocol.md §5.5, because the official client parses their 
                    ``<t>.projections.original-0.csv``, ``<t>.projections.avatars-0.csv``,
                    ``run_metadata.<job>.json`` (``.parquet`` tables with ``results.format``)
 - privacy_metrics: ``<t>.privacy.json`` = ``{"metadata": {"table_name": t, ...}, **metrics}``
+                   (an augmented run adds ``<t>.barycentered.privacy.json`` and
+                   ``<t>.class_balancing_barycenter.privacy.json``, by computation type)
 - signal_metrics:  ``<t>.signal.json``, likewise
 - advice:          ``advice.json`` = ``[{"table_name": t, "advice": {...}}]``
 - standard also:   ``<t>.<plot kind>.html`` figures and ``figures_metadata.json``
@@ -18,8 +20,11 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
-Whatever the engine cannot do yet (differential privacy, data augmentation, ...) ends the job
-in ``error`` with a message naming the parameter: never a silent approximation.
+A single table's parameters (categorical reduction, imputation, exclusion, weights,
+augmentation, server-side processors, the metrics' own parameters) are translated in
+:mod:`avatars.server.jobs.parameters` and run by :mod:`avatars.server.jobs.single_table`.
+Whatever the engine cannot do yet ends the job in ``error`` with a message naming the
+parameter: never a silent approximation.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from avatars.protocol.enums import (
 )
 from avatars.protocol.results import (
     ADVICE_FILE,
+    escape_table_name,
     metrics_file_name,
     run_metadata_file_name,
     table_of_tabular_file,
@@ -72,6 +78,17 @@ from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
 from avatars.server.jobs import privacy
+from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
+from avatars.server.jobs.parameters import exclusion, imputation
+from avatars.server.jobs.single_table import (
+    SOURCES_FILE,
+    ParameterJobError,
+    TableData,
+    avatarize_table,
+    prepare_table,
+    privacy_documents,
+    signal_document,
+)
 from avatars.server.storage import Storage
 
 ProgressFn = Callable[[float, str], None]
@@ -244,12 +261,18 @@ def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
 
 
 def _check_common(label: str, params: Any) -> None:
-    if getattr(params, "use_categorical_reduction", None):
-        raise JobError(f"{label}: use_categorical_reduction=true is not supported yet")
-    if getattr(params, "data_augmentation", None):
-        raise JobError(f"{label}: data_augmentation is not supported yet")
-    if getattr(params, "avatarization_processors_parameters", None):
-        raise JobError(f"{label}: avatarization_processors_parameters is not supported yet")
+    """What a linked schema's tables cannot take yet (a single table takes them all:
+    :mod:`avatars.server.jobs.single_table`)."""
+    for name in (
+        "use_categorical_reduction",
+        "data_augmentation",
+        "avatarization_processors_parameters",
+    ):
+        if getattr(params, name, None):
+            raise JobError(
+                f"{label}: {name} is not supported on linked tables yet (it runs on a schema "
+                "of one table)"
+            )
 
 
 def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
@@ -259,33 +282,29 @@ def _schema(job: JobInput, spec_schema: str) -> SchemaDocument:
     return schema
 
 
-def _exclusion(params: Any) -> tuple[list[str] | None, str]:
-    exclude = getattr(params, "exclude_variables", None)
-    if exclude is None or not exclude.variable_names:
-        return None, "row_order"
-    return list(exclude.variable_names), exclude.replacement_strategy or "row_order"
+_exclusion = exclusion  # linked.py's names
+_imputation = imputation
 
 
-def _imputation(params: Any) -> dict[str, Any] | None:
-    imputation = getattr(params, "imputation", None)
-    if imputation is None:
-        return None
-    values = imputation.model_dump(exclude_none=True)
-    return values or None
-
-
-def _kept_types(table: Table, df: pd.DataFrame) -> dict[str, ColumnType] | None:
+def _kept_types(table: Table, df: pd.DataFrame) -> dict[str, ColumnType]:
     """The schema's column types of the columns ``df`` kept (dropped ones left out)."""
-    return {c: t for c, t in table.column_types().items() if c in df.columns} or None
+    return {c: t for c, t in table.column_types().items() if c in df.columns}
 
 
-def _holdout(job: JobInput, table: Table, treatments: privacy.TableTreatments) -> Any:
-    """The table's holdout records (``holdout_data``), read with its types; None without."""
-    data = table.holdout_data
-    if data is None or not data.file:
-        return None
-    holdout_table = table.model_copy(update={"data": data, "name": f"{table.name} (holdout)"})
-    return privacy.without_dropped(read_input(job, holdout_table, types_of=table), treatments)
+def _read_kept(
+    job: JobInput, table: Table, treatments: privacy.TableTreatments, *, holdout: bool = False
+) -> TableData | None:
+    """The table (or its ``holdout_data``; None without one) without its dropped columns,
+    typed as the avatarization types it."""
+    if holdout:
+        if table.holdout_data is None or not table.holdout_data.file:
+            return None
+        source = table.model_copy(update={"data": table.holdout_data})
+        df = read_input(job, source, types_of=table)
+    else:
+        df = read_input(job, table)
+    df = privacy.without_dropped(df, treatments)
+    return prepare_table(df, _kept_types(table, df))
 
 
 def _result_format(spec: ParametersSpec) -> ResultFormat:
@@ -296,8 +315,6 @@ def _result_format(spec: ParametersSpec) -> ResultFormat:
 
 
 def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[str]]:
-    from avatars.engine import avatarize
-
     spec = doc.spec
     _check_spec(spec)
     table = _single_table(job.resources, _schema(job, spec.schema_name))
@@ -305,27 +322,29 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     if params is None:
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
     label = f"{doc.label}: spec.avatarization.{table.name}"
-    _check_common(label, params)
     job.progress(0.0, "reading")
     treatments = privacy.table_treatments(table, params)
-    df = privacy.without_dropped(read_input(job, table), treatments)
+    data = _read_kept(job, table, treatments)
+    assert data is not None
+    df = data.frame
     secret = privacy.pseudonymization_secret(job.db, job.name) if treatments.hashed else None
     job.progress(0.05, "avatarizing")
-    result = privacy.refusing_identifiers(
-        table.name,
-        lambda: avatarize(
-            df,
-            k=params.k,
-            ncp=params.ncp,
-            seed=spec.seed,
-            column_types=_kept_types(table, df),
-            column_weights=params.column_weights,
-            imputation=_imputation(params),
-            progress=_scaled(job.progress, 0.05, 0.9),
-            **treatments.avatarize_arguments(secret),
-        ),
-        JobError,
-    )
+    try:
+        result = privacy.refusing_identifiers(
+            table.name,
+            functools.partial(
+                avatarize_table,
+                data,
+                params,
+                label=label,
+                seed=spec.seed,
+                progress=_scaled(job.progress, 0.05, 0.9),
+                **treatments.avatarize_arguments(secret),
+            ),
+            JobError,
+        )
+    except ParameterJobError as exc:
+        raise JobError(str(exc)) from exc
     # outputs that keep a link to the original records say so in the job's message too
     job.warnings.extend(privacy.warning_messages(result.metadata))
     job.progress(0.9, "writing")
@@ -350,14 +369,21 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         "columns": list(map(str, df.columns)),
         "parameters": params.model_dump(mode="json", exclude_none=True),
         "engine": result.metadata,
+        "column_type_notes": data.notes,
         # Read back by the report job (its contribution figure).
         "contributions": (
             result.contributions.to_dict() if result.contributions is not None else None
         ),
     }
+    if result.sources is not None:  # for the privacy job only (see SOURCES_FILE)
+        write_json(
+            job,
+            SOURCES_FILE.format(table=escape_table_name(table.name)),
+            [int(s) for s in result.sources],
+        )
     if spec.compute_figures is not False:
         job.progress(0.95, "figures")
-        outputs.update(_standard_figures(job, table, df, result, spec, metadata))
+        outputs.update(_standard_figures(job, table, data, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
 
@@ -365,7 +391,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
 def _standard_figures(
     job: JobInput,
     table: Table,
-    original: pd.DataFrame,
+    data: TableData,
     result: Any,
     spec: ParametersSpec,
     metadata: dict[str, Any],
@@ -381,12 +407,12 @@ def _standard_figures(
         return {}
     try:
         figures = build_figures(
-            original,
+            data.frame,
             result.shuffled,
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
-            column_types=table.column_types() or None,
+            column_types=data.types or None,
             max_distribution_plots=spec.results.max_distribution_plots if spec.results else None,
             explained_variance=(result.metadata.get("projection") or {}).get(
                 "explained_variance_ratio"
@@ -457,61 +483,51 @@ def _standard_output(
 
 
 @dataclass
-class _Measured:
-    """What a metrics job measures: the table, its original records (without the dropped
-    columns) and avatars, the standard job's parameters and engine metadata (None for avatars
-    the user uploaded), and the privacy choices the YAML makes for the table."""
-
+class MetricsInputs:
     table: Table
-    original: pd.DataFrame
+    original: TableData
     avatars: pd.DataFrame
-    standard_params: Any
-    engine_metadata: dict[str, Any] | None
-    treatments: privacy.TableTreatments
+    standard_params: Any  # the avatarization parameters of the table, if known
+    sources: Any = None  # an augmented run's source of each unshuffled avatar
+    #: the privacy choices the YAML makes for the table (keys, pseudonyms, drops...)
+    treatments: privacy.TableTreatments = field(default_factory=privacy.TableTreatments)
+    #: the standard job's engine metadata (None for avatars the user uploaded)
+    engine_metadata: dict[str, Any] | None = None
 
-    def exclusions(self) -> list[str]:
-        """The columns the metrics leave out: those the avatarization did not synthesize (as
-        its metadata lists them; for uploaded avatars, as the YAML declares them)."""
-        from avatars.engine.avatarization import metrics_exclusions
-
+    def replaced(self) -> list[str]:
+        """The columns whose avatar values are new, not synthesized (keys, pseudonyms): left
+        out of every metric."""
         if self.engine_metadata is not None:
-            return metrics_exclusions(self.engine_metadata)
-        return self.treatments.not_avatarized()
+            parts = self.engine_metadata.get("not_avatarized") or {}
+            return [*parts.get("keys", []), *parts.get("pseudonymized", [])]
+        return [*self.treatments.keys, *self.treatments.pseudonymize]
 
-    def not_identifiers(self) -> list[str] | None:
-        if self.engine_metadata is not None:
-            declared = (self.engine_metadata.get("parameters") or {}).get("not_identifiers")
-            return list(declared) if declared else None
-        return self.treatments.not_identifiers or None
-
-    def warnings(self) -> list[dict[str, Any]] | None:
-        return (self.engine_metadata or {}).get("warnings") or None
-
-
-def _measured(job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind) -> _Measured:
-    table, original, avatars, standard_params, standard = _avatars_for_metrics(job, doc, spec, kind)
-    treatments = privacy.table_treatments(table, standard_params)
-    metadata = None
-    if standard is not None:
-        for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
-            run_metadata = json.loads(job.storage.read_bytes(key))
-            if run_metadata.get("table_name") == table.name:
-                metadata = run_metadata.get("engine")
-    original = privacy.without_dropped(original, treatments)
-    avatars = privacy.without_dropped(avatars, treatments)
-    return _Measured(table, original, avatars, standard_params, metadata, treatments)
+    def options(self, params: Any) -> dict[str, Any]:
+        """What the metrics need besides the metrics document's parameters (``params``): the
+        columns left out, the avatarization's warnings, the columns declared not
+        identifiers."""
+        exclude, _method = exclusion(params)
+        declared = (
+            (self.engine_metadata.get("parameters") or {}).get("not_identifiers")
+            if self.engine_metadata is not None
+            else self.treatments.not_identifiers
+        )
+        return {
+            "exclude_variables": list(dict.fromkeys([*(exclude or []), *self.replaced()])) or None,
+            "warnings": (self.engine_metadata or {}).get("warnings") or None,
+            "not_identifiers": list(declared) if declared else None,
+        }
 
 
 def _avatars_for_metrics(
     job: JobInput, doc: Document, spec: ParametersSpec, kind: ResultKind
-) -> tuple[Table, pd.DataFrame, pd.DataFrame, Any, Job | None]:
-    """(table, original, avatars, parameters of the standard job if any, the standard job
-    whose avatars these are — None for avatars the user uploaded)."""
+) -> MetricsInputs:
+    """The original (typed as the avatarization typed it), the avatars to measure, and what
+    the standard job knew."""
     _check_spec(spec)
     schema = _schema(job, spec.schema_name)
     table = _single_table(job.resources, schema)
     avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
-    original = read_input(job, table)
     standard_params = None
     ref_doc = (
         job.resources.get(spec.avatarization_ref, ["AvatarParameters"])
@@ -520,11 +536,17 @@ def _avatars_for_metrics(
     )
     if isinstance(ref_doc, AvatarizationDocument):
         standard_params = (ref_doc.spec.avatarization or {}).get(table.name)
+    treatments = privacy.table_treatments(table, standard_params)
+    original = _read_kept(job, table, treatments)
+    assert original is not None
     data = avatar_table.avatars_data if avatar_table is not None else None
     if data is not None and data.file:
         assert avatar_table is not None
         avatars = read_input(job, avatar_table, avatars=True, types_of=table)
-        return table, original, avatars, standard_params, None
+        avatars = privacy.without_dropped(avatars, treatments)
+        return MetricsInputs(
+            table, original, _retyped(avatars, original), standard_params, treatments=treatments
+        )
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
         raise JobError(
@@ -532,7 +554,60 @@ def _avatars_for_metrics(
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
     avatars = _standard_output(job, standard, kind, table.name, _value_types(table))
-    return table, original, avatars, standard_params, standard
+    sources = _augmentation_sources(job, standard, table.name)
+    return MetricsInputs(
+        table,
+        original,
+        _retyped(avatars, original),
+        standard_params,
+        sources=sources,
+        treatments=treatments,
+        engine_metadata=_engine_metadata(job, standard, table.name),
+    )
+
+
+def _engine_metadata(job: JobInput, standard: Job, table: str) -> dict[str, Any] | None:
+    """The engine's metadata of the standard job's avatarization of ``table``."""
+    for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
+        run_metadata = json.loads(job.storage.read_bytes(key))
+        if run_metadata.get("table_name") == table:
+            engine = run_metadata.get("engine")
+            return engine if isinstance(engine, dict) else None
+    return None
+
+
+def _retyped(avatars: pd.DataFrame, original: TableData) -> pd.DataFrame:
+    """The avatars' columns that the original's notes retyped (dates declared category...),
+    read as the avatarization wrote them."""
+    if not original.notes:
+        return avatars
+    out = avatars.copy()
+    for note in original.notes:
+        column = note["column"]
+        if column not in out.columns:
+            continue
+        if note["used"] in (ColumnType.DATETIME.value, ColumnType.DATETIME_TZ.value):
+            out[column] = pd.to_datetime(
+                out[column].astype("string"),
+                format="ISO8601",
+                utc=note["used"] == ColumnType.DATETIME_TZ.value,
+            )
+        else:
+            out[column] = pd.to_numeric(out[column].astype("string"), errors="coerce")
+    return out
+
+
+def _augmentation_sources(job: JobInput, standard: Job, table: str) -> Any:
+    """The sources an augmented standard job kept for its privacy metrics (None otherwise)."""
+    import numpy as np
+
+    prefix = lifecycle_prefix(standard)
+    if prefix is None:
+        return None
+    key = prefix + SOURCES_FILE.format(table=escape_table_name(table))
+    if not job.storage.exists(key):
+        return None
+    return np.asarray(json.loads(job.storage.read_bytes(key)), dtype=np.int64)
 
 
 def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -556,75 +631,71 @@ def _pick(params: Any, fallback: Any, name: str) -> Any:
 
 def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import privacy_metrics
+        from avatars.engine import privacy_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("privacy metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    measured = _measured(job, doc, spec, ResultKind.unshuffled)
-    table, standard = measured.table, measured.standard_params
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
+    table = inputs.table
     params = (spec.privacy_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.privacy_metrics.{table.name}", params)
-    exclude, _method = _exclusion(
-        params if params is not None and params.exclude_variables else standard
-    )
-    exclude = list(dict.fromkeys([*(exclude or []), *measured.exclusions()])) or None
-    holdout = _holdout(job, table, measured.treatments)
+    holdout = _read_kept(job, table, inputs.treatments, holdout=True)
     job.progress(0.1, "privacy metrics")
-    result = privacy.refusing_identifiers(
+    documents = privacy.refusing_identifiers(
         table.name,
-        lambda: privacy_metrics(
-            measured.original,
-            measured.avatars,
-            ncp=_pick(params, standard, "ncp"),
+        functools.partial(
+            privacy_documents,
+            inputs.original,
+            inputs.avatars,
+            params,
+            inputs.standard_params,
             seed=spec.seed,
-            column_types=_kept_types(table, measured.original),
-            column_weights=_pick(params, standard, "column_weights"),
-            imputation=_imputation(params) or _imputation(standard),
-            known_variables=params.known_variables if params is not None else None,
-            target=params.target if params is not None else None,
-            quantile_threshold=params.quantile_threshold if params is not None else None,
-            exclude_variables=exclude,
-            holdout=holdout,
-            warnings=measured.warnings(),
-            not_identifiers=measured.not_identifiers(),
+            sources=inputs.sources,
             progress=_scaled(job.progress, 0.1, 0.95),
+            extra={
+                **inputs.options(params),
+                "holdout": holdout.frame if holdout is not None else None,
+            },
         ),
         JobError,
     )
-    key = write_json(
-        job,
-        metrics_file_name(table.name, ResultKind.privacy_metrics),
-        _metrics_document(table.name, result.to_dict()),
-    )
-    return {ResultKind.privacy_metrics.value: [key]}
+    keys = []
+    for i, document in enumerate(documents):
+        # the first file has the protocol's name; the others (augmented runs) their type's
+        name = (
+            metrics_file_name(table.name, ResultKind.privacy_metrics)
+            if i == 0
+            else f"{escape_table_name(table.name)}.{document.computation_type}.privacy.json"
+        )
+        body = _metrics_document(table.name, document.metrics)
+        body["metadata"]["computation_type"] = document.computation_type
+        keys.append(write_json(job, name, body))
+    return {ResultKind.privacy_metrics.value: keys}
 
 
 def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]]:
     try:
-        from avatars.engine import signal_metrics
+        from avatars.engine import signal_metrics  # noqa: F401 - the server's extras
     except ImportError:
         raise JobError("signal metrics are not available on this server yet") from None
     spec = doc.spec
     job.progress(0.0, "reading")
-    measured = _measured(job, doc, spec, ResultKind.shuffled)
-    table = measured.table
+    inputs = _avatars_for_metrics(job, doc, spec, ResultKind.shuffled)
+    table = inputs.table
     params = (spec.signal_metrics or {}).get(table.name)
-    if params is not None:
-        _check_common(f"{doc.label}: spec.signal_metrics.{table.name}", params)
     job.progress(0.1, "signal metrics")
-    result = signal_metrics(
-        measured.original,
-        measured.avatars,
-        column_types=_kept_types(table, measured.original),
-        exclude_variables=measured.exclusions() or None,
+    result = signal_document(
+        inputs.original,
+        inputs.avatars,
+        params,
+        inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
+        exclude=inputs.options(params)["exclude_variables"],
     )
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.signal_metrics),
-        _metrics_document(table.name, result.to_dict()),
+        _metrics_document(table.name, result),
     )
     return {ResultKind.signal_metrics.value: [key]}
 
@@ -643,7 +714,7 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
         job.progress(i / len(tables), f"advising {table.name}")
         treatments = privacy.table_treatments(table, _avatarization_params(job, table.name))
         df = privacy.without_dropped(read_input(job, table), treatments)
-        holdout = _holdout(job, table, treatments) if targets else None
+        holdout = _read_kept(job, table, treatments, holdout=True) if targets else None
         advice.append(
             {
                 "table_name": table.name,
@@ -652,9 +723,9 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
                     functools.partial(
                         advise_parameters,
                         df,
-                        column_types=_kept_types(table, df),
+                        column_types=_kept_types(table, df) or None,
                         targets=targets or None,
-                        holdout=holdout,
+                        holdout=holdout.frame if holdout is not None else None,
                         exclude_variables=treatments.not_avatarized() or None,
                         not_identifiers=treatments.not_identifiers or None,
                     ),

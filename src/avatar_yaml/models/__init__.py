@@ -1,0 +1,1 @@
+"""``avatar_yaml.models``: see :mod:`avatar_yaml`."""
