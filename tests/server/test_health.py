@@ -18,8 +18,11 @@ def test_health(platform: Any) -> None:
         assert response.headers["content-type"] == "application/json"
         assert response.json()["message"]
     assert httpx.get(f"{platform.api_url}/health").json()["message"] == "ok"
+    # "/" is the web application (its login page for a visitor); the API's root is "/api/".
     root = httpx.get(platform.base_url + "/")
-    assert root.status_code == 200 and "/api" in root.json()["message"]
+    assert root.status_code == 303 and root.headers["location"] == "/login"
+    login = httpx.get(platform.base_url + "/login")
+    assert login.status_code == 200 and login.headers["content-type"].startswith("text/html")
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,13 @@
 """What a table's YAML says about its identifying columns, as the engine's arguments
-(``avatars.server.jobs.privacy``), and the organization's pseudonymization secret — in process,
-no server."""
+(``avatars.server.jobs.privacy``) — in process, no server."""
 
 from __future__ import annotations
-
-import uuid
-from pathlib import Path
 
 import pytest
 
 from avatars.engine.errors import IdentifierColumnsError
 from avatars.protocol.parameters import AvatarizationParameters
 from avatars.protocol.schema import Table
-from avatars.server.db import Database
-from avatars.server.db.database import upgrade_database
-from avatars.server.db.models import Job, Organization, ResourceSet, User
 from avatars.server.jobs import privacy
 
 
@@ -89,38 +82,3 @@ def test_the_refusal_names_the_platforms_ways() -> None:
         "identifier: false",
     ):
         assert words in message
-
-
-def test_one_secret_per_organization_made_once(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}", pool_size=1)
-    upgrade_database(db)
-    jobs = []
-    with db.writing() as session:
-        for name in ("a", "b"):
-            org = Organization(name=name)
-            session.add(org)
-            session.flush()
-            user = User(organization_id=org.id, email=f"{name}@example.org", role="user")
-            session.add(user)
-            session.flush()
-            row = ResourceSet(display_name=name, user_id=user.id, organization_id=org.id, yaml="")
-            session.add(row)
-            session.flush()
-            for i in range(2):
-                job = Job(
-                    name=f"{name}-{i}-{uuid.uuid4().hex[:6]}",
-                    set_name=row.id,
-                    user_id=user.id,
-                    organization_id=org.id,
-                    parameters_name="standard",
-                    display_name=name,
-                    kind="standard",
-                )
-                session.add(job)
-                jobs.append(job.name)
-    a0, a1, b0, _b1 = (privacy.pseudonymization_secret(db, name) for name in jobs)
-    assert a0 == a1 and len(a0) == privacy.SECRET_BYTES  # consistent within the organization
-    assert a0 != b0  # and its own
-    with pytest.raises(LookupError):
-        privacy.pseudonymization_secret(db, "no-such-job")
-    db.dispose()

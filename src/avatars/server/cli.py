@@ -155,7 +155,11 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    typer.echo(f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/api", err=True)
+    typer.echo(
+        f"avatars: data in {settings.data_dir}, serving http://{host}:{port}/ (web pages) "
+        f"and http://{host}:{port}/api",
+        err=True,
+    )
     if settings.mcp:
         typer.echo(f"avatars: MCP for assistants at http://{host}:{port}/mcp", err=True)
     app = create_app(settings)

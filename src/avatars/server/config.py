@@ -11,6 +11,8 @@ fsspec location (``s3://bucket/prefix`` with ``AVATAR_STORAGE_OPTIONS`` as JSON)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -44,10 +46,18 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="signs tokens and derives storage secrets; generated if unset"
     )
+    pseudonymization_secret: SecretStr | None = Field(
+        default=None,
+        description="keys the HASH_SHA256 pseudonyms (HMAC); derived from secret_key if unset",
+    )
     access_token_minutes: float = 15.0
     refresh_token_days: float = 7.0
     password_reset_minutes: float = 60.0
     storage_credential_days: float = 7.0
+
+    web_session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="a web session unused that long ends"
+    )
 
     # -- login rate limit ----------------------------------------------------------------
     login_max_failures: int = 5
@@ -179,14 +189,28 @@ class Settings(BaseSettings):
         self.secret_key = SecretStr(key)
         return key
 
+    def pseudonymization_key(self) -> str | None:
+        """The key of HASH_SHA256 pseudonyms: ``pseudonymization_secret``, else derived from
+        the secret key by HMAC (one way: a worker that holds it cannot recover the secret key,
+        which signs tokens). None when neither is known (a worker started without it)."""
+        if self.pseudonymization_secret is not None:
+            return self.pseudonymization_secret.get_secret_value() or None
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            return None
+        key = self.secret_key.get_secret_value().encode("utf-8")
+        return hmac.new(key, b"avatars pseudonymization", hashlib.sha256).hexdigest()
+
     def to_worker_json(self) -> str:
         """What a job worker needs, which may run on another machine (a Dask worker).
 
         Workers reach the database and the storage (whose credentials are in the URL and the
         storage options), but never sign tokens, derive storage keys, send mail or create users:
-        the server's secret key, the SMTP and admin passwords stay in the API process.
+        the server's secret key, the SMTP and admin passwords stay in the API process. They get
+        the key of the HASH_SHA256 pseudonyms (:meth:`pseudonymization_key`) instead.
         """
         data = self.model_dump(mode="json")
+        # Jobs pseudonymize (HASH_SHA256) with a key derived from the secret key, not with it.
+        data["pseudonymization_secret"] = self.pseudonymization_key()
         for name in ("secret_key", "admin_password", "smtp_password", "storage_secret_access_key"):
             data[name] = None
         data["admin_email"] = None

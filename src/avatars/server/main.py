@@ -3,6 +3,7 @@
 - ``/api/...``      the Avatar API (protocol.md §2), OpenAPI at ``/api/openapi.json``
 - ``/storage/...``  the S3-compatible storage endpoint (``avatars.server.s3``)
 - ``/mcp``          the MCP tools for assistants, when ``AVATAR_MCP`` (``avatars.mcp.mount``)
+- ``/``             the web application (``avatars.server.web``)
 
 At start the database schema is brought to the newest migration, the admin of
 ``AVATAR_ADMIN_EMAIL`` is created if absent, and (unless ``run_jobs=False``) the job
@@ -25,7 +26,7 @@ from fastapi import FastAPI
 
 from avatars import __version__
 from avatars.protocol.enums import ObjectType, Verb
-from avatars.protocol.wire import HealthResponse
+from avatars.server import web
 from avatars.server.clock import Clock, utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, upgrade_database
@@ -246,13 +247,11 @@ def create_app(
     for module in (health, login, users, api_keys, resources, jobs, results, datasets, event_logs):
         app.include_router(module.router, prefix="/api")
 
-    @app.get("/", response_model=HealthResponse, include_in_schema=False)
-    async def root() -> HealthResponse:
-        return HealthResponse(message="Avatar platform: the API is under /api", version=__version__)
-
     if mcp_app is not None:
         from avatars.mcp.mount import mcp_route
 
         app.router.routes.append(mcp_route(mcp_app, state))
     _mount_storage(app, state)
+    # The pages at "/", last: after /api, /mcp and /storage, which they must not shadow.
+    web.install(app)
     return app

@@ -174,21 +174,6 @@ class StorageCredential(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
 
-class PseudonymizationSecret(Base):
-    """The key of an organization's keyed pseudonyms (``HASH_SHA256`` = HMAC-SHA256): random,
-    made at the first run that needs it, read only by job workers, never written to a result,
-    a log or an answer. One per organization, so that the same value gets the same pseudonym
-    in every run of the organization (tables pseudonymized apart stay joinable)."""
-
-    __tablename__ = "pseudonymization_secrets"
-
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organizations.id"), primary_key=True
-    )
-    secret: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
-
-
 class ResourceSet(Base):
     __tablename__ = "resource_sets"
     __table_args__ = (Index("ix_resource_sets_user_created", "user_id", "created_at"),)

@@ -31,13 +31,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import json
 import logging
 import os
 import posixpath
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -241,6 +243,14 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
     for column in table.columns or []:
+        if (column.pseudonymization_strategy or column.pseudonymization) and (
+            column.strategy() is None
+        ):
+            raise JobError(
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
+            )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
     return table
@@ -307,6 +317,57 @@ def _read_kept(
     return prepare_table(df, _kept_types(table, df))
 
 
+def _pseudonymized(table: Table) -> dict[str, Any]:
+    """``{column: strategy}`` of the table's pseudonymized columns (the schema's
+    ``pseudonymization`` or the flat ``pseudonymization_strategy``)."""
+    found = {}
+    for column in table.columns or []:
+        strategy = column.strategy()
+        if strategy is not None:
+            found[column.field] = strategy
+    return found
+
+
+def _unflagged_pseudonyms(
+    table: Table, original: pd.DataFrame, columns: Sequence[str] | None = None
+) -> list[str]:
+    """The pseudonymized columns (or ``columns``: keys and pseudonyms) that the identifier
+    detection does not flag: not variables of the avatars, yet not measured by
+    ``identifier_protection`` either (a flagged one is)."""
+    from avatars.engine.identifiers import detect_identifiers
+
+    wanted = _pseudonymized(table) if columns is None else columns
+    pseudonymized = [c for c in wanted if c in original.columns]
+    if not pseudonymized:
+        return []
+    flagged = {
+        f.column
+        for f in detect_identifiers(
+            original, column_types=table.column_types() or None, columns=pseudonymized
+        )
+    }
+    return [c for c in pseudonymized if c not in flagged]
+
+
+def _pseudonymization_secret(job: JobInput, pseudonymized: Mapping[str, Any]) -> str | None:
+    """The HASH_SHA256 key of this job's organization: the platform's key
+    (:meth:`Settings.pseudonymization_key`) keyed again by the organization, so that digests
+    are consistent across an organization's runs (its linked tables join) but one
+    organization's digests tell nothing about another's. None when nothing is hashed."""
+    if not any(getattr(s, "kind", None) == "HASH_SHA256" for s in pseudonymized.values()):
+        return None
+    key = job.settings.pseudonymization_key()
+    if key is None:
+        raise RuntimeError("this worker has no pseudonymization key (AVATAR_SECRET_KEY unset)")
+    with job.db.reading() as session:
+        organization = session.scalars(
+            select(Job.organization_id).where(Job.name == job.name)
+        ).first()
+    return hmac.new(
+        key.encode("utf-8"), str(organization).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+
+
 def _result_format(spec: ParametersSpec) -> ResultFormat:
     return ResultFormat(spec.results.format if spec.results and spec.results.format else "csv")
 
@@ -327,7 +388,7 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     data = _read_kept(job, table, treatments)
     assert data is not None
     df = data.frame
-    secret = privacy.pseudonymization_secret(job.db, job.name) if treatments.hashed else None
+    secret = _pseudonymization_secret(job, treatments.pseudonymize)
     job.progress(0.05, "avatarizing")
     try:
         result = privacy.refusing_identifiers(
@@ -405,10 +466,12 @@ def _standard_figures(
         from avatars.engine.figures import build_figures, figure_documents
     except ImportError:
         return {}
+    # Pseudonyms have no distribution to compare with the original values'.
+    hidden = [c for c in _pseudonymized(table) if c in data.frame.columns]
     try:
         figures = build_figures(
-            data.frame,
-            result.shuffled,
+            data.frame.drop(columns=hidden),
+            result.shuffled.drop(columns=hidden, errors="ignore"),
             original_coordinates=result.original_coordinates,
             avatar_coordinates=result.avatar_coordinates,
             contributions=result.contributions,
@@ -502,18 +565,15 @@ class MetricsInputs:
             return [*parts.get("keys", []), *parts.get("pseudonymized", [])]
         return [*self.treatments.keys, *self.treatments.pseudonymize]
 
-    def options(self, params: Any) -> dict[str, Any]:
-        """What the metrics need besides the metrics document's parameters (``params``): the
-        columns left out, the avatarization's warnings, the columns declared not
-        identifiers."""
-        exclude, _method = exclusion(params)
+    def options(self) -> dict[str, Any]:
+        """What the privacy metrics need besides the metrics document's parameters: the
+        avatarization's warnings, the columns declared not identifiers."""
         declared = (
             (self.engine_metadata.get("parameters") or {}).get("not_identifiers")
             if self.engine_metadata is not None
             else self.treatments.not_identifiers
         )
         return {
-            "exclude_variables": list(dict.fromkeys([*(exclude or []), *self.replaced()])) or None,
             "warnings": (self.engine_metadata or {}).get("warnings") or None,
             "not_identifiers": list(declared) if declared else None,
         }
@@ -652,8 +712,9 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
             seed=spec.seed,
             sources=inputs.sources,
             progress=_scaled(job.progress, 0.1, 0.95),
+            leave_out=_unflagged_pseudonyms(table, inputs.original.frame, inputs.replaced()),
             extra={
-                **inputs.options(params),
+                **inputs.options(),
                 "holdout": holdout.frame if holdout is not None else None,
             },
         ),
@@ -690,7 +751,8 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
         params,
         inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
-        exclude=inputs.options(params)["exclude_variables"],
+        # keys and pseudonyms carry no signal of the original values: they are not compared
+        leave_out=inputs.replaced(),
     )
     key = write_json(
         job,
@@ -916,14 +978,11 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
 
 
 def _value_types(table: Table) -> dict[str, ColumnType]:
-    """The schema's column types but those of key columns (primary and foreign keys) and
-    pseudonymized ones: avatar keys are new pseudonymous tokens, text whatever the original
-    keys were, and pseudonyms are text too."""
-    keys = {
-        c.field
-        for c in table.columns or []
-        if c.primary_key or c.identifier or c.strategy() is not None
-    }
+    """The schema's column types but those of key columns (primary and foreign keys) and of
+    pseudonymized columns: avatar keys and pseudonyms are new tokens, text whatever the
+    original values were."""
+    keys = {c.field for c in table.columns or [] if c.primary_key or c.identifier}
+    keys |= set(_pseudonymized(table))
     return {c: t for c, t in table.column_types().items() if c not in keys}
 
 

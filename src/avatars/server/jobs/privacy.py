@@ -8,8 +8,8 @@ columns that identify people; this module reads it so that the job handlers stay
   original ones (the engine's ``keys``);
 - ``pseudonymization`` (a strategy object) or ``pseudonymization_strategy`` (+ ``pii_type``):
   replaced by pseudonyms (the engine's ``pseudonymize``); ``HASH_SHA256`` is an HMAC-SHA256
-  keyed with the organization's secret (:func:`pseudonymization_secret`), kept in the database,
-  read here only, and never written to a result, a log or a job's message;
+  keyed with the organization's secret (``handlers._pseudonymization_secret``: the platform's
+  key keyed again by the organization), never written to a result, a log or a job's message;
 - ``identifier: false``: the column is declared not to identify anyone (the detection's false
   alarm), and is avatarized;
 - ``exclude_variables``: the columns kept out and re-attached. The official client always
@@ -29,25 +29,17 @@ message naming it and the three safe choices, in the words of the YAML and of bo
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from avatars.protocol.enums import ExcludeVariablesMethod, PseudonymizationStrategy
 from avatars.protocol.schema import Table
-from avatars.server.db import Database
-from avatars.server.db.models import Job, PseudonymizationSecret
 
 if TYPE_CHECKING:
     from avatars.engine.errors import IdentifierColumnsError
-
-#: Bytes of a new organization's pseudonymization secret (256 bits, as the HMAC's hash).
-SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -76,7 +68,7 @@ class TableTreatments:
         """The columns the avatarization will not synthesize (the advice leaves them out)."""
         return [*self.keys, *self.pseudonymize, *self.exclude, *self.exclude_methods]
 
-    def avatarize_arguments(self, secret: bytes | None) -> dict[str, Any]:
+    def avatarize_arguments(self, secret: bytes | str | None) -> dict[str, Any]:
         """The keyword arguments of :func:`avatars.engine.avatarize` for these choices."""
         return {
             "exclude_variables": self.exclude or None,
@@ -131,35 +123,6 @@ def without_dropped(df: pd.DataFrame, treatments: TableTreatments) -> pd.DataFra
     """``df`` without the columns marked ``drop: true`` (those it has)."""
     present = [c for c in treatments.drop if c in df.columns]
     return df.drop(columns=present) if present else df
-
-
-# -- the organization's secret ----------------------------------------------------------------
-
-
-def pseudonymization_secret(db: Database, job_name: str) -> bytes:
-    """The HMAC key of the organization that owns ``job_name``: read, or made (random) at the
-    first run that needs it. Concurrent first runs agree: the one whose insert loses reads
-    the winner's."""
-    with db.reading() as session:
-        organization = session.scalar(select(Job.organization_id).where(Job.name == job_name))
-        if organization is None:
-            raise LookupError(f"job {job_name} no longer exists")
-        stored = session.get(PseudonymizationSecret, organization)
-        if stored is not None:
-            return bytes.fromhex(stored.secret)
-    try:
-        with db.writing() as session:
-            session.add(
-                PseudonymizationSecret(
-                    organization_id=organization, secret=secrets.token_hex(SECRET_BYTES)
-                )
-            )
-    except IntegrityError:
-        pass  # made meanwhile by another job of the organization
-    with db.reading() as session:
-        stored = session.get(PseudonymizationSecret, organization)
-        assert stored is not None
-        return bytes.fromhex(stored.secret)
 
 
 # -- what a refusal says on the platform ------------------------------------------------------

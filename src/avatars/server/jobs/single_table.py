@@ -13,7 +13,7 @@ them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,16 +165,19 @@ def privacy_documents(
     seed: int | None,
     sources: np.ndarray | None,
     progress: ProgressFn,
+    leave_out: Sequence[str] = (),
     extra: Mapping[str, Any] | None = None,
 ) -> list[PrivacyDocument]:
     """The privacy metrics of one table: one document, or one per computation type of an
-    augmented run (standalone, barycentered, class_balancing_barycenter). ``extra``: options
-    of ``privacy_metrics`` that the table's privacy choices add (the columns left out, the
-    holdout, the avatarization's warnings; :mod:`avatars.server.jobs.privacy`)."""
+    augmented run (standalone, barycentered, class_balancing_barycenter). ``leave_out``:
+    columns excluded besides the parameters' (pseudonyms the detection does not flag).
+    ``extra``: options of ``privacy_metrics`` that the table's privacy choices add (the
+    holdout, the avatarization's warnings, the columns declared not identifiers;
+    :mod:`avatars.server.jobs.privacy`)."""
     from avatars.engine import privacy_metrics
     from avatars.engine.augmentation import augmentation_privacy_tables
 
-    options = {**privacy_options(params, standard), **(extra or {})}
+    options = {**_leaving_out(privacy_options(params, standard), leave_out), **(extra or {})}
     types = original.types or None
     if sources is None:
         result = privacy_metrics(
@@ -203,15 +206,12 @@ def signal_document(
     standard: Any,
     *,
     progress: ProgressFn,
-    exclude: list[str] | None = None,
+    leave_out: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The signal metrics of one table; ``exclude``: the columns left out (the document's
-    exclusion and the columns whose avatar values are not synthesized: keys, pseudonyms)."""
     from avatars.engine import signal_metrics
 
     options, unused = signal_options(params, standard)
-    if exclude is not None:
-        options["exclude_variables"] = exclude
+    options = _leaving_out(options, leave_out)
     result = signal_metrics(
         original.frame, avatars, column_types=original.types or None, progress=progress, **options
     ).to_dict()
@@ -227,3 +227,10 @@ def signal_document(
             },
         }
     return result
+
+
+def _leaving_out(options: dict[str, Any], leave_out: Sequence[str]) -> dict[str, Any]:
+    """``options`` whose ``exclude_variables`` also hold ``leave_out``."""
+    given = list(options.get("exclude_variables") or [])
+    extra = [c for c in leave_out if c not in given]
+    return {**options, "exclude_variables": [*given, *extra] or None} if extra else options

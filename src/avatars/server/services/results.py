@@ -12,13 +12,14 @@ key and the key id (:func:`avatars.server.security.derive_storage_secret`), neve
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import select
 
-from avatars.protocol.enums import JobStatus
+from avatars.protocol.enums import JobStatus, ObjectType, Verb
 from avatars.protocol.wire import FileCredentials
 from avatars.server import files, security
 from avatars.server.db.models import StorageCredential, User
@@ -26,7 +27,9 @@ from avatars.server.retention import results_expired
 from avatars.server.services.buckets import buckets_of, may_use_bucket
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import Conflict, NotFound
+from avatars.server.services.events import record
 from avatars.server.services.jobs import visible_job
+from avatars.server.storage import ObjectInfo, ObjectNotFoundError
 
 if TYPE_CHECKING:
     from avatars.server.s3 import S3Principal
@@ -50,6 +53,30 @@ def result_keys(ctx: Context, caller: Caller, job_name: str) -> dict[str, list[s
     if days is not None:
         raise NotFound(f"results file for job {job_name} expired: results are kept {days} days")
     return {kind: list(kind_keys) for kind, kind_keys in job.outputs.items()}
+
+
+def open_result(
+    ctx: Context, caller: Caller, job_name: str, file_name: str, *, audit: bool = True
+) -> tuple[ObjectInfo, BinaryIO]:
+    """One result file of a finished job, by its file name (``aids.shuffled-0.csv``): its
+    description and an open handle (the caller closes it). The bytes go to the caller, so the
+    reading is recorded as a download unless ``audit`` is False (a figure shown in a page)."""
+    keys = result_keys(ctx, caller, job_name)
+    key = next(
+        (k for kind_keys in keys.values() for k in kind_keys if posixpath.basename(k) == file_name),
+        None,
+    )
+    if key is None:
+        raise NotFound.of("result file")
+    try:
+        info = ctx.storage.info(key)
+        handle = ctx.storage.open_read(key)
+    except ObjectNotFoundError:
+        raise NotFound(f"results file for job {job_name} not found") from None
+    if audit:
+        with ctx.db.writing() as session:
+            record(session, ctx, caller, Verb.download, ObjectType.file, object_name=key)
+    return info, handle
 
 
 def upload_url(ctx: Context, caller: Caller) -> str:
