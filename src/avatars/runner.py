@@ -106,7 +106,7 @@ from avatars.runner_config import (
     check_columns,
     check_key_columns,
     data_augmentation_parameters,
-    differential_privacy_parameters,
+    differential_privacy_block,
     exclude_block,
     imputation_block,
     plain_number,
@@ -414,7 +414,10 @@ class Runner:
     ) -> None:
         """Set the avatarization and metrics parameters of a table (replacing earlier ones).
 
-        ``k`` is required for an avatarization; the metrics parameters (``known_variables``,
+        ``k`` is required for an avatarization, unless ``open_dp_epsilon`` (AvatarOpenDP,
+        end-to-end ε-differential privacy) or ``fast_dp_epsilon`` (AvatarFastDP, latent-space
+        DP, NOT end to end) is given instead: ``k`` and an epsilon are exclusive, and so are
+        the two epsilons (a ``ValueError`` says so); the metrics parameters (``known_variables``,
         ``target``, ``quantile_threshold``) apply to the privacy metrics; ``ncp``,
         ``column_weights``, the imputation and the excluded variables apply to the metrics too
         (unless ``use_excluded_variables_in_metrics``).
@@ -425,7 +428,6 @@ class Runner:
         run yet, a ``ValueError`` naming the keyword.
         """
         entry = self.config.check_table(table_name)
-        differential_privacy_parameters(open_dp_epsilon, fast_dp_epsilon)
         data_augmentation = data_augmentation_parameters(
             data_augmentation_strategy,
             data_augmentation_target_column,
@@ -442,6 +444,18 @@ class Runner:
             imputation_k,
             imputation_training_fraction,
             imputation_return_data_imputed,
+        )
+        differential_privacy = differential_privacy_block(
+            k,
+            open_dp_epsilon,
+            fast_dp_epsilon,
+            ncp,
+            use_categorical_reduction,
+            column_weights,
+            exclude=exclude,
+            imputation=imputation,
+            data_augmentation=data_augmentation,
+            processors=processors_block,
         )
         avatarization = avatarization_block(
             k,
@@ -487,16 +501,28 @@ class Runner:
             target=[target] if target is not None else None,
             pseudonymized_columns=list(pseudonyms or {}),
         )
-        self.config.set_table_parameters(table_name, avatarization, privacy, signal, time_series)
+        self.config.set_table_parameters(
+            table_name,
+            avatarization,
+            privacy,
+            signal,
+            time_series,
+            differential_privacy=differential_privacy,
+        )
         if pseudonyms:
             entry.set_pseudonymization(pseudonyms)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
         self.config.check_table(table_name)
-        if (
-            table_name not in self.config.avatarization
-            and table_name not in self.config.time_series
+        if not any(
+            table_name in per_table
+            for per_table in (
+                self.config.avatarization,
+                self.config.avatarization_open_dp,
+                self.config.avatarization_fast_dp,
+                self.config.time_series,
+            )
         ):
             raise ValueError(
                 f"No existing parameters found for table '{table_name}'. "
@@ -508,11 +534,20 @@ class Runner:
 
     def _current_parameters(self, table_name: str) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        avatarization = self.config.avatarization.get(table_name, {})
+        avatarization = (
+            self.config.avatarization.get(table_name)
+            or self.config.avatarization_open_dp.get(table_name)
+            or self.config.avatarization_fast_dp.get(table_name)
+            or {}
+        )
         privacy = self.config.privacy_metrics.get(table_name, {})
         for key in ("k", "ncp", "use_categorical_reduction", "column_weights"):
             if avatarization.get(key) is not None:
                 params[key] = avatarization[key]
+        if table_name in self.config.avatarization_open_dp:
+            params["open_dp_epsilon"] = avatarization["epsilon"]
+        elif table_name in self.config.avatarization_fast_dp:
+            params["fast_dp_epsilon"] = avatarization["epsilon"]
         exclude = avatarization.get("exclude_variables")
         if exclude:
             params["exclude_variable_names"] = exclude.get("variable_names")
@@ -553,6 +588,8 @@ class Runner:
         if not parameters_names:
             for per_table in (
                 self.config.avatarization,
+                self.config.avatarization_open_dp,
+                self.config.avatarization_fast_dp,
                 self.config.time_series,
                 self.config.privacy_metrics,
                 self.config.signal_metrics,
@@ -657,12 +694,14 @@ class Runner:
             self.config.check_table(name)
             for label, per_table in (
                 ("Avatarization parameters", self.config.avatarization),
+                ("Avatarization OpenDP parameters", self.config.avatarization_open_dp),
+                ("Avatarization FastDP parameters", self.config.avatarization_fast_dp),
                 ("Privacy metrics", self.config.privacy_metrics),
                 ("Signal metrics", self.config.signal_metrics),
             ):
                 if name in per_table:
                     print(f"--- {label} for {name}: ---\n{per_table[name]}\n")
-                else:
+                elif "DP" not in label:  # a DP variant is named only when it is set
                     print(f"--- No {label.lower()} set for {name} ---\n")
 
     # -- YAML ------------------------------------------------------------------------------
@@ -716,10 +755,14 @@ class Runner:
         kinds = sorted({JobKind(k) for k in kinds}, key=JOB_EXECUTION_ORDER.index)
         if not self.config.tables:
             raise ValueError("add a table with add_table() before run()")
-        if JobKind.standard in kinds and not self.config.avatarization:
+        if JobKind.standard in kinds and not (
+            self.config.avatarization
+            or self.config.avatarization_open_dp
+            or self.config.avatarization_fast_dp
+        ):
             raise ValueError(
-                "Expected k to be set to run an avatarization job: call "
-                "runner.set_parameters(table_name, k=...) first."
+                "Expected k (or open_dp_epsilon / fast_dp_epsilon) to be set to run an "
+                "avatarization job: call runner.set_parameters(table_name, k=...) first."
             )
         if JobKind.report in kinds and not (
             {JobKind.privacy_metrics, JobKind.signal_metrics} <= set(kinds)

@@ -76,6 +76,8 @@ from avatars.protocol.enums import (
 from avatars.protocol.errors import ParameterError, validate_parameters
 from avatars.protocol.parameters import (
     MIN_K,
+    AvatarizationFastDPParameters,
+    AvatarizationOpenDPParameters,
     AvatarizationParameters,
     DataAugmentation,
     ExcludeVariables,
@@ -95,6 +97,7 @@ __all__ = [
     "avatarization_block",
     "check_columns",
     "check_key_columns",
+    "differential_privacy_block",
     "exclude_block",
     "imputation_block",
     "plain_number",
@@ -192,10 +195,7 @@ class TableEntry:
 M = TypeVar("M", bound=BaseModel)
 
 #: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
-UNSUPPORTED_PARAMETERS = {
-    "open_dp_epsilon": "differential privacy (OpenDP)",
-    "fast_dp_epsilon": "differential privacy (fastDP)",
-}
+UNSUPPORTED_PARAMETERS: dict[str, str] = {}
 
 K2_WARNING = (
     "You have set k = 2, which is the minimum allowed value. With such a low k, each "
@@ -263,8 +263,86 @@ def _refuse(**values: Any) -> None:
 # ProcessorParameters, the schema's pseudonymization are modelled in avatars.protocol).
 
 
-def differential_privacy_parameters(open_dp_epsilon: Any, fast_dp_epsilon: Any) -> None:
-    _refuse(open_dp_epsilon=open_dp_epsilon, fast_dp_epsilon=fast_dp_epsilon)
+#: The YAML mapping of each DP keyword of ``set_parameters``.
+DP_MAPPINGS = {
+    "open_dp_epsilon": "avatarization_open_dp",
+    "fast_dp_epsilon": "avatarization_fast_dp",
+}
+
+
+def differential_privacy_block(
+    k: int | None,
+    open_dp_epsilon: float | None,
+    fast_dp_epsilon: float | None,
+    ncp: int | None,
+    use_categorical_reduction: bool | None,
+    column_weights: dict[str, float] | None,
+    *,
+    exclude: dict[str, Any] | None,
+    imputation: dict[str, Any] | None,
+    data_augmentation: dict[str, Any] | None = None,
+    processors: list[dict[str, Any]] | None = None,
+) -> tuple[str, dict[str, Any]] | None:
+    """``(mapping, block)`` of a differentially private avatarization
+    (``avatarization_open_dp`` or ``avatarization_fast_dp``), ``None`` without an epsilon.
+
+    As the official client writes it: ``epsilon`` (FastDP also ``mechanism: gaussian``),
+    then ``ncp``, ``column_weights``, the exclusion and the imputation. ``k`` and an epsilon
+    are exclusive, and so are the two epsilons; an epsilon out of ``(0, 1000]`` is refused in
+    the server's words (the official client drops a 0 silently).
+    """
+    given = {
+        name: plain_number(value)
+        for name, value in (
+            ("open_dp_epsilon", open_dp_epsilon),
+            ("fast_dp_epsilon", fast_dp_epsilon),
+        )
+        if value is not None
+    }
+    if not given:
+        return None
+    if len(given) > 1:
+        raise ValueError(
+            "open_dp_epsilon and fast_dp_epsilon are exclusive: choose OpenDP (end-to-end "
+            "differential privacy) or FastDP (latent-space, not end to end)"
+        )
+    ((keyword, epsilon),) = given.items()
+    if k is not None:
+        raise ValueError(
+            f"k and {keyword} are exclusive: k sets the avatar method's neighbourhood, "
+            f"{keyword} a differential-privacy budget; give one (remove k for "
+            f"{DP_MAPPINGS[keyword]})"
+        )
+    if use_categorical_reduction:
+        raise ValueError(
+            "use_categorical_reduction: categorical reduction is not supported by this "
+            "platform's engine yet (leave it unset or False)"
+        )
+    weights = _weights(column_weights)
+    block = _drop_none(
+        {
+            "epsilon": epsilon,
+            "mechanism": "gaussian" if keyword == "fast_dp_epsilon" else None,
+            "ncp": plain_number(ncp),
+            "use_categorical_reduction": use_categorical_reduction,
+            "column_weights": dict(weights) if weights else None,
+            "exclude_variables": exclude,
+            "imputation": imputation,
+            "data_augmentation": data_augmentation,
+        }
+    )
+    if processors:
+        raise ValueError(
+            f"processors: avatarization processors do not run with {keyword} (differentially "
+            "private avatars); apply them before or after"
+        )
+    model = (
+        AvatarizationOpenDPParameters
+        if keyword == "open_dp_epsilon"
+        else AvatarizationFastDPParameters
+    )
+    _validated(model, block, {"epsilon": keyword})
+    return DP_MAPPINGS[keyword], block
 
 
 def time_series_block(
@@ -712,6 +790,9 @@ class RunnerConfig:
         )
         self.tables: dict[str, TableEntry] = {}
         self.avatarization: dict[str, dict[str, Any]] = {}
+        # differentially private avatarizations (a table is in at most one of the three)
+        self.avatarization_open_dp: dict[str, dict[str, Any]] = {}
+        self.avatarization_fast_dp: dict[str, dict[str, Any]] = {}
         self.privacy_metrics: dict[str, dict[str, Any]] = {}
         self.signal_metrics: dict[str, dict[str, Any]] = {}
         self.time_series: dict[str, dict[str, Any]] = {}
@@ -845,12 +926,17 @@ class RunnerConfig:
         privacy_metrics: dict[str, Any] | None,
         signal_metrics: dict[str, Any] | None,
         time_series: dict[str, Any] | None = None,
+        differential_privacy: tuple[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Replace a table's parameter blocks (``None``: none of that kind). The metrics
-        documents are written from now on, as the official client does once
-        ``set_parameters`` was called."""
+        """Replace a table's parameter blocks (``None``: none of that kind;
+        ``differential_privacy`` is ``(mapping, block)`` of
+        :func:`differential_privacy_block`). The metrics documents are written from now on,
+        as the official client does once ``set_parameters`` was called."""
+        mapping, dp_block = differential_privacy or (None, None)
         for per_table, block in (
             (self.avatarization, avatarization),
+            (self.avatarization_open_dp, dp_block if mapping == "avatarization_open_dp" else None),
+            (self.avatarization_fast_dp, dp_block if mapping == "avatarization_fast_dp" else None),
             (self.time_series, time_series),
             (self.privacy_metrics, privacy_metrics),
             (self.signal_metrics, signal_metrics),
@@ -866,6 +952,8 @@ class RunnerConfig:
         del self.tables[name]
         for per_table in (
             self.avatarization,
+            self.avatarization_open_dp,
+            self.avatarization_fast_dp,
             self.time_series,
             self.privacy_metrics,
             self.signal_metrics,
@@ -939,12 +1027,22 @@ class RunnerConfig:
                     },
                 }
             )
-        if self.avatarization or self.time_series:
+        if self.avatarizes:
             docs.append(self._avatarization_document())
         docs.extend(self._metrics_documents())
         docs.extend(self._report_documents())
         docs.extend(self.extra_documents)
         return docs
+
+    @property
+    def avatarizes(self) -> bool:
+        """Whether some table has avatarization parameters (k, an epsilon, or a series)."""
+        return bool(
+            self.avatarization
+            or self.avatarization_open_dp
+            or self.avatarization_fast_dp
+            or self.time_series
+        )
 
     def _schema_documents(self) -> list[dict[str, Any]]:
         # The official client lists the tables given with avatar data first.
@@ -975,6 +1073,8 @@ class RunnerConfig:
                 {
                     "schema": SCHEMA_NAME,
                     "avatarization": _plain(self.avatarization) or None,
+                    "avatarization_open_dp": _plain(self.avatarization_open_dp) or None,
+                    "avatarization_fast_dp": _plain(self.avatarization_fast_dp) or None,
                     "time_series": _plain(self.time_series) or None,
                     "results": _drop_none(
                         {
@@ -989,7 +1089,7 @@ class RunnerConfig:
         }
 
     def _metrics_documents(self) -> list[dict[str, Any]]:
-        ref = STANDARD if self.avatarization or self.time_series else None
+        ref = STANDARD if self.avatarizes else None
         docs = []
         for created, kind, name, per_table in (
             (
@@ -1090,12 +1190,8 @@ class RunnerConfig:
                 results = raw.get("results") or {}
                 config.max_distribution_plots = results.get("max_distribution_plots")
                 config.time_series = dict(raw.get("time_series") or {})
-                for other in ("avatarization_open_dp", "avatarization_fast_dp"):
-                    if raw.get(other):
-                        raise ValueError(
-                            f"{other}: this resource set uses a feature this platform's engine "
-                            "does not support yet"
-                        )
+                config.avatarization_open_dp = dict(raw.get("avatarization_open_dp") or {})
+                config.avatarization_fast_dp = dict(raw.get("avatarization_fast_dp") or {})
             elif isinstance(doc, PrivacyMetricsDocument):
                 raw = _raw_spec(text, doc.name)
                 config.privacy_metrics_created = True

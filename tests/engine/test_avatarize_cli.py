@@ -216,3 +216,26 @@ def test_advise_prints_the_parameters_that_meet_the_targets(tmp_path: Path) -> N
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert refused.returncode == 2 and "'Sample_code_number'" in refused.stderr
+
+
+def test_differentially_private_avatars_without_k(tmp_path: Path) -> None:
+    source = tmp_path / "wbcd.csv"
+    data.load("wbcd").to_csv(source, index=False)
+    refused = run(str(source), "--dp-epsilon", "1.0", "--no-metrics", cwd=tmp_path)
+    assert refused.returncode == 2 and "Sample_code_number" in refused.stderr
+    base = [str(source), "--drop", "Sample_code_number", "--seed", "1"]
+    open_dp = run(*base, "--dp-epsilon", "1.0", "--no-metrics", cwd=tmp_path)
+    assert open_dp.returncode == 0, open_dp.stderr
+    assert "ε-differentially private with ε = 1" in open_dp.stderr
+    fast = run(*base, "--dp-epsilon", "2", "--dp-method", "fast", "--dp-mechanism", "histogram",
+               "--no-metrics", "-o", "fast.csv", cwd=tmp_path)  # fmt: skip
+    assert fast.returncode == 0, fast.stderr
+    assert "NOT differentially private end to end" in fast.stderr
+    assert pd.read_csv(tmp_path / "fast.csv").shape == (683, 10)
+    for args, message in (
+        (["-k", "5", "--dp-epsilon", "1"], "-k and --dp-epsilon are exclusive"),
+        (["--dp-epsilon", "0"], "--dp-epsilon: invalid parameter 'epsilon': expected a number"),
+        ([], "give -k (avatars) or --dp-epsilon"),
+    ):
+        out = run(*base, *args, "--no-metrics", cwd=tmp_path)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)

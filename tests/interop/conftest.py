@@ -23,7 +23,12 @@ SCRIPTS = Path(__file__).resolve().parent / "scripts"
 DATA = ROOT / "src" / "avatars" / "data"
 #: Test files run on SQLite only.
 SQLITE_ONLY = frozenset(
-    {"test_official_mcp.py", "test_parameters_official.py", "test_official_privacy.py"}
+    {
+        "test_official_mcp.py",
+        "test_parameters_official.py",
+        "test_differential_privacy_official.py",
+        "test_official_privacy.py",
+    }
 )
 
 

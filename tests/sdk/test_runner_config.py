@@ -188,13 +188,15 @@ def test_column_types_from_dtypes() -> None:
     }
 
 
-def test_unsupported_yaml_features_are_named() -> None:
+def test_differential_privacy_yaml_round_trips() -> None:
     text = CAPTURED_1_20.replace(
         "  avatarization:\n    iris:\n      k: 20\n",
         "  avatarization_open_dp:\n    iris:\n      epsilon: 1.0\n",
     )
-    with pytest.raises(ValueError, match="avatarization_open_dp"):
-        RunnerConfig.from_yaml(text)
+    assert text != CAPTURED_1_20
+    config = RunnerConfig.from_yaml(text)
+    assert config.avatarization_open_dp == {"iris": {"epsilon": 1.0}}
+    assert "avatarization_open_dp:\n    iris:\n      epsilon: 1.0\n" in config.get_yaml()
 
 
 def test_a_zero_seed_is_written_so_the_run_replays() -> None:

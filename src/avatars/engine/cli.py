@@ -213,7 +213,28 @@ def avatarize_command(
             help="The table to avatarize (.csv or .parquet).", exists=True, dir_okay=False
         ),
     ],
-    k: Annotated[int, typer.Option("-k", "--k", help="Number of neighbours (2 ≤ k < rows).")],
+    k: Annotated[
+        int | None,
+        typer.Option("-k", "--k", help="Number of neighbours (2 ≤ k < rows); or --dp-epsilon."),
+    ] = None,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="Differentially private avatars with this budget ε in (0, 1000] instead of k "
+            "(smaller is more private)."
+        ),
+    ] = None,
+    dp_method: Annotated[
+        str,
+        typer.Option(
+            help="With --dp-epsilon: open (AvatarOpenDP, ε-DP end to end) or fast (AvatarFastDP,"
+            " latent-space DP, NOT end to end)."
+        ),
+    ] = "open",
+    dp_mechanism: Annotated[
+        str | None,
+        typer.Option(help="With --dp-method fast: gaussian (default), gmm or histogram."),
+    ] = None,
     ncp: Annotated[
         int | None, typer.Option(help="Projected dimensions for the neighbour search (default 5).")
     ] = None,
@@ -310,7 +331,14 @@ def avatarize_command(
         table = _read_input(input, types, {**named, **treatments.named(), "--known": known_columns})
         table = table.drop(columns=treatments.drop)
         types = {c: t for c, t in types.items() if c not in treatments.drop}
-        result = _avatarize(table, k, ncp, seed, types, imputation, treatments, key_secret)
+        if k is None or dp_epsilon is not None:
+            dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments)
+            result = _avatarize_dp(table, dp, ncp, seed, types, imputation, treatments)
+            typer.secho(dp.headline(result), err=True, fg=dp.colour(result))
+        else:
+            if dp_mechanism is not None or dp_method != "open":
+                _fail("--dp-method and --dp-mechanism go with --dp-epsilon (not -k)")
+            result = _avatarize(table, k, ncp, seed, types, imputation, treatments, key_secret)
         if note:
             typer.echo(note)
         _write_avatars(result, input, output, unshuffled_output)
@@ -370,6 +398,89 @@ def _avatarize(
             not_identifiers=treatments.not_identifiers or None,
             progress=progress,
         )
+
+
+@dataclass
+class _DPRequest:
+    """The differential-privacy options of ``avatars avatarize``, checked."""
+
+    epsilon: float
+    method: str  # "open" or "fast"
+    mechanism: str | None
+
+    @classmethod
+    def parse(
+        cls,
+        k: int | None,
+        epsilon: float | None,
+        method: str,
+        mechanism: str | None,
+        treatments: _Treatments,
+    ) -> _DPRequest:
+        from avatars.engine.dp import check_epsilon
+
+        if k is not None:
+            _fail(
+                "-k and --dp-epsilon are exclusive: k sets the avatar method's neighbourhood, "
+                "--dp-epsilon a differential-privacy budget; give one"
+            )
+        if epsilon is None:
+            _fail("give -k (avatars) or --dp-epsilon (differentially private avatars)")
+        if method not in ("open", "fast"):
+            _fail(f"--dp-method: expected open or fast, got {method!r}")
+        if mechanism is not None and method != "fast":
+            _fail("--dp-mechanism goes with --dp-method fast")
+        if treatments.keys or treatments.pseudonymize or treatments.exclude:
+            _fail(
+                "--key, --pseudonymize and --exclude are not available with --dp-epsilon: "
+                "drop identifier columns (--drop) before a differentially private run"
+            )
+        try:
+            checked = check_epsilon(epsilon)
+        except AvatarsEngineError as exc:
+            _fail(f"--dp-epsilon: {exc}")
+        return cls(checked, method, mechanism)
+
+    def headline(self, result: Any) -> str:
+        accounting = result.metadata["differential_privacy"]
+        return f"differential privacy: {accounting['statement']}"
+
+    def colour(self, result: Any) -> str:
+        end_to_end = result.metadata["differential_privacy"]["end_to_end"]
+        return typer.colors.GREEN if end_to_end else typer.colors.YELLOW
+
+
+def _avatarize_dp(
+    table: Any,
+    dp: _DPRequest,
+    ncp: int | None,
+    seed: int | None,
+    types: dict[str, str],
+    imputation: str | None,
+    treatments: _Treatments,
+) -> Any:
+    """Differentially private avatars of ``table`` (identifier columns refused as for k)."""
+    from avatars.engine.dp import avatarize_fast_dp, avatarize_open_dp
+    from avatars.engine.identifiers import check_no_identifiers
+
+    check_no_identifiers(
+        table,
+        column_types=types or None,
+        columns=[c for c in table.columns if c not in treatments.not_identifiers],
+    )
+    common: dict[str, Any] = {
+        "epsilon": dp.epsilon,
+        "ncp": ncp,
+        "seed": seed,
+        "column_types": types or None,
+        "imputation": {"method": imputation} if imputation else None,
+    }
+    with _Progress.for_table(table) as progress:
+        if dp.method == "open":
+            return avatarize_open_dp(table, progress=progress, **common)
+        if dp.mechanism is not None:
+            common["mechanism"] = dp.mechanism
+        return avatarize_fast_dp(table, progress=progress, **common)
 
 
 def _echo_warnings(warnings: list[dict[str, Any]]) -> None:

@@ -287,6 +287,49 @@ _TEXT: dict[str, tuple[str, str]] = {
         "avatars supplémentaires (augmentation avec should_anonymize_original_table=false).",
     ),
     "warnings": ("Warnings", "Avertissements"),
+    # differential privacy (engine/reports/differential_privacy.py)
+    "dp_heading": ("Differential privacy", "Confidentialité différentielle"),
+    "dp_open": (
+        "AvatarOpenDP: ε-differentially private end to end, ε = {epsilon}; unit of privacy: "
+        "{unit}.",
+        "AvatarOpenDP : ε-confidentialité différentielle de bout en bout, ε = {epsilon} ; "
+        "unité de confidentialité : {unit}.",
+    ),
+    "dp_open_not_end_to_end": (
+        "AvatarOpenDP with ε = {epsilon} (unit of privacy: {unit}), but NOT differentially "
+        "private end to end: some steps read the original data without noise (below).",
+        "AvatarOpenDP avec ε = {epsilon} (unité : {unit}), mais SANS confidentialité "
+        "différentielle de bout en bout : certaines étapes lisent les données d'origine sans "
+        "bruit (ci-dessous).",
+    ),
+    "dp_fast": (
+        "AvatarFastDP: NOT differentially private end to end. Only its releases (the latent "
+        "model, the columns' histograms) spend ε = {epsilon}, unit of privacy: {unit}; the "
+        "projection, the clipping box and the column ranges are read from the original data "
+        "without noise, so the avatars as a whole carry no formal differential-privacy "
+        "guarantee.",
+        "AvatarFastDP : PAS de confidentialité différentielle de bout en bout. Seules ses "
+        "publications (le modèle latent, les histogrammes des colonnes) dépensent "
+        "ε = {epsilon}, unité de confidentialité : {unit} ; la projection, la boîte "
+        "d'écrêtage et les bornes des colonnes sont lues sans bruit dans les données "
+        "d'origine : les avatars dans leur ensemble n'ont aucune garantie formelle de "
+        "confidentialité différentielle.",
+    ),
+    "dp_budget": ("Budget per step", "Budget par étape"),
+    "dp_step": ("Step", "Étape"),
+    "dp_covered": ("Covered by ε", "Couverte par ε"),
+    "dp_yes": ("yes", "oui"),
+    "dp_no": ("NO", "NON"),
+    "dp_epsilon_spent": ("ε spent: {spent} of {epsilon}.", "ε dépensé : {spent} sur {epsilon}."),
+    "dp_not_covered": ("Not covered by the guarantee", "Hors de la garantie"),
+    "dp_pairing": (
+        "DP avatars are drawn from a model, not built from one original each: the hidden rate "
+        "and local cloaking measure an arbitrary row pairing; compare DCR, NNDR and the "
+        "signal metrics with k-avatars.",
+        "Les avatars DP sont tirés d'un modèle, non construits chacun à partir d'un original : "
+        "le taux de protection et le camouflage local mesurent un appariement arbitraire des "
+        "lignes ; comparez DCR, NNDR et les métriques de signal avec les avatars k.",
+    ),
     "what_to_change": ("What to change", "Que changer"),
     # method
     "method_text": (

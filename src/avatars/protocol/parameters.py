@@ -203,17 +203,42 @@ class AvatarizationParameters(_CommonAvatarization):
     k: Annotated[int, Field(ge=MIN_K, strict=True)]
 
 
-class AvatarizationOpenDPParameters(_CommonAvatarization):
+def epsilon_problem(value: object) -> str | None:
+    """Why ``value`` is not a privacy budget ε, or ``None`` when it is one: a finite number in
+    ``(0, 1000]``. The engine (``avatars.engine.dp.check_epsilon``) says it in the same words,
+    so the server, the SDK and the CLI refuse a bad ε alike."""
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    )
+    if math.isfinite(number) and 0 < number <= MAX_EPSILON:
+        return None
+    return (
+        f"expected a number in (0, {MAX_EPSILON:g}] (smaller is more private; ε ≤ 0 offers "
+        f"nothing to spend, ε > {MAX_EPSILON:g} no privacy), got {value!r}"
+    )
+
+
+class _DifferentialPrivacy(_CommonAvatarization):
+    epsilon: float
+
+    @field_validator("epsilon", mode="before")
+    @classmethod
+    def _epsilon(cls, value: Any) -> Any:
+        problem = epsilon_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class AvatarizationOpenDPParameters(_DifferentialPrivacy):
     """End-to-end ε-differentially private avatarization (method.md §6.3)."""
 
-    epsilon: Annotated[float, Field(gt=0, le=MAX_EPSILON)]
     preprocess_budget_ratio: Annotated[float, Field(gt=0, lt=1)] | None = None
 
 
-class AvatarizationFastDPParameters(_CommonAvatarization):
+class AvatarizationFastDPParameters(_DifferentialPrivacy):
     """Latent-space DP (not end-to-end, method.md §6.3)."""
 
-    epsilon: Annotated[float, Field(gt=0, le=MAX_EPSILON)]
     mechanism: FastDPMechanism | None = None
     gmm_n_components: Annotated[int, Field(ge=1, le=100, strict=True)] | None = None
     histogram_n_bins: Annotated[int, Field(ge=2, le=1000, strict=True)] | None = None

@@ -150,6 +150,27 @@ def scenario_two_tables() -> Runner:
     return runner
 
 
+def scenario_open_dp() -> Runner:
+    runner = Runner(client(), "open_dp")
+    runner.add_table("iris", IRIS)
+    runner.set_parameters("iris", open_dp_epsilon=1.0, ncp=3)
+    return runner
+
+
+def scenario_fast_dp() -> Runner:
+    runner = Runner(client(), "fast_dp")
+    runner.add_table("iris", IRIS)
+    runner.set_parameters(
+        "iris",
+        fast_dp_epsilon=2,
+        column_weights={"sepal.length": 2.0},
+        exclude_variable_names=["variety"],
+        exclude_variable_method=ExcludeVariablesMethod.ROW_ORDER,
+        imputation_method=ImputeMethod.MEAN,
+    )
+    return runner
+
+
 SCENARIOS = {
     name[len("scenario_") :]: fn for name, fn in globals().items() if name.startswith("scenario_")
 }

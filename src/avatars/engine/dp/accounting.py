@@ -80,7 +80,7 @@ class PrivacyAccounting:
             head = (
                 f"These avatars are ε-differentially private with ε = {_show(self.epsilon)} "
                 f"for {unit}: whatever {unit} holds, the probability of producing these "
-                f"avatars changes by at most a factor e^ε = {_show(math.exp(self.epsilon))}."
+                f"avatars changes by at most a factor e^ε = {_factor(self.epsilon)}."
             )
         else:
             head = (
@@ -116,3 +116,11 @@ class PrivacyAccounting:
 
 def _show(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
+
+
+def _factor(epsilon: float) -> str:
+    """``e^ε`` as a number, or as a power of ten once it is astronomical (``e^1000``
+    overflows a float)."""
+    if epsilon <= 50:
+        return _show(math.exp(epsilon))
+    return f"10^{epsilon / math.log(10):.0f}"

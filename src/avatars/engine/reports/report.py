@@ -14,6 +14,7 @@ from typing import Any
 
 from avatars import __version__
 from avatars.engine.metric_rows import MetricRow, checked_metrics, failed_metrics
+from avatars.engine.reports.differential_privacy import differential_privacy_section
 from avatars.engine.reports.document import (
     Bullets,
     Document,
@@ -108,6 +109,9 @@ def report_document(
         doc.add(PageBreak(), Heading(tr("table_heading", language, table=table.name)))
         _dataset(doc, table, language)
         _parameters(doc, table, language)
+        differential_privacy_section(
+            doc, table.metadata.get("differential_privacy") or {}, language
+        )
         _privacy(doc, table, language)
         _signal(doc, table, language)
         _figures(doc, table, language, figure_kinds)

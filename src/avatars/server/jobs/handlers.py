@@ -20,6 +20,7 @@ Result files follow protocol.md §5.5, because the official client parses their 
 Schemas of several linked tables or with series tables run through
 :mod:`avatars.server.jobs.linked` instead (one engine call for the whole set, results per
 table; :mod:`avatars.server.jobs.routing` chooses).
+Differentially private avatarizations run through :mod:`avatars.server.jobs.dp`.
 A single table's parameters (categorical reduction, imputation, exclusion, weights,
 augmentation, server-side processors, the metrics' own parameters) are translated in
 :mod:`avatars.server.jobs.parameters` and run by :mod:`avatars.server.jobs.single_table`.
@@ -82,6 +83,7 @@ from avatars.server.db.models import Job
 from avatars.server.jobs import privacy
 from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
 from avatars.server.jobs.parameters import exclusion, imputation
+from avatars.server.jobs.privacy_budget import dp_parameters, metrics_note
 from avatars.server.jobs.single_table import (
     SOURCES_FILE,
     ParameterJobError,
@@ -257,9 +259,7 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
 
 
 def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
-    for name in ("avatarization_open_dp", "avatarization_fast_dp"):
-        if getattr(spec, name):
-            raise JobError(f"{name} (differential privacy) is not supported by this server yet")
+    # differential privacy: single tables run in server.jobs.dp; linked schemas refuse it there
     if spec.time_series and not linked:
         names = ", ".join(spec.time_series)
         raise JobError(
@@ -595,7 +595,9 @@ def _avatars_for_metrics(
         else None
     )
     if isinstance(ref_doc, AvatarizationDocument):
-        standard_params = (ref_doc.spec.avatarization or {}).get(table.name)
+        standard_params = (ref_doc.spec.avatarization or {}).get(table.name) or dp_parameters(
+            ref_doc.spec, table.name
+        )
     treatments = privacy.table_treatments(table, standard_params)
     original = _read_kept(job, table, treatments)
     assert original is not None
@@ -670,8 +672,28 @@ def _augmentation_sources(job: JobInput, standard: Job, table: str) -> Any:
     return np.asarray(json.loads(job.storage.read_bytes(key)), dtype=np.int64)
 
 
-def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
-    """The metrics file: the client reads the table name from ``metadata.table_name``."""
+def _differential_privacy_note(job: JobInput, spec: ParametersSpec, table: Table) -> Any:
+    """What the metrics document says about the DP run whose avatars it measures (``None``
+    for k-avatars or uploaded avatars): the accounting's statement, from its run metadata."""
+    schema = _schema(job, spec.schema_name)
+    avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
+    if avatar_table is not None and avatar_table.avatars_data and avatar_table.avatars_data.file:
+        return None
+    standard = _standard_job_for(job, spec.avatarization_ref)
+    if standard is None:
+        return None
+    for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
+        note = metrics_note(json.loads(job.storage.read_bytes(key)))
+        if note is not None:
+            return note
+    return None
+
+
+def _metrics_document(
+    table: str, metrics: dict[str, Any], differential_privacy: Any = None
+) -> dict[str, Any]:
+    """The metrics file: the client reads the table name from ``metadata.table_name``; the
+    metrics of DP avatars say what guarantee they have (``metadata.differential_privacy``)."""
     extra = metrics.get("metadata")
     metadata = {
         **(extra if isinstance(extra, dict) else {}),
@@ -679,6 +701,8 @@ def _metrics_document(table: str, metrics: dict[str, Any]) -> dict[str, Any]:
         "computation_type": "standalone",
         "reference": None,
     }
+    if differential_privacy is not None:
+        metadata["differential_privacy"] = differential_privacy
     return {"metadata": metadata, **{k: v for k, v in metrics.items() if k != "metadata"}}
 
 
@@ -720,6 +744,7 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
         ),
         JobError,
     )
+    note = _differential_privacy_note(job, spec, table)
     keys = []
     for i, document in enumerate(documents):
         # the first file has the protocol's name; the others (augmented runs) their type's
@@ -728,7 +753,7 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
             if i == 0
             else f"{escape_table_name(table.name)}.{document.computation_type}.privacy.json"
         )
-        body = _metrics_document(table.name, document.metrics)
+        body = _metrics_document(table.name, document.metrics, note)
         body["metadata"]["computation_type"] = document.computation_type
         keys.append(write_json(job, name, body))
     return {ResultKind.privacy_metrics.value: keys}
@@ -757,7 +782,7 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
     key = write_json(
         job,
         metrics_file_name(table.name, ResultKind.signal_metrics),
-        _metrics_document(table.name, result),
+        _metrics_document(table.name, result, _differential_privacy_note(job, spec, table)),
     )
     return {ResultKind.signal_metrics.value: [key]}
 

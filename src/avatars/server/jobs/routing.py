@@ -1,11 +1,14 @@
 """Which handlers run a job: a linked schema's (several tables, links, keys, series tables)
-go to :mod:`avatars.server.jobs.linked`, every other one to
-:mod:`avatars.server.jobs.handlers`. The worker calls :func:`run_handler`."""
+go to :mod:`avatars.server.jobs.linked`, a differentially private avatarization of one table
+to :mod:`avatars.server.jobs.dp`, every other one to :mod:`avatars.server.jobs.handlers`.
+The worker calls :func:`run_handler`."""
 
 from __future__ import annotations
 
-from avatars.server.jobs import handlers, linked
+from avatars.protocol.documents import AvatarizationDocument
+from avatars.server.jobs import dp, handlers, linked
 from avatars.server.jobs.handlers import JobError, JobInput
+from avatars.server.jobs.privacy_budget import asks_for_dp
 
 
 def run_handler(job: JobInput) -> dict[str, list[str]]:
@@ -14,5 +17,9 @@ def run_handler(job: JobInput) -> dict[str, list[str]]:
     if doc is None:
         raise JobError(f"the set has no parameters document named '{job.parameters_name}'")
     if linked.applies(job, doc):
+        if isinstance(doc, AvatarizationDocument):
+            dp.refuse_linked(doc.spec)
         return linked.run_linked(job, doc)
+    if isinstance(doc, AvatarizationDocument) and asks_for_dp(doc.spec):
+        return dp.run_dp_standard(job, doc)
     return handlers.run_handler(job)
