@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from avatars import data
+from cli_runner import Ran, avatars
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "avatars.cli", "avatarize", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
+def run(*args: str, cwd: Path) -> Ran:
+    return avatars("avatarize", *args, cwd=cwd)
 
 
 def test_avatarize_a_csv_prints_every_metric_and_writes_the_outputs(tmp_path: Path) -> None:
@@ -195,11 +188,9 @@ def test_hash_pseudonyms_are_keyed_by_the_secret(tmp_path: Path) -> None:
 def test_advise_prints_the_parameters_that_meet_the_targets(tmp_path: Path) -> None:
     source = tmp_path / "wbcd.csv"
     data.load("wbcd").to_csv(source, index=False)
-    out = subprocess.run(
-        [sys.executable, "-m", "avatars.cli", "advise", str(source),
-         "--target-hidden-rate", "0.9", "--target-dcr-share", "0.75",
-         "--key", "Sample_code_number"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    out = avatars(
+        "advise", str(source), "--target-hidden-rate", "0.9", "--target-dcr-share", "0.75",
+        "--key", "Sample_code_number", cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode in (0, 1), out.stderr
     advice = json.loads(out.stdout)
@@ -211,10 +202,7 @@ def test_advise_prints_the_parameters_that_meet_the_targets(tmp_path: Path) -> N
     if advice["met"]:
         assert advice["measured"]["hidden_rate"] > 90 and advice["measured"]["dcr_share"] < 75
     # the identifier is refused here too
-    refused = subprocess.run(
-        [sys.executable, "-m", "avatars.cli", "advise", str(source), "--target-hidden-rate", "90"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+    refused = avatars("advise", str(source), "--target-hidden-rate", "90", cwd=tmp_path)
     assert refused.returncode == 2 and "'Sample_code_number'" in refused.stderr
 
 

@@ -5,8 +5,6 @@ zprior, 1 in every row)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ from avatars.engine import (
     privacy_metrics,
     signal_metrics,
 )
+from cli_runner import avatars as run_avatars
 
 PASSED = [  # in table order
     {"column": "empty", "reason": "all_missing"},
@@ -91,14 +90,12 @@ def test_the_attacker_gains_nothing_from_them(aids_as_bundled, result) -> None:
 
 def test_avatars_avatarize_on_the_bundled_aids_csv(tmp_path: Path) -> None:
     source = Path(data.__file__).parent / "aids.csv"
-    command = [sys.executable, "-m", "avatars.cli", "avatarize", str(source), "-k", "20",
+    command = ["avatarize", str(source), "-k", "20",
                "--seed", "1", "-o", "avatars.csv", "--metrics-output", "metrics.json"]  # fmt: skip
     # pidnum is the patients' number: refused until the user says what it is (issue 15)
-    refused = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    refused = run_avatars(*command, cwd=tmp_path)
     assert refused.returncode == 2 and "'pidnum'" in refused.stderr
-    out = subprocess.run(
-        [*command, "--key", "pidnum"], capture_output=True, text=True, timeout=300, cwd=tmp_path
-    )
+    out = run_avatars(*command, "--key", "pidnum", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "hidden_rate" in out.stdout
     avatars = pd.read_csv(tmp_path / "avatars.csv")

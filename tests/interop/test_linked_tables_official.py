@@ -20,14 +20,21 @@ from venvs import run_script
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
+# The flows run once, on the scale-out stack (PostgreSQL + S3 + Dask), as the tutorial flow
+# does (test_official_clients.py): the official clients move every table of the set with s3fs
+# through /storage, which forwards to a real S3 store there, and the linked job runs on Dask.
+# The same flows on SQLite, local workers and a storage folder run in-process with our SDK
+# (tests/sdk/test_linked_tables_sdk.py, tests/server/test_linked_tables_server.py).
+SCALEOUT = pytest.mark.backends("scaleout")
+
 
 @pytest.fixture(scope="module")
-def linked_env(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
-    user = platform.new_user()
+def linked_env(live_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
+    user = live_platform.new_user()
 
     def make(**extra: str) -> dict[str, str]:
         return {
-            "AVATAR_BASE_URL": platform.base_url,
+            "AVATAR_BASE_URL": live_platform.base_url,
             "AVATAR_API_KEY": user.api_key,
             "FLOW_EXAMPLES": str(EXAMPLES),
             "FLOW_OUT": str(tmp_path_factory.mktemp("linked")),
@@ -43,6 +50,7 @@ def our_linked_flow(linked_env: Callable[..., dict]) -> dict[str, Any]:
     return run_script(sys.executable, "linked_flow.py", env, timeout=1200)
 
 
+@SCALEOUT
 def test_our_sdk_runs_linked_and_series_tables(our_linked_flow: dict[str, Any]) -> None:
     flow = our_linked_flow["linked"]
     for name, rows in (("patient", 130), ("doctor", 50), ("visit", 300)):
@@ -73,6 +81,7 @@ def test_our_sdk_runs_linked_and_series_tables(our_linked_flow: dict[str, Any]) 
     assert applied == [["visit", "doctor_id"], ["visit", "patient_id"]] and unlinked == []
 
 
+@SCALEOUT
 @pytest.mark.parametrize("version", ["1.20.0", "1.30.0"])
 def test_official_client_runs_linked_tables(
     version: str,

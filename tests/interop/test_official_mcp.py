@@ -35,7 +35,7 @@ VERSION = "mcp-0.1.4"
 
 @pytest.fixture
 def official_mcp(
-    official_python: Callable[[str], Path], platform: Any, tmp_path: Path
+    official_python: Callable[[str], Path], live_platform: Any, tmp_path: Path
 ) -> Iterator[str]:
     """The official MCP server on a free port, talking to the shared platform; its URL."""
     python = official_python(VERSION)
@@ -43,7 +43,7 @@ def official_mcp(
     log_path = tmp_path / "official-mcp.log"
     env = {
         **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-        "AVATAR_BASE_URL": platform.base_url,
+        "AVATAR_BASE_URL": live_platform.base_url,
         "AVATAR_TEMP_DIR": str(tmp_path / "official-mcp-tmp"),
     }
     with open(log_path, "wb") as log:
@@ -80,11 +80,11 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path, timeout: f
 def test_official_mcp_server_drives_the_platform(
     official_python: Callable[[str], Path],
     official_mcp: str,
-    platform: Any,
+    live_platform: Any,
     tmp_path: Path,
 ) -> None:
-    alice = platform.new_user()
-    outsider = platform.new_user(organization="mcp-outsider")
+    alice = live_platform.new_user()
+    outsider = live_platform.new_user(organization="mcp-outsider")
     env = {
         "MCP_URL": official_mcp,
         "AVATAR_API_KEY": alice.api_key,
@@ -129,7 +129,10 @@ def test_official_mcp_server_drives_the_platform(
     # what it uploads stays in its own space on the platform.
     other = summary["other"]
     assert other["projects"] == [] and other["added"] == "added"
-    alice_api, outsider_api = platform.client(alice.api_key), platform.client(outsider.api_key)
+    alice_api, outsider_api = (
+        live_platform.client(alice.api_key),
+        live_platform.client(outsider.api_key),
+    )
     alice_sets = {j["display_name"] for j in alice_api.get("/jobs").json()["jobs"]}
     assert "iris-mcp" in alice_sets
     assert outsider_api.get("/jobs").json()["jobs"] == []

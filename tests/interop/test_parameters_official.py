@@ -38,8 +38,8 @@ EPL = Path(__file__).resolve().parents[1] / "data" / "examples" / "epl.csv"
 
 
 @pytest.fixture(scope="module")
-def params_env(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
-    user = platform.new_user()
+def params_env(live_platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict]:
+    user = live_platform.new_user()
     tables = tmp_path_factory.mktemp("parameter-tables")
     for name, df in (
         ("cities", city_table()),
@@ -51,7 +51,7 @@ def params_env(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Calla
 
     def make(**extra: str) -> dict[str, str]:
         return {
-            "AVATAR_BASE_URL": platform.base_url,
+            "AVATAR_BASE_URL": live_platform.base_url,
             "AVATAR_API_KEY": user.api_key,
             "FLOW_TABLES": str(tables),
             "FLOW_EPL": str(EPL),

@@ -5,9 +5,9 @@
 
 The helpers ``call`` and ``refusal`` are in ``mcp_helpers.py``.
 
-The server mounted on the platform (``avatars serve --mcp``) is the shared ``platform``'s
-(tests/conftest.py), on SQLite only: the MCP layer reaches the database through the
-platform's API alone.
+The server mounted on the platform (``avatars serve --mcp``) is the shared ``live_platform``'s
+(tests/conftest.py), on SQLite only (the default backend): the MCP layer reaches the database
+through the platform's API alone.
 """
 
 from __future__ import annotations
@@ -28,19 +28,6 @@ from fastmcp.client.transports import StdioTransport
 from stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = str(Path(__file__).resolve().parent)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    keep, drop = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec else None
-        ours = str(item.path).startswith(HERE)
-        (drop if ours and backend not in (None, "sqlite") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 def server_env(workspace: Path, **extra: str) -> dict[str, str]:

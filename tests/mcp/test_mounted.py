@@ -1,6 +1,9 @@
 """The MCP server on the platform (``avatars serve`` with ``AVATAR_MCP=1``, at ``/mcp``):
 API keys only, each caller sees their own runs, no file of the server's machine is read or
-written; a bundled table and an uploaded one go to a verdict and downloadable avatars."""
+written; a bundled table and an uploaded one go to a verdict and downloadable avatars.
+
+End-to-end, on a live ``avatars serve`` (``live_platform``, SQLite): the MCP client speaks
+streamable HTTP to it, and the mounted tools reach the platform's API over HTTP themselves."""
 
 from __future__ import annotations
 
@@ -11,11 +14,14 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from mcp_helpers import call, refusal
 
 from avatars import data
+
+pytestmark = pytest.mark.e2e
 
 
 def _client(platform: Any, key: str) -> Client:
@@ -25,15 +31,15 @@ def _client(platform: Any, key: str) -> Client:
     return Client(transport, timeout=300)
 
 
-def test_mounted_server_works_for_the_caller_and_nobody_else(platform: Any) -> None:
-    alice = platform.new_user()
-    outsider = platform.new_user(organization="another-organization")
-    uploaded = platform.upload(alice.api_key, "patients.csv", data.path("iris").read_bytes())
+def test_mounted_server_works_for_the_caller_and_nobody_else(live_platform: Any) -> None:
+    alice = live_platform.new_user()
+    outsider = live_platform.new_user(organization="another-organization")
+    uploaded = live_platform.upload(alice.api_key, "patients.csv", data.path("iris").read_bytes())
 
     # no key, a wrong key: refused before any tool runs, saying what to send
     for headers in ({}, {"Authorization": "Bearer avatars_api_key.nope.nope"}):
         response = httpx.post(
-            f"{platform.base_url}/mcp",
+            f"{live_platform.base_url}/mcp",
             json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
             headers={**headers, "Accept": "application/json, text/event-stream"},
             timeout=30,
@@ -42,16 +48,16 @@ def test_mounted_server_works_for_the_caller_and_nobody_else(platform: Any) -> N
         assert response.headers["www-authenticate"].startswith("Bearer")
         assert "Not authenticated" in response.json()["detail"]
 
-    run_id = asyncio.run(_alice(_client(platform, alice.api_key)))
-    asyncio.run(_outsider(_client(platform, outsider.api_key), run_id))
+    run_id = asyncio.run(_alice(_client(live_platform, alice.api_key)))
+    asyncio.run(_outsider(_client(live_platform, outsider.api_key), run_id))
 
     # the run is a platform run of Alice's, seen by the REST API with her key only; her
     # uploaded table is as she uploaded it, and the run left no file among her uploads
-    datasets = platform.client(alice.api_key).get("/datasets").json()["datasets"]
+    datasets = live_platform.client(alice.api_key).get("/datasets").json()["datasets"]
     assert [(d["name"], d["etag"]) for d in datasets] == [("patients.csv", uploaded["etag"])]
-    jobs = platform.client(alice.api_key).get("/jobs").json()["jobs"]
+    jobs = live_platform.client(alice.api_key).get("/jobs").json()["jobs"]
     assert run_id in {j["set_name"] for j in jobs}
-    theirs = platform.client(outsider.api_key).get("/jobs").json()["jobs"]
+    theirs = live_platform.client(outsider.api_key).get("/jobs").json()["jobs"]
     assert run_id not in {j["set_name"] for j in theirs}
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from mcp_helpers import call, refusal
@@ -24,6 +25,8 @@ AIDS_CATEGORIES = (
 )  # fmt: skip
 
 
+# End-to-end: ``avatars mcp`` in its own process, over its transport (the desktop way).
+@pytest.mark.e2e
 def test_stdio_takes_a_table_from_file_to_verdict_and_avatars(
     stdio_server: Callable[..., Client], tmp_path: Path
 ) -> None:
@@ -129,6 +132,8 @@ async def _stdio_flow(client: Client, tmp_path: Path) -> None:
         )
 
 
+# End-to-end: ``avatars mcp`` in its own process, over its transport (the desktop way).
+@pytest.mark.e2e
 def test_http_takes_a_table_from_file_to_verdict_and_avatars(
     http_server: Callable[[Path], str], tmp_path: Path
 ) -> None:

@@ -62,7 +62,9 @@ def test_a_name_that_looks_escaped_round_trips() -> None:
     assert unescape_table_name(escape_table_name("a_dot_b")) == "a_dot_b"
 
 
-@settings(max_examples=3000)
+# 1,000 names, half of them built from the escapes' own pieces (TRICKY), the rest any text
+# (3,000 took up to a minute on a loaded 2-core machine).
+@settings(max_examples=1000)
 @given(st.one_of(TRICKY, st.text(max_size=20)))
 def test_every_table_name_round_trips_through_its_file_names(name: str) -> None:
     assert unescape_table_name(escape_table_name(name)) == name

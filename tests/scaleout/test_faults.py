@@ -21,6 +21,9 @@ import pytest
 from avatars.manager import Manager
 from avatars.models import JobKind
 
+# The faults of the scale-out stack itself (Dask workers, S3 store, PostgreSQL).
+pytestmark = pytest.mark.backends("scaleout")
+
 ROWS = 120_000  # several seconds of engine time on a Dask worker
 
 
@@ -52,8 +55,10 @@ def wait_done(platform: Any, name: str, timeout: float = 240) -> dict[str, Any]:
     return platform.wait_for_job(platform.client(platform.admin.api_key), name, timeout=timeout)
 
 
-def test_killed_dask_worker_mid_job_is_retried(platform_factory: Any, scaleout_stack: Any) -> None:
-    platform = platform_factory()
+def test_killed_dask_worker_mid_job_is_retried(
+    live_platform_factory: Any, scaleout_stack: Any
+) -> None:
+    platform = live_platform_factory()
     dask = scaleout_stack.dask
     runner, name = start_standard_job(platform, "kill-worker")
     victim = None
@@ -73,10 +78,10 @@ def test_killed_dask_worker_mid_job_is_retried(platform_factory: Any, scaleout_s
 
 
 def test_every_worker_killed_ends_in_error_with_a_message(
-    platform_factory: Any, scaleout_stack: Any
+    live_platform_factory: Any, scaleout_stack: Any
 ) -> None:
     """When the scheduler gives up on a task (its workers keep dying), the job says so."""
-    platform = platform_factory(env={"AVATAR_JOB_MAX_ATTEMPTS": "1"})
+    platform = live_platform_factory(env={"AVATAR_JOB_MAX_ATTEMPTS": "1"})
     dask = scaleout_stack.dask
     _, name = start_standard_job(platform, "kill-all")
     killed = []
@@ -105,8 +110,8 @@ def test_every_worker_killed_ends_in_error_with_a_message(
         dask.wait_for_workers(2)
 
 
-def test_api_restarted_mid_job_keeps_the_job(platform_factory: Any) -> None:
-    platform = platform_factory()
+def test_api_restarted_mid_job_keeps_the_job(live_platform_factory: Any) -> None:
+    platform = live_platform_factory()
     runner, name = start_standard_job(platform, "restart-api")
     platform.restart(kill=True)  # SIGKILL: no clean hand-back
     job = wait_done(platform, name)
@@ -117,9 +122,9 @@ def test_api_restarted_mid_job_keeps_the_job(platform_factory: Any) -> None:
 
 
 def test_store_down_gives_503_and_jobs_fail_cleanly(
-    platform_factory: Any, scaleout_stack: Any, iris_csv: bytes
+    live_platform_factory: Any, scaleout_stack: Any, iris_csv: bytes
 ) -> None:
-    platform = platform_factory()
+    platform = live_platform_factory()
     client = platform.client(platform.admin.api_key)
     manager = Manager(platform.base_url, api_key=platform.admin.api_key)
     runner = manager.create_runner("store-down")
@@ -171,11 +176,11 @@ def test_store_down_gives_503_and_jobs_fail_cleanly(
 
 
 def test_postgres_restart_is_survived(
-    platform_factory: Any, local_postgres: Any, iris_csv: bytes
+    live_platform_factory: Any, local_postgres: Any, iris_csv: bytes
 ) -> None:
     if local_postgres is None:
         pytest.skip("PostgreSQL is external (AVATAR_TEST_POSTGRES_URL): cannot restart it")
-    platform = platform_factory()
+    platform = live_platform_factory()
     client = platform.client(platform.admin.api_key)
     assert client.get("/health/db").status_code == 200
     local_postgres.restart()

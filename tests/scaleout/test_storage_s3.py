@@ -16,6 +16,9 @@ from pydantic import SecretStr
 from avatars.server.config import Settings
 from avatars.server.storage import ObjectNotFoundError, Storage
 
+# The storage layer on SeaweedFS's S3 (UploadPartCopy, multipart uploads).
+pytestmark = pytest.mark.backends("scaleout")
+
 MIB = 1024 * 1024
 
 

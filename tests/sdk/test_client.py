@@ -1,4 +1,5 @@
-"""ApiClient against the real server: the spec's examples, authentication, the transport."""
+"""ApiClient against the platform (in this process): the spec's examples, authentication, the
+transport."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from avatars._http import RetryPolicy
-from avatars.client import ApiClient, AuthTokens
+from avatars.client import ApiClient
 from avatars.exceptions import (
     APIConnectionError,
     APIError,
@@ -25,6 +26,7 @@ from avatars.exceptions import (
     UnprocessableEntityError,
 )
 from avatars.models import CompatibilityStatus, JobResponseList, MeUser
+from avatars.server.clock import ManualClock
 
 
 class Recorder:
@@ -41,36 +43,24 @@ class Recorder:
         request = response.request
         self.responses.append((request.method, request.url.path, response.status_code))
 
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(
-            event_hooks={"request": [self.on_request], "response": [self.on_response]}, **kwargs
-        )
-
-
-def test_spec_example_verbatim(platform: Any, user: Any, capsys: pytest.CaptureFixture) -> None:
-    # ApiClient.rst, "Example" (with the test server's URL and user).
-    from avatars.client import ApiClient
-
-    client = ApiClient(base_url=platform.api_url)
-    client.authenticate(user.email, user.password)
-    all_jobs = client.jobs.get_jobs().jobs
-    if all_jobs:
-        first = all_jobs[0]
-        result = client.results.get_results(first.name)
-        print(result)
-    assert isinstance(all_jobs, list)
-    assert isinstance(client.auth_tokens, AuthTokens)
-    assert client.auth_tokens.refresh
+    def client(self, platform: Any = None, **kwargs: Any) -> httpx.Client:
+        """A client on ``platform``'s transport (the network without one)."""
+        hooks = {"request": [self.on_request], "response": [self.on_response]}
+        if platform is None:
+            return httpx.Client(event_hooks=hooks, **kwargs)
+        return platform.http_client(event_hooks=hooks, **kwargs)
 
 
 def test_spec_session_example(platform: Any, user: Any) -> None:
-    # ApiClient.rst, "Session & authentication": both ways, mutually exclusive.
-    client = ApiClient(base_url=platform.api_url, api_key=user.api_key)
+    # ApiClient.rst, "Session & authentication": both ways, mutually exclusive (with the
+    # in-process platform's transport; tests/e2e/test_sdk_live.py has the verbatim example).
+    http = platform.http_client()
+    client = ApiClient(base_url=platform.api_url, api_key=user.api_key, http_client=http)
     assert client.users.get_me().email == user.email  # no authenticate() needed
     with pytest.raises(ValueError, match="api_key"):
         client.authenticate(user.email, user.password)
 
-    client = ApiClient(base_url=platform.api_url)
+    client = ApiClient(base_url=platform.api_url, http_client=http)
     client.authenticate(user.email, user.password)
     assert isinstance(client.users.get_me(), MeUser)
 
@@ -110,8 +100,8 @@ def test_bad_constructor_arguments_are_named() -> None:
 
 def test_api_key_header_and_user_agent(platform: Any, user: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key, http_client=http)
         compat = client.compatibility.is_client_compatible()
         client.users.get_me()
     assert compat.status == CompatibilityStatus.compatible
@@ -123,15 +113,15 @@ def test_api_key_header_and_user_agent(platform: Any, user: Any) -> None:
 
 def test_verify_auth_fails_before_sending(platform: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(http_client=http)
         with pytest.raises(AuthenticationError, match="not authenticated"):
             client.jobs.get_jobs()
         assert recorder.requests == []  # nothing left the client
         assert client.health.get_health()["message"]  # public endpoints still work
         assert len(recorder.requests) == 1
 
-        unchecked = ApiClient(platform.api_url, verify_auth=False, http_client=http)
+        unchecked = platform.api_client(verify_auth=False, http_client=http)
         with pytest.raises(AuthenticationError) as caught:
             unchecked.jobs.get_jobs()
     assert caught.value.status_code == 401  # the server's answer this time
@@ -139,7 +129,7 @@ def test_verify_auth_fails_before_sending(platform: Any) -> None:
 
 
 def test_wrong_password_is_an_authentication_error(platform: Any, user: Any) -> None:
-    client = ApiClient(platform.api_url)
+    client = platform.api_client()
     with pytest.raises(AuthenticationError) as caught:
         client.authenticate(user.email, "wrong-password")
     assert caught.value.status_code == 401
@@ -166,8 +156,8 @@ def test_injected_client_sees_every_request_including_storage(
     platform: Any, user: Any, iris_path: Any
 ) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key, http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key, http_client=http)
         client.upload_file(str(iris_path), "iris.csv")
         data = client.datasets.download("iris.csv")
         client.close()  # must not close the injected client
@@ -181,16 +171,18 @@ def test_injected_client_sees_every_request_including_storage(
     assert len(recorder.requests) == len(recorder.responses)
 
 
-def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
-    # Access tokens live 1.2 s on this server: the client must refresh once and replay.
-    short = platform_factory(env={"AVATAR_ACCESS_TOKEN_MINUTES": "0.02"})
+def test_token_refresh_when_the_access_token_expired(platform_factory: Any) -> None:
+    # The platform's clock moves past the access token's 15 minutes: the client must refresh
+    # once and replay.
+    clock = ManualClock()
+    short = platform_factory(clock=clock, run_jobs=False)
     user = short.new_user()
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(short.api_url, http_client=http)
+    with recorder.client(short) as http:
+        client = short.api_client(http_client=http)
         client.authenticate(user.email, user.password)
         first_access = client.auth_tokens.access
-        time.sleep(1.6)
+        clock.advance(minutes=16)
         me = client.users.get_me()
     assert me.email == user.email
     calls = recorder.responses
@@ -205,8 +197,8 @@ def test_token_refresh_with_short_lifetime(platform_factory: Any) -> None:
 
 def test_api_key_never_refreshes(platform: Any, user: Any) -> None:
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(platform.api_url, api_key=user.api_key + "x", http_client=http)
+    with recorder.client(platform) as http:
+        client = platform.api_client(api_key=user.api_key + "x", http_client=http)
         with pytest.raises(AuthenticationError):
             client.users.get_me()
     assert [p for _, p, _ in recorder.responses] == ["/api/users/me"]
@@ -214,15 +206,16 @@ def test_api_key_never_refreshes(platform: Any, user: Any) -> None:
 
 def test_rate_limit_is_retried_after_retry_after(platform_factory: Any) -> None:
     limited = platform_factory(
-        env={"AVATAR_LOGIN_MAX_FAILURES": "2", "AVATAR_LOGIN_FAILURE_WINDOW_SECONDS": "2"}
+        env={"AVATAR_LOGIN_MAX_FAILURES": "2", "AVATAR_LOGIN_FAILURE_WINDOW_SECONDS": "2"},
+        run_jobs=False,
     )
     user = limited.new_user(with_key=False)
     for _ in range(2):
         with pytest.raises(AuthenticationError):
-            ApiClient(limited.api_url).authenticate(user.email, "wrong-password")
+            limited.api_client().authenticate(user.email, "wrong-password")
 
     # Without retries: the 429 surfaces with the server's Retry-After.
-    strict = ApiClient(limited.api_url, retry=RetryPolicy(max_rate_limit_retries=0))
+    strict = limited.api_client(retry=RetryPolicy(max_rate_limit_retries=0))
     with pytest.raises(RateLimitError) as caught:
         strict.authenticate(user.email, user.password)
     assert caught.value.status_code == 429
@@ -231,8 +224,8 @@ def test_rate_limit_is_retried_after_retry_after(platform_factory: Any) -> None:
 
     # With them (the default): wait as told, then succeed once the window has passed.
     recorder = Recorder()
-    with recorder.client() as http:
-        client = ApiClient(limited.api_url, http_client=http)
+    with recorder.client(limited) as http:
+        client = limited.api_client(http_client=http)
         started = time.monotonic()
         client.authenticate(user.email, user.password)
         elapsed = time.monotonic() - started
@@ -316,6 +309,7 @@ def test_upload_timeout_applies_to_the_storage_transfer(
             timeout=60,
             storage_endpoint_url=f"http://127.0.0.1:{port}/storage",
             retry=RetryPolicy(max_network_retries=1, backoff_initial=0.01),
+            http_client=platform.http_client(),  # the API in this process, storage: the socket
         )
         started = time.monotonic()
         with pytest.raises(APITimeoutError, match=r"timed out after 2\.0s") as caught:

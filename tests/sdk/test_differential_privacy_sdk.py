@@ -28,7 +28,7 @@ METRICS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics]
 
 @pytest.fixture
 def manager(platform: Any, user: Any) -> Manager:
-    return Manager(base_url=platform.base_url, api_key=user.api_key)
+    return platform.manager(api_key=user.api_key)
 
 
 def paper_tables() -> dict[str, pd.DataFrame]:

@@ -1,4 +1,5 @@
-"""Every facade method of ApiClient against the real server, with typed responses."""
+"""Every facade method of ApiClient against the platform (in this process), with typed
+responses."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_health_and_compatibility(client: ApiClient) -> None:
 
 
 def test_auth_facade(platform: Any, user: Any) -> None:
-    client = ApiClient(platform.api_url)
+    client = platform.api_client()
     tokens = client.auth.login(username=user.email, password=user.password)
     assert isinstance(tokens, LoginResponse) and tokens.refresh_token
     renewed = client.auth.refresh(tokens.refresh_token)
@@ -111,7 +112,7 @@ def test_auth_facade(platform: Any, user: Any) -> None:
 
 
 def test_users_facade(platform: Any, user: Any) -> None:
-    admin = ApiClient(platform.api_url, api_key=platform.admin.api_key)
+    admin = platform.api_client(api_key=platform.admin.api_key)
     me = admin.users.get_me()
     assert isinstance(me, MeUser) and me.role == "admin"
     found = admin.users.find_users(email=user.email)
@@ -127,14 +128,14 @@ def test_users_facade(platform: Any, user: Any) -> None:
     with pytest.raises(NotFoundError):
         admin.users.get_user(created.id)
 
-    plain = ApiClient(platform.api_url, api_key=user.api_key)
+    plain = platform.api_client(api_key=user.api_key)
     with pytest.raises(PermissionDeniedError) as caught:
         plain.users.create_user(CreateUser(email="x-" + email, password="a-password-123"))
     assert caught.value.status_code == 403
 
 
 def test_api_keys_facade(platform: Any, user: Any) -> None:
-    client = ApiClient(platform.api_url)
+    client = platform.api_client()
     client.authenticate(user.email, user.password)
     created = client.api_keys.create_api_key(
         CreateApiKeyRequest(name="facade", expiration_days=ExpirationDays.integer_30)
@@ -145,13 +146,13 @@ def test_api_keys_facade(platform: Any, user: Any) -> None:
     assert all(isinstance(k, ApiKey) for k in keys)
     assert created.api_key.id in {k.id for k in keys}
     assert client.api_keys.get_api_key(created.api_key.id).name == "facade"
-    with_key = ApiClient(platform.api_url, api_key=created.api_key.plaintext)
+    with_key = platform.api_client(api_key=created.api_key.plaintext)
     assert with_key.users.get_me().email == user.email
     client.api_keys.revoke_api_key(created.api_key.id)
     with pytest.raises(AuthenticationError):
         with_key.users.get_me()
     second = client.api_keys.create_api_key(name="second")
-    admin = ApiClient(platform.api_url, api_key=platform.admin.api_key)
+    admin = platform.api_client(api_key=platform.admin.api_key)
     admin.api_keys.revoke_api_key_admin(api_key_id=second.api_key.id)
     assert client.api_keys.get_api_key(second.api_key.id).revoked_at is not None
     client.api_keys.create_api_key(name="third")

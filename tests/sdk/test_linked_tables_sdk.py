@@ -29,7 +29,7 @@ ALL = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics, JobKin
 
 @pytest.fixture
 def manager(platform: Any, user: Any) -> Manager:
-    return Manager(base_url=platform.base_url, api_key=user.api_key)
+    return platform.manager(api_key=user.api_key)
 
 
 def _children_per_parent(

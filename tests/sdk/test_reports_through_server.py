@@ -21,7 +21,6 @@ import pytest
 from avatars.constants import ReportType
 from avatars.engine.metric_rows import metric_rows
 from avatars.engine.texts import format_metric_value
-from avatars.manager import Manager
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "avatars" / "data"
 
@@ -48,7 +47,7 @@ def test_report_documents_through_the_server(
     platform: Any, tables: dict[str, Any], table: str, tmp_path: Path
 ) -> None:
     frame, types, parameters = tables[table]
-    manager = Manager(platform.base_url, api_key=platform.admin.api_key)
+    manager = platform.manager(api_key=platform.admin.api_key)
     runner = manager.create_runner(f"report-{table}", seed=0)
     runner.add_table(table, frame, types=types)
     runner.set_parameters(table, **parameters)

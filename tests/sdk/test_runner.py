@@ -15,7 +15,6 @@ import pytest
 from avatars.client import ApiClient
 from avatars.constants import PlotKind
 from avatars.exceptions import (
-    AuthenticationError,
     JobFailedError,
     JobTimeoutError,
     UnprocessableEntityError,
@@ -30,7 +29,7 @@ METRICS = [JobKind.standard, JobKind.signal_metrics, JobKind.privacy_metrics]
 
 @pytest.fixture
 def manager(platform: Any, user: Any) -> Manager:
-    return Manager(base_url=platform.base_url, api_key=user.api_key)
+    return platform.manager(api_key=user.api_key)
 
 
 @pytest.fixture(scope="session")
@@ -139,7 +138,7 @@ def test_k_too_big_fails_with_the_servers_message(manager: Manager, iris: pd.Dat
 def test_waiting_has_a_timeout_and_shows_progress(
     platform: Any, user: Any, wbcd: pd.DataFrame, capsys: pytest.CaptureFixture
 ) -> None:
-    manager = Manager(base_url=platform.base_url, api_key=user.api_key, job_timeout=0.05)
+    manager = platform.manager(api_key=user.api_key, job_timeout=0.05)
     runner = manager.create_runner("wbcd_timeout")
     runner.add_table("wbcd", wbcd.drop(columns=["Sample_code_number"]))
     runner.set_parameters("wbcd", k=10)
@@ -464,28 +463,3 @@ def test_last_jobs_results_and_deletion(manager: Manager, iris: pd.DataFrame) ->
     by_id = manager.delete_job_by_id(runner.set_name)
     assert [j.name for j in by_id.deleted_jobs] == [runner.jobs["standard"].name]
     assert manager.delete_jobs([]).deleted_jobs == []
-
-
-def test_manager_configuration(platform: Any, user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    manager = Manager(base_url=platform.api_url, api_key=user.api_key)  # "/api" is stripped
-    assert manager.auth_client.base_url == platform.api_url
-    assert manager.auth_client.storage_endpoint_url == f"{platform.base_url}/storage"
-
-    monkeypatch.setenv("AVATAR_BASE_URL", platform.base_url)
-    monkeypatch.setenv("AVATAR_API_KEY", user.api_key)
-    monkeypatch.setenv("AVATAR_TIMEOUT", "17")
-    from_env = Manager()
-    assert from_env.auth_client.timeout == 17
-    assert from_env.auth_client.users.get_me().email == user.email
-    monkeypatch.delenv("AVATAR_API_KEY")
-
-    with pytest.raises(AuthenticationError, match="API key was refused"):
-        Manager(base_url=platform.base_url, api_key="octopize_apikey.wrong")
-    with pytest.raises(ValueError, match="api_key"):
-        Manager(base_url=platform.base_url, api_key=user.api_key).authenticate("a", "b")
-
-    password = Manager(base_url=platform.base_url)
-    password.authenticate(user.email, user.password)
-    assert password.auth_client.users.get_me().email == user.email
-
-    assert isinstance(Manager(api_client=password.auth_client).create_runner("x"), Runner)

@@ -38,7 +38,12 @@ def test_put_head_get_delete(client: ApiClient, tmp_path: Path) -> None:
 
 def test_multipart_from_a_file_and_a_stream(client: ApiClient, tmp_path: Path) -> None:
     # 5 MiB parts (S3's minimum) so that 12 MiB makes three parts.
-    storage = Storage(client.storage_endpoint_url, part_size=5 * MiB, multipart_threshold=5 * MiB)
+    storage = Storage(
+        client.storage_endpoint_url,
+        http_client=client.http_client,
+        part_size=5 * MiB,
+        multipart_threshold=5 * MiB,
+    )
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(12 * MiB + 123))
     path, credentials = _credentials(client, "big.bin")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from server_helpers import create_job, create_set
+import pytest
 
 from avatars.models import EventLog
+from server_helpers import create_job, create_set
 
 
+# PostgreSQL too: newest-first order and keyset pagination (starting_after) compare timestamps.
+@pytest.mark.backends("sqlite", "postgres")
 def test_audit_trail(platform: Any, iris_csv: bytes) -> None:
     user = platform.new_user()  # logs in and creates a key
     client = platform.client(user.api_key)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from avatars.models import CompatibilityResponse
@@ -13,15 +12,15 @@ from avatars.models import CompatibilityResponse
 
 def test_health(platform: Any) -> None:
     for path in ("/health", "/health/db", "/"):
-        response = httpx.get(f"{platform.api_url}{path}")
+        response = platform.http.get(f"{platform.api_url}{path}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
         assert response.json()["message"]
-    assert httpx.get(f"{platform.api_url}/health").json()["message"] == "ok"
+    assert platform.http.get(f"{platform.api_url}/health").json()["message"] == "ok"
     # "/" is the web application (its login page for a visitor); the API's root is "/api/".
-    root = httpx.get(platform.base_url + "/")
+    root = platform.http.get(platform.base_url + "/")
     assert root.status_code == 303 and root.headers["location"] == "/login"
-    login = httpx.get(platform.base_url + "/login")
+    login = platform.http.get(platform.base_url + "/login")
     assert login.status_code == 200 and login.headers["content-type"].startswith("text/html")
 
 
@@ -39,7 +38,9 @@ def test_health(platform: Any) -> None:
     ],
 )
 def test_check_client(platform: Any, user_agent: str, status: str, newest: str | None) -> None:
-    response = httpx.get(f"{platform.api_url}/check_client", headers={"User-Agent": user_agent})
+    response = platform.http.get(
+        f"{platform.api_url}/check_client", headers={"User-Agent": user_agent}
+    )
     assert response.status_code == 200
     body = CompatibilityResponse.model_validate(response.json())
     assert body.status == status
@@ -48,7 +49,7 @@ def test_check_client(platform: Any, user_agent: str, status: str, newest: str |
 
 
 def test_openapi(platform: Any) -> None:
-    schema = httpx.get(f"{platform.api_url}/openapi.json").json()
+    schema = platform.http.get(f"{platform.api_url}/openapi.json").json()
     paths = schema["paths"]
     for path in [
         "/api/login",
@@ -104,7 +105,7 @@ def test_every_response_has_a_content_type(platform: Any) -> None:
         api.get("/results/nope"),
         api.options("/jobs"),
         api.head("/health"),
-        httpx.get(f"{platform.api_url}/jobs"),
+        platform.http.get(f"{platform.api_url}/jobs"),
     ]
     for response in responses:
         assert response.headers.get("content-type"), (response.request.url, response.status_code)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from server_helpers import create_job, create_set
 
 

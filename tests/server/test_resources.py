@@ -8,10 +8,11 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import pytest
 import yaml
-from server_helpers import create_job, create_set, put_set, resource_yaml
 
 from avatars.resource_set import parse_resource_set
+from server_helpers import create_job, create_set, put_set, resource_yaml
 
 
 def test_put_creates_a_new_set_every_time(api: httpx.Client) -> None:
@@ -97,6 +98,8 @@ spec:
     assert "AvatarSchemaDiscoveryParameters" in refused.json()["message"]
 
 
+# Scale-out too: the snapshot is a copy made inside the S3 store.
+@pytest.mark.backends("sqlite", "scaleout")
 def test_inputs_are_snapshotted_at_upload(
     platform: Any, api: httpx.Client, user: Any, iris_csv: bytes
 ) -> None:

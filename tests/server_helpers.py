@@ -4,8 +4,10 @@ helpers and generated tables."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import numpy as np
@@ -186,3 +188,24 @@ def big_table_csv(rows: int, seed: int = 0) -> bytes:
 
 
 BIG_COLUMNS = [(f"x{i}", "float") for i in range(8)] + [("group", "category")]
+
+
+INTERNAL = re.compile(
+    r"internal error \(reference ([0-9a-f]{8})\): the job failed unexpectedly; "
+    r"the platform's log has the details"
+)
+
+
+def internal_error_of_a_bug(platform: Any, api: httpx.Client) -> str:
+    """The ``exception`` of a report job whose input the platform wrote, corrupted in storage
+    (a bug as the worker sees it: a bare ValueError)."""
+    set_name = create_set(api, "iris_bug", k=10)
+    standard = create_job(api, set_name, "standard")
+    assert platform.wait_for_job(api, standard)["status"] == "finished"
+    [url] = api.get(f"/results/{standard}").json()["run_metadata"]
+    platform.storage.write_bytes(unquote(url.split("url=s3://", 1)[1]), b"{not json")
+    report = platform.wait_for_job(api, create_job(api, set_name, "report", [standard]))
+    assert report["status"] == "error", report
+    exception = str(report["exception"])
+    assert "Expecting" not in exception and "JSON" not in exception
+    return exception

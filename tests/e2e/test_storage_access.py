@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import fsspec
 import pandas as pd
 import pytest
+
 from server_helpers import create_job, create_set
 
 
@@ -28,7 +29,11 @@ def _s3(platform: Any, credentials: dict[str, str]) -> Any:
     return fs
 
 
-def test_upload_run_download_through_s3(platform: Any, iris_csv: bytes) -> None:
+# A live server (s3fs needs a socket), with a storage folder and with the S3 store behind the
+# endpoint (scale-out): what the official client's data path meets in both deployments.
+@pytest.mark.backends("sqlite", "scaleout")
+def test_upload_run_download_through_s3(live_platform: Any, iris_csv: bytes) -> None:
+    platform = live_platform
     user = platform.new_user()
     api = platform.client(user.api_key)
     prefix = api.get("/upload_url").json()

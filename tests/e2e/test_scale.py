@@ -5,16 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from server_helpers import create_job, create_set
+import pytest
 from sqlalchemy import select
 
 from avatars.server.db.models import Job
+from server_helpers import create_job, create_set
 
 
+# Every backend: the queue is shared through the database (SQLite's file lock, PostgreSQL's row
+# locks), and on the scale-out stack both processes submit to one Dask cluster.
+@pytest.mark.backends("sqlite", "postgres", "scaleout")
 def test_two_api_processes_share_the_queue(
-    platform_factory: Any, start_server: Any, iris_csv: bytes
+    live_platform_factory: Any, start_server: Any, iris_csv: bytes
 ) -> None:
-    first = platform_factory(env={"AVATAR_WORKERS": "1"})
+    # A heartbeat timeout far above any stall of a loaded machine: a job taken for lost would
+    # run again, legitimately, and hide what this test counts (claims).
+    first = live_platform_factory(
+        env={"AVATAR_WORKERS": "1", "AVATAR_HEARTBEAT_TIMEOUT_SECONDS": "120"}
+    )
     second = start_server(first.server.data_dir, first.server.env)
     first.upload(first.admin.api_key, "iris.csv", iris_csv)
     client = first.client(first.admin.api_key)

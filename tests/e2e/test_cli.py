@@ -1,7 +1,8 @@
 """The command line as a user runs it (subprocesses, from another folder): ``avatars serve``
 creates the platform and says how to make its first admin; ``avatars users create|list`` and
 ``avatars api-keys create`` work on that platform's data directory (or database) and refuse,
-creating nothing, where there is none; the generated secret key persists."""
+creating nothing, where there is none; the generated secret key persists; the access log of
+``avatars serve`` holds no secret."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy.engine import make_url
 
 
@@ -36,6 +38,9 @@ def _backend_env(fresh_database_url: str) -> dict[str, str]:
     return {"AVATAR_DATABASE_URL": fresh_database_url}
 
 
+# PostgreSQL too: the commands write to the database named by AVATAR_DATABASE_URL, where the
+# server reads; on SQLite everything (database, secret key) comes from the data directory.
+@pytest.mark.backends("sqlite", "postgres")
 def test_serve_then_users_and_keys_from_another_folder(
     tmp_path: Path, fresh_database_url: str, start_server: Any
 ) -> None:
@@ -121,6 +126,9 @@ def test_serve_then_users_and_keys_from_another_folder(
     assert server.log().count("nobody can log in") == 1  # the first start's only
 
 
+# PostgreSQL too: there the commands must tell an empty database from a platform's (and keep
+# its password out of the message); on SQLite, a folder without the platform's database.
+@pytest.mark.backends("sqlite", "postgres")
 def test_users_and_keys_refuse_a_folder_without_platform(
     tmp_path: Path, fresh_database_url: str
 ) -> None:
@@ -156,9 +164,20 @@ def test_users_and_keys_refuse_a_folder_without_platform(
     assert sorted(p.name for p in cwd.iterdir()) == []
 
 
-def test_first_start_creates_the_admin_once(platform: Any) -> None:
-    users = platform.client(platform.admin.api_key).get(
-        "/users", params={"email": "admin@example.com"}
+def test_refresh_tokens_stay_out_of_the_access_log(tmp_path: Any, start_server: Any) -> None:
+    env = {"AVATAR_ADMIN_EMAIL": "a@example.com", "AVATAR_ADMIN_PASSWORD": "admin-password-1"}
+    server = start_server(tmp_path / "data", env, log_level="info")
+    tokens = httpx.post(
+        f"{server.api_url}/login",
+        data={"username": "a@example.com", "password": "admin-password-1"},
+    ).json()
+    assert (
+        httpx.post(
+            f"{server.api_url}/refresh", params={"token": tokens["refresh_token"]}
+        ).status_code
+        == 200
     )
-    assert [u["role"] for u in users.json()] == ["admin"]
-    assert "nobody can log in" not in platform.server.log()
+    server.stop()
+    log = server.log()
+    assert "/api/refresh?token=[redacted]" in log
+    assert tokens["refresh_token"] not in log and "admin-password-1" not in log
