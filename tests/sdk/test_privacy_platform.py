@@ -39,7 +39,7 @@ def patients(n: int, seed: int, first_id: int = 1) -> pd.DataFrame:
 
 @pytest.fixture
 def manager(platform: Any, user: Any) -> Manager:
-    return Manager(base_url=platform.base_url, api_key=user.api_key)
+    return platform.manager(api_key=user.api_key)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_keys_and_pseudonyms_keyed_with_the_organizations_secret(
     again.run(jobs_to_run=[JobKind.standard])
     assert set(again.shuffled("patients")["email"]) <= digests
     other = platform.new_user(organization=f"other-{user.organization_id[:8]}")
-    elsewhere = Manager(base_url=platform.base_url, api_key=other.api_key)
+    elsewhere = platform.manager(api_key=other.api_key)
     theirs = elsewhere.create_runner("ids_other_org", seed=3)
     theirs.add_table("patients", table.head(50), primary_key="patient_id")
     theirs.set_parameters("patients", k=5, pseudonymized_columns={"email": HashSha256Strategy()})
