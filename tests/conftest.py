@@ -70,6 +70,8 @@ TESTS = Path(__file__).resolve().parent
 E2E_FOLDERS = [TESTS / "e2e", TESTS / "interop", TESTS / "scaleout"]
 #: Files whose every test is end-to-end, in folders of the fast tier.
 E2E_FILES = [TESTS / "web" / "test_browser.py"]  # Chromium against a live avatars serve
+#: Fixtures that start a live process: a test using one is end-to-end wherever it lives.
+E2E_FIXTURES = frozenset({"security_server"})  # one avatars serve for the security tests
 BACKENDS = ("sqlite", "postgres", "scaleout")
 BACKEND_MARKS = {
     "sqlite": [],
@@ -98,7 +100,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path in E2E_FILES or any(item.path.is_relative_to(f) for f in E2E_FOLDERS):
+        live = E2E_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if live or item.path in E2E_FILES or any(item.path.is_relative_to(f) for f in E2E_FOLDERS):
             item.add_marker(pytest.mark.e2e)
 
 

@@ -83,7 +83,7 @@ def test_serve_then_users_and_keys_from_another_folder(
         str(data_dir),
         cwd=elsewhere,
     )
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert again.returncode == 1 and "not available" in again.stderr
     key = _cli(
         env,
         "api-keys",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 import uuid
 from typing import Any
 
@@ -116,3 +117,68 @@ async def _outsider(client: Client, run_id: str) -> None:
         assert "no uploaded table" in await refusal(
             client, "describe_table", table="dataset:patients.csv"
         )
+
+
+def _raw_post(platform: Any, headers: str, body: bytes = b"") -> bytes:
+    """``POST /mcp`` over a bare socket: the answer, read until the server closes, after
+    sending ``headers`` and ``body`` (which may be shorter than the Content-Length declared:
+    an answer before the body must close the connection)."""
+    port = int(platform.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"POST /mcp HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode() + body)
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    return answer
+
+
+def test_mounted_server_bodies_are_bounded_and_read_after_the_key(platform: Any) -> None:
+    """Issue 16.2 at /mcp: the gate checks the API key before the MCP app reads a byte of the
+    body, the body is bounded by AVATAR_MAX_REQUEST_BYTES, and a deeply nested one is a
+    client error."""
+    key = platform.new_user().api_key
+    json_head = "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+    # no key: 401 with nothing of the declared 3 MB sent
+    answer = _raw_post(platform, json_head + f"Content-Length: {3 * 1024 * 1024}\r\n")
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:300]
+    assert b"www-authenticate: bearer" in answer.lower()
+    # a valid key, a body over the limit: 413 from Content-Length alone
+    declared = json_head + f"Authorization: Bearer {key}\r\nContent-Length: {200 * 1024**2}\r\n"
+    answer = _raw_post(platform, declared)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"AVATAR_MAX_REQUEST_BYTES" in answer
+    # nested 100,000 deep: refused as a parse error, not a crash
+    response = httpx.post(
+        f"{platform.base_url}/mcp",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+        },
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500, response.text[:300]
+
+
+def test_tools_call_the_api_back_over_the_socket_behind_a_tls_proxy() -> None:
+    """Behind a trusted proxy that terminates TLS, the request's scheme is the client's
+    (https, for the URLs handed out) but the tools' calls back go to the plain socket."""
+    from avatars.mcp.mount import own_base_url
+    from avatars.server.middleware import TrustedProxies
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    scope = {
+        "type": "http",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"x-forwarded-proto", b"https"), (b"x-forwarded-for", b"203.0.113.5")],
+    }
+    asyncio.run(TrustedProxies(app, ["127.0.0.1"])(scope, None, None))  # type: ignore[arg-type]
+    assert seen["scheme"] == "https" and seen["client"] == ("203.0.113.5", 0)
+    assert own_base_url(seen) == "http://127.0.0.1:8000"

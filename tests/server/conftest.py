@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from security_helpers import Served, serve
 
 
 @pytest.fixture
@@ -20,3 +22,19 @@ def user(platform: Any, iris_csv: bytes) -> Any:
 def api(platform: Any, user: Any) -> httpx.Client:
     """An HTTP client on /api authenticated as ``user``."""
     return platform.client(user.api_key)
+
+
+@pytest.fixture(scope="session")
+def security_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One ``avatars serve`` process for the security tests that need a process (bodies read
+    from a socket, memory, forwarded headers, file modes): started on a data directory it
+    creates, with AVATAR_MAX_REQUEST_BYTES of 4 MiB and one job worker. Tests that lock
+    accounts out use accounts of their own."""
+    root = tmp_path_factory.mktemp("security")
+    with serve(
+        root / "platform" / "data",
+        root / "server.log",
+        AVATAR_MAX_REQUEST_BYTES=str(4 * 1024 * 1024),
+        AVATAR_WORKERS="1",
+    ) as served:
+        yield served

@@ -31,6 +31,7 @@ from avatars.protocol.enums import JobKind, JobStatus
 from avatars.runner_config import RunnerConfig
 from avatars.server.db.models import ResourceSet
 from avatars.server.main import create_app
+from avatars.server.services import accounts
 from avatars.server.web import analysis, i18n
 from avatars.server.web.session import COOKIE_NAME
 
@@ -124,11 +125,15 @@ def test_the_password_reset_flow_ends_every_session(
     visitor = web.browser()
     forgot = visitor.get("/password/forgot")
     assert "Reset a forgotten password" in text_of(forgot.text)
-    with caplog.at_level(logging.WARNING, logger="avatars.server.mail"):
+    with caplog.at_level(logging.DEBUG):
         sent = visitor.submit("/password/forgot", {"email": person.email})
     assert sent.status_code == 303
-    token = re.search(r"token ([0-9a-f-]{36})", caplog.text)
-    assert token, caplog.text
+    # Without SMTP no token goes to the log (issue 16.6): an admin issues one, as
+    # `avatars users reset-password` does.
+    assert "avatars users reset-password" in caplog.text
+    _user, issued = accounts.issue_reset_token(web.state, person.email)
+    token = re.fullmatch(r"([0-9a-f-]{36})", issued)
+    assert token and issued not in caplog.text
     reset_page = visitor.get(sent.headers["location"])
     assert "a reset code has been sent" in text_of(reset_page.text)
     assert f'value="{person.email}"' in reset_page.text

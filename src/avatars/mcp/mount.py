@@ -29,6 +29,7 @@ from avatars.mcp.platform import PlatformRuns
 from avatars.mcp.runs import Runs
 from avatars.mcp.server import Access, create_server
 from avatars.server.deps import AppState, run_db
+from avatars.server.middleware import SOCKET_SCHEME_KEY
 from avatars.server.services import keys
 from avatars.server.services.context import Caller
 from avatars.server.services.errors import Unauthenticated
@@ -103,14 +104,19 @@ class CallerAccess(Access):
 
 
 def _own_base_url() -> str:
-    """This server's address as the current request reached it (the listening socket, not
-    the Host header a client chose), for the SDK's calls back to the API."""
-    scope = get_http_request().scope
+    return own_base_url(get_http_request().scope)
+
+
+def own_base_url(scope: Scope) -> str:
+    """This server's address as the request of ``scope`` reached it (the listening socket
+    and its scheme, not the Host header a client chose nor the scheme a TLS-terminating
+    proxy told), for the SDK's calls back to the API."""
     host, port = scope.get("server") or (None, None)
     if not host or port is None:
         raise UsageError("this server listens on a socket without an address: use TCP")
     shown = f"[{host}]" if ":" in str(host) else str(host)
-    scheme = "https" if scope.get("scheme") == "https" else "http"
+    socket_scheme = scope.get(SOCKET_SCHEME_KEY, scope.get("scheme"))
+    scheme = "https" if socket_scheme == "https" else "http"
     return f"{scheme}://{shown}:{port}"
 
 

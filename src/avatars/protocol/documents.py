@@ -14,8 +14,9 @@ in :mod:`avatars.protocol.schema`.
 
 Tolerance: fields this module does not know are kept (newer clients add some), and documents
 of unknown kinds are kept as :class:`GenericDocument`; only a job that needs one fails.
-Bounds: a set is at most :data:`MAX_YAML_BYTES` long and nests at most :data:`MAX_YAML_DEPTH`
-levels; both are checked before the documents are built.
+Bounds: a set is at most :data:`MAX_YAML_BYTES` long, nests at most :data:`MAX_YAML_DEPTH`
+levels and expands (aliases included) to at most :data:`MAX_YAML_NODES` values; all are
+checked before the documents are built.
 
 Pure pydantic and PyYAML: no server import.
 """
@@ -52,6 +53,7 @@ __all__ = [
     "DOCUMENT_TYPES",
     "MAX_YAML_BYTES",
     "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
     "PARAMETER_KINDS",
     "AdviceDocument",
     "AdviceOptions",
@@ -85,6 +87,9 @@ __all__ = [
 MAX_YAML_BYTES = 16 * 1024 * 1024
 #: Deepest nesting of mappings and sequences accepted (real sets nest about 8 levels).
 MAX_YAML_DEPTH = 64
+#: Most values (scalars, mappings, sequences) a set may hold once its aliases are expanded
+#: (real sets hold a few hundred).
+MAX_YAML_NODES = 1_000_000
 
 #: Kept under the old name: the results spec of a parameters document.
 Results = ResultsSpec
@@ -469,19 +474,29 @@ class ResourceSet:
 
 
 def check_yaml_bounds(
-    text: str, *, max_bytes: int = MAX_YAML_BYTES, max_depth: int = MAX_YAML_DEPTH
+    text: str,
+    *,
+    max_bytes: int = MAX_YAML_BYTES,
+    max_depth: int = MAX_YAML_DEPTH,
+    max_nodes: int = MAX_YAML_NODES,
 ) -> None:
-    """Refuse a YAML text that is too long or nests too deeply, before building anything.
+    """Refuse a YAML text that is too long, nests too deeply or expands to too many nodes,
+    before building anything.
 
     PyYAML's parser is iterative but its constructor recurses: a document nested thousands
-    of levels deep would exhaust the stack. The events are counted instead, which costs one
+    of levels deep would exhaust the stack. Aliases are shared when loaded but expanded by
+    whatever walks the documents later (validation, serialization): nine levels of ten
+    aliases of the one before ("billion laughs") are a few hundred bytes and 10^9 nodes. So
+    the events are counted, each alias as the size of the node it repeats, which costs one
     more pass over a text of a few kilobytes.
     """
     size = len(text.encode("utf-8", errors="replace"))
     if size > max_bytes:
         problem = f"the resource set is {size} bytes long, more than the limit of {max_bytes}"
         raise ResourceSetError([ResourceSetIssue("YAML", "", problem)])
-    depth = 0
+    depth = nodes = 0
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, node count at its start)
+    sizes: dict[str, int] = {}  # anchor -> nodes of the anchored node, aliases expanded
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -489,8 +504,22 @@ def check_yaml_bounds(
                 if depth > max_depth:
                     problem = f"the YAML nests more than {max_depth} levels deep"
                     raise ResourceSetError([ResourceSetIssue("YAML", "", problem)])
+                nodes += 1
+                open_nodes.append((event.anchor, nodes))
             elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 depth -= 1
+                anchor, start = open_nodes.pop()
+                if anchor is not None:
+                    sizes[anchor] = nodes - start + 1
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                nodes += sizes.get(event.anchor or "", 1)
+            if nodes > max_nodes:
+                problem = f"the YAML expands to more than {max_nodes} values (aliases included)"
+                raise ResourceSetError([ResourceSetIssue("YAML", "", problem)])
     except yaml.YAMLError as exc:
         raise ResourceSetError([ResourceSetIssue("YAML", "", f"not valid YAML: {exc}")]) from None
 

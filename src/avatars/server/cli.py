@@ -100,13 +100,18 @@ def _platform_database(settings: Settings) -> Database | None:
     return db
 
 
-def _database(data_dir: Path | None) -> Database:
-    """The platform database the command works on; exits with a message when there is none."""
+def _platform(data_dir: Path | None) -> tuple[Settings, Database]:
+    """The settings and the platform database the command works on; exits with a message
+    when there is none."""
     settings = _settings(data_dir)
     db = _platform_database(settings)
     if db is None:
         raise _fail(_missing_platform(settings))
-    return db
+    return settings, db
+
+
+def _database(data_dir: Path | None) -> Database:
+    return _platform(data_dir)[1]
 
 
 class _RedactTokens(logging.Filter):
@@ -162,9 +167,14 @@ def serve(
     )
     if settings.mcp:
         typer.echo(f"avatars: MCP for assistants at http://{host}:{port}/mcp", err=True)
+    # Everything this process and its workers create (database, journals, uploads, results,
+    # temporary files) is for the platform's account alone (docs/security.md).
+    os.umask(0o077)
     app = create_app(settings)
     logging.getLogger("uvicorn.access").addFilter(_RedactTokens())
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=True)
+    # Forwarded headers are the application's business: it believes them only from the
+    # proxies of AVATAR_TRUSTED_PROXIES (uvicorn would trust any loopback client).
+    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
 
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -187,7 +197,7 @@ def users_create(
     from avatars.server.services import accounts
     from avatars.server.services.errors import ServiceError
 
-    db = _database(data_dir)  # before the password prompt: no platform, no question
+    settings, db = _platform(data_dir)  # before the password prompt: no platform, no question
     try:
         password = password or os.environ.get("AVATAR_NEW_PASSWORD")
         if password is None:
@@ -201,6 +211,7 @@ def users_create(
                 username=username,
                 password=password,
                 role=accounts.ADMIN_ROLE if admin else accounts.USER_ROLE,
+                min_password_length=settings.password_min_length,
             )
             typer.echo(
                 f"created {user.role} {user.email} ({user.id}) in organization {organization}"
@@ -225,6 +236,40 @@ def users_list(data_dir: DataDir = None) -> None:
         db.dispose()
 
 
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Option(help="The user's e-mail or user name")],
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a password-reset token for a user and print it, to hand over to them.
+
+    This is how passwords are reset on a platform without SMTP (AVATAR_SMTP_HOST): the
+    server never writes a reset token to its log. The token is single use and valid
+    AVATAR_PASSWORD_RESET_MINUTES (default 60)."""
+    from avatars.server.clock import utc_now
+    from avatars.server.services import accounts
+
+    settings, db = _platform(data_dir)
+    try:
+        with db.writing() as session:
+            user = accounts.find_login_user(session, email)
+            if user is None:
+                raise _fail(f"no user {email}")
+            minutes = settings.password_reset_minutes
+            token = accounts.new_reset_token(session, user, minutes=minutes, now=utc_now())
+            address = user.email
+        typer.echo(token)
+        typer.echo(
+            f"Reset token for {address}: single use, valid {minutes:g} minutes. The user sets "
+            "a new password with it (e-mail, token, new password) through POST "
+            "/api/login/reset_password, Manager.reset_password(...) or "
+            "ApiClient.reset_password(...).",
+            err=True,
+        )
+    finally:
+        db.dispose()
+
+
 @keys_app.command("create")
 def api_keys_create(
     email: Annotated[str, typer.Option(help="The user the key belongs to")],
@@ -241,7 +286,7 @@ def api_keys_create(
     db = _database(data_dir)
     try:
         with db.writing() as session:
-            user = accounts.live_user_with(session, email=email.strip().lower(), username=email)
+            user = accounts.find_login_user(session, email)
             if user is None:
                 raise _fail(f"no user {email}")
             _, plaintext = keys.issue_key(session, user.id, name, days)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = "avatars-data"
 
@@ -53,15 +54,48 @@ class Settings(BaseSettings):
     access_token_minutes: float = 15.0
     refresh_token_days: float = 7.0
     password_reset_minutes: float = 60.0
-    storage_credential_days: float = 7.0
+    storage_credential_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="lifetime of the S3 key pairs /access hands out; they also end with the "
+        "API key or session that obtained them",
+    )
 
     web_session_idle_minutes: float = Field(
         default=60.0, gt=0, description="a web session unused that long ends"
     )
 
-    # -- login rate limit ----------------------------------------------------------------
-    login_max_failures: int = 5
-    login_failure_window_seconds: int = 900
+    # -- rate limits (avatars.server.services.ratelimit) -----------------------------------
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins of one account from one client per window"
+    )
+    login_max_failures_per_account: int = Field(
+        default=20, ge=1, description="failed logins of one account, from any client, per window"
+    )
+    login_max_failures_per_client: int = Field(
+        default=50, ge=1, description="failed logins from one client, to any account, per window"
+    )
+    login_failure_window_seconds: int = Field(default=900, ge=1)
+    password_reset_max_per_address: int = Field(
+        default=5, ge=1, description="reset requests for one address per hour"
+    )
+    password_reset_max_per_client: int = Field(
+        default=30, ge=1, description="reset requests from one client per hour"
+    )
+    password_min_length: int = Field(default=8, ge=8, le=64)
+
+    # -- HTTP ----------------------------------------------------------------------------
+    max_request_bytes: int = Field(
+        default=16 * 1024**2,
+        ge=1024,
+        description="largest request body of any endpoint but uploads (413 beyond); uploads "
+        "(PUT /datasets, /storage) have max_upload_bytes",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; none by default",
+    )
 
     # -- jobs ----------------------------------------------------------------------------
     workers: int = Field(default=1, ge=1, description="jobs running at once in this process")
@@ -118,6 +152,29 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        # AVATAR_TRUSTED_PROXIES=10.0.0.5,10.1.0.0/16 (a JSON list works too).
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {entry!r} is not an IP address or network (CIDR)"
+                ) from None
+        return value
+
     @field_validator("storage_options", mode="before")
     @classmethod
     def _json_options(cls, value: Any) -> Any:
@@ -169,7 +226,9 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            from avatars.server.private_files import make_private_dirs
+
+            make_private_dirs(self.data_dir)
             # O_EXCL: when several processes start together exactly one writes the file.
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

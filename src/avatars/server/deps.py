@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from avatars.server.middleware import CALLER_SCOPE_KEY
 from avatars.server.services import accounts, keys
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import Forbidden, Unauthenticated
@@ -106,8 +107,17 @@ def _authenticate_in_own_connection(request: Request) -> Caller:
         return authenticate(request, connection)
 
 
-async def get_caller(request: Request) -> Caller:
+async def authenticate_request(request: Request) -> Caller:
+    """The caller of ``request``, from its headers alone (:class:`Unauthenticated`)."""
     return await run_db(state_of(request), _authenticate_in_own_connection, request)
+
+
+async def get_caller(request: Request) -> Caller:
+    # Requests with a body were authenticated before it was read (middleware.RequestGuard).
+    caller = request.scope.get(CALLER_SCOPE_KEY)
+    if isinstance(caller, Caller):
+        return caller
+    return await authenticate_request(request)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

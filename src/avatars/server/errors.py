@@ -88,6 +88,20 @@ def service_error_response(exc: ServiceError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+def early_error_response(exc: BaseException) -> JSONResponse | None:
+    """The answer to what authenticating a request raised before the application ran (the
+    request guard of :mod:`avatars.server.middleware`), or None for a bug (re-raised)."""
+    if isinstance(exc, ServiceError):
+        return service_error_response(exc)
+    if isinstance(exc, OperationalError):
+        return JSONResponse(
+            error_body("the database is unavailable; retry later"),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    return None
+
+
 def error_body(message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": {"message": message, **extra}, "message": message}
 

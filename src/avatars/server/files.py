@@ -13,8 +13,11 @@ as the only and last query parameter (the client takes the extension from the UR
 
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import parse_qs, quote, urlsplit
+
+from avatars.protocol.enums import PlotKind
 
 RESULTS_DIR = "results"
 SETS_DIR = "sets"
@@ -80,3 +83,24 @@ def parse_storage_url(url: str) -> tuple[str, str]:
                 continue
         break
     raise BadStorageUrl(f"not a storage URL: {url!r}; expected s3://<bucket>/<key>")
+
+
+#: File names of the reports and figures a job writes (``report.html``, ``report.pdf``,
+#: ``<table>.<plot kind>.html``).
+_REPORT_FILE = re.compile(
+    r"report\.(?:html|pdf)|[^/]+\.(?:" + "|".join(re.escape(k.value) for k in PlotKind) + r")\.html"
+)
+
+
+def is_report(bucket: str, key: str) -> bool:
+    """Whether ``bucket/key`` is where a job writes a report or a figure (``<N>d/results/
+    <set>/<job>/<file>``): the documents the storage endpoint shows inline, sandboxed; every
+    other object is served as a download. Only the place and the name are judged, so an
+    object a user put there is shown sandboxed too, which is why the sandbox matters."""
+    parts = key.split("/")
+    return (
+        len(parts) == 5
+        and re.fullmatch(r"\d+d", parts[0]) is not None
+        and parts[1] == RESULTS_DIR
+        and _REPORT_FILE.fullmatch(parts[4]) is not None
+    )

@@ -1,8 +1,8 @@
-"""Password-reset delivery: by e-mail when SMTP is configured, else to the server log.
+"""Password-reset delivery by e-mail (SMTP settings ``AVATAR_SMTP_*``).
 
-Without SMTP the token is logged (at WARNING, so that it shows with default settings) for the
-administrator to pass on: that is the documented way to reset a password on the embedded
-setup. It is the only secret this server ever logs.
+A token is never written to a log: whoever reads logs could take the account over. Without
+SMTP there is no delivery; an admin issues a token with ``avatars users reset-password``
+(:func:`avatars.server.services.accounts.request_password_reset` says so in the log).
 """
 
 from __future__ import annotations
@@ -33,14 +33,9 @@ def _send(settings: Settings, message: EmailMessage) -> None:
 
 
 def deliver_reset_token(settings: Settings, email: str, token: str, minutes: float) -> None:
+    """Send ``token`` to ``email`` in the background (nothing happens without SMTP)."""
     if not settings.smtp_host:
-        log.warning(
-            "password reset requested for %s: token %s (valid %g minutes; no SMTP configured, "
-            "so it is only written here)",
-            email,
-            token,
-            minutes,
-        )
+        log.error("no SMTP server configured (AVATAR_SMTP_HOST): the reset e-mail was not sent")
         return
     message = EmailMessage()
     message["From"] = settings.smtp_from

@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.types import ASGIApp, Scope
 
 from avatars import __version__
 from avatars.protocol.enums import ObjectType, Verb
@@ -31,11 +33,15 @@ from avatars.server.clock import Clock, utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, upgrade_database
 from avatars.server.db.models import User
-from avatars.server.deps import AppState
-from avatars.server.errors import install_error_handlers
+from avatars.server.deps import AppState, authenticate_request
+from avatars.server.docs import install_docs
+from avatars.server.errors import early_error_response, install_error_handlers
+from avatars.server.files import is_report
 from avatars.server.jobs import lifecycle
 from avatars.server.jobs.dispatcher import Dispatcher
 from avatars.server.jobs.executors import Executor, LocalExecutor
+from avatars.server.middleware import BodyRules, RequestGuard, SecurityHeaders, TrustedProxies
+from avatars.server.private_files import exposed_paths
 from avatars.server.retention import delete_expired
 from avatars.server.routers import (
     api_keys,
@@ -49,6 +55,7 @@ from avatars.server.routers import (
     users,
 )
 from avatars.server.services import accounts
+from avatars.server.services.context import Caller
 from avatars.server.services.events import record_event
 from avatars.server.services.results import principal_resolver
 from avatars.server.storage import Storage
@@ -56,6 +63,23 @@ from avatars.server.storage import Storage
 log = logging.getLogger(__name__)
 
 STALE_UPLOAD_AGE = dt.timedelta(days=1)
+
+#: The only requests whose body is read without authentication (small forms). Any other
+#: request with a body is authenticated first (avatars.server.middleware.BodyRules).
+PUBLIC_BODIES = frozenset(
+    {
+        ("POST", "/api/login"),
+        ("POST", "/api/refresh"),
+        ("GET", "/api/refresh"),
+        ("POST", "/api/login/forgotten_password"),
+        ("POST", "/api/login/reset_password"),
+    }
+)
+#: Streamed uploads, bounded by AVATAR_MAX_UPLOAD_BYTES (the S3 endpoint bounds its own).
+UPLOADS = (("PUT", re.compile(r"/api/datasets/[^/]+")),)
+#: The web pages' uploads (avatars.server.web.pages), bounded by AVATAR_MAX_UPLOAD_BYTES; the
+#: pages check their session cookie themselves.
+WEB_UPLOADS = (("PUT", re.compile(r"/uploads/[^/]+")), ("POST", re.compile(r"/runs/new")))
 
 _S3_VERBS = {
     "GetObject": Verb.download,
@@ -112,6 +136,7 @@ def _mount_storage(app: FastAPI, state: AppState) -> None:
         on_event=_s3_event_hook(state),
         max_object_size=state.settings.max_upload_bytes,
         clock=state.clock,
+        inline_object=is_report,
     )
     app.include_router(router, prefix="/storage", include_in_schema=False)
 
@@ -134,6 +159,28 @@ def _housekeeping(state: AppState, stop: threading.Event) -> None:
             log.exception("housekeeping failed")
         if stop.wait(settings.housekeeping_interval_seconds):
             return
+
+
+def warn_if_exposed(settings: Settings) -> None:
+    """Warn about the platform's files that others than its account may read (they are
+    created private, 0700/0600; older ones, or ones made by hand, may not be)."""
+    from sqlalchemy.engine import make_url
+
+    paths: list[object] = [settings.data_dir, settings.data_dir / "secret_key"]
+    if settings.is_sqlite:
+        database = make_url(settings.database_url).database
+        if database and database != ":memory:":
+            paths += [database, f"{database}-wal", f"{database}-shm"]
+    if "://" not in settings.storage_url or settings.storage_url.startswith("file://"):
+        paths.append(settings.storage_url.removeprefix("file://"))
+    for path, mode in exposed_paths(str(p) for p in paths):
+        log.warning(
+            "%s has mode %s: others than this account may read the platform's data. "
+            "Fix it with: chmod -R go-rwx %s",
+            path,
+            oct(mode),
+            path,
+        )
 
 
 def _start_jobs(state: AppState) -> Dispatcher:
@@ -207,6 +254,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_if_exposed(settings)
         upgrade_database(db)
         accounts.ensure_admin(state)
         if not accounts.has_users(state):
@@ -231,12 +279,12 @@ def create_app(
             state.background.shutdown(wait=True)
             db.dispose()
 
-    app = FastAPI(
+    app = _Platform(
         title="Avatar API",
         version=__version__,
         description="The open Avatar platform: anonymization by the avatar method.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package: avatars.server.docs
         redoc_url=None,
         lifespan=lifespan,
         # A redirect has no body nor Content-Type, which the official client needs (§2.1).
@@ -246,6 +294,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, login, users, api_keys, resources, jobs, results, datasets, event_logs):
         app.include_router(module.router, prefix="/api")
+    install_docs(app)
 
     if mcp_app is not None:
         from avatars.mcp.mount import mcp_route
@@ -254,4 +303,40 @@ def create_app(
     _mount_storage(app, state)
     # The pages at "/", last: after /api, /mcp and /storage, which they must not shadow.
     web.install(app)
+    _install_guards(app, settings)
     return app
+
+
+class _Platform(FastAPI):
+    """The application, whose every response, errors of the last resort included, carries the
+    security headers (:class:`SecurityHeaders` wraps the whole middleware stack)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def _install_guards(app: FastAPI, settings: Settings) -> None:
+    """The request guard (body limits, authentication before bodies, JSON depth) inside the
+    trusted-proxy rewriting, which must come first: the guard records the client address."""
+
+    async def authenticate(scope: Scope) -> Caller:
+        return await authenticate_request(Request(scope))
+
+    rules = BodyRules(
+        public=PUBLIC_BODIES,
+        uploads=UPLOADS,
+        self_guarded=("/storage",),
+        # /mcp: its gate checks the bearer API key before the MCP app reads the body
+        gated=("/mcp",),
+        api_prefixes=("/api",),
+        web_uploads=WEB_UPLOADS,
+        max_request_bytes=settings.max_request_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(
+        RequestGuard,
+        policy_of=rules.policy_of,
+        authenticate=authenticate,
+        respond=early_error_response,
+    )
+    app.add_middleware(TrustedProxies, proxies=settings.trusted_proxies)

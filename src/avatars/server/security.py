@@ -1,6 +1,7 @@
 """Secrets: password hashing, access tokens, API keys, refresh tokens, storage credentials.
 
-- Passwords are low-entropy, so they get argon2 (slow on purpose).
+- Passwords are low-entropy, so they get argon2 (slow on purpose); which passwords are
+  accepted is :mod:`avatars.server.services.passwords`'s rule.
 - API keys, refresh tokens and reset tokens are random with at least 122 bits of entropy:
   a single SHA-256 is enough to store them (nobody can brute-force the preimage) and it keeps
   the per-request cost of ``api-key-v1`` authentication in microseconds.
@@ -29,7 +30,6 @@ API_KEY_PREFIX = "avatars_api_key"
 #: Length of every key: the official client warns about keys of another length.
 API_KEY_LENGTH = len(API_KEY_PREFIX) + 1 + 36 + 1 + 43
 ACCESS_KEY_ID_PREFIX = "AVK"
-MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so that a login for an unknown name takes
@@ -49,13 +49,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-
-
-def password_problem(password: str) -> str | None:
-    """Why a new password is refused, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-    return None
 
 
 # -- high-entropy tokens ----------------------------------------------------------------------

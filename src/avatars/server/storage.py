@@ -11,6 +11,9 @@ endpoint and keys). Writes are atomic: an object becomes visible only when its w
 without error, so a failed or truncated upload never leaves a partial object behind.
 
 Reads and writes stream in bounded chunks; nothing here holds a whole object in memory.
+
+In a local folder, directories are created 0700 and objects 0600
+(:mod:`avatars.server.private_files`): uploads are for the platform's account only.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from typing import Any, BinaryIO
 import fsspec
 import fsspec.asyn
 from fsspec.implementations.local import LocalFileSystem
+
+from avatars.server.private_files import PRIVATE_FILE_MODE, make_private_dirs, open_private
 
 #: Size of the blocks streamed by :meth:`Storage.iter_read`.
 READ_BLOCK_SIZE = 1024 * 1024
@@ -107,9 +112,9 @@ class AtomicWriter:
         self._final = final
         if storage.is_local:
             parent = posixpath.dirname(final)
-            fs.makedirs(parent, exist_ok=True)
+            make_private_dirs(parent)
             self._tmp: str | None = posixpath.join(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}")
-            self._file: Any = open(self._tmp, "wb")  # noqa: SIM115 - closed in commit/discard
+            self._file: Any = os.fdopen(open_private(self._tmp), "wb")
         else:
             # Remote stores (S3...) publish an object only when its upload completes,
             # and discard() aborts the multipart upload: atomic by construction.
@@ -224,7 +229,7 @@ class Storage:
         self.root_url = root_url
         self.is_local = isinstance(fs, LocalFileSystem)
         if self.is_local:
-            fs.makedirs(self.root, exist_ok=True)
+            make_private_dirs(self.root)
 
     # -- addressing ---------------------------------------------------------------------
     def path(self, key: str) -> str:
@@ -354,12 +359,13 @@ class Storage:
         src, dst = self.path(source), self.path(destination)
         try:
             if self.is_local:
-                self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+                make_private_dirs(posixpath.dirname(dst))
                 tmp = posixpath.join(posixpath.dirname(dst), f"{_TMP_PREFIX}{uuid.uuid4().hex}")
                 try:
-                    os.link(src, tmp)
+                    os.link(src, tmp)  # the same file: its mode is the source's
                 except OSError:  # another filesystem, or links not supported
                     self.fs.copy(src, tmp)
+                    os.chmod(tmp, PRIVATE_FILE_MODE)
                 os.replace(tmp, dst)
             else:
                 self.fs.copy(src, dst)
@@ -385,8 +391,8 @@ class Storage:
         dst = self.path(destination)
         tmp = posixpath.join(posixpath.dirname(dst), f"{_TMP_PREFIX}{uuid.uuid4().hex}")
         try:
-            self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
-            with open(tmp, "wb", buffering=0) as out:
+            make_private_dirs(posixpath.dirname(dst))
+            with os.fdopen(open_private(tmp), "wb", buffering=0) as out:
                 for source in sources:
                     with open(self.path(source), "rb", buffering=0) as src:
                         _copy_file(src, out)

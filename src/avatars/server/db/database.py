@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from avatars.server.private_files import make_private_dirs, touch_private
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -40,7 +42,10 @@ def normalize_url(url: str) -> str:
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # The database holds every account: 0600 in a 0700 folder. SQLite gives its journals
+        # (-wal, -shm) the database file's mode.
+        make_private_dirs(Path(parsed.database).parent)
+        touch_private(parsed.database)
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},

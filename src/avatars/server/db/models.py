@@ -150,25 +150,47 @@ class PasswordResetToken(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column()
 
 
-class LoginAttempt(Base):
-    """A failed login, counted per (username, client address) for the rate limit."""
+class LoginName(Base):
+    """A name a user logs in with: their e-mail, and their user name if they have one, in one
+    normalized namespace (:func:`avatars.server.services.identities.identity_key`). The name
+    is the primary key, so no two live users can answer to the same login, whatever the
+    organization or the letter case. A deleted user's names are released."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key", "username", "ip", "created_at"),)
+    __tablename__ = "login_names"
+
+    name: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class RateLimitEvent(Base):
+    """One counted event (a failed login, a reset request) of a rate limit: ``bucket`` names
+    the limit, ``key_hash`` is a SHA-256 of what is limited (an account, a client address),
+    so that the table holds no address or e-mail in clear
+    (:mod:`avatars.server.services.ratelimit`)."""
+
+    __tablename__ = "rate_limit_events"
+    __table_args__ = (Index("ix_rate_limit_events_key", "bucket", "key_hash", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(320))
-    ip: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    bucket: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
 
 
 class StorageCredential(Base):
-    """A user's key pair for the S3 endpoint. The secret is derived, never stored."""
+    """A key pair for the S3 endpoint, handed out by ``/access`` under a grant: the API key
+    (``api_key_id``) or the login session (``session_id``, a refresh-token family) that asked
+    for it. It lives as long as its grant and at most ``storage_credential_minutes``. The
+    secret is derived, never stored."""
 
     __tablename__ = "storage_credentials"
 
     access_key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_keys.id", name="fk_storage_credentials_api_key_id"), index=True
+    )
+    session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     expires_at: Mapped[dt.datetime | None] = mapped_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column()

@@ -77,6 +77,7 @@ from avatars.protocol.results import (
     tabular_file_name,
 )
 from avatars.protocol.schema import Table
+from avatars.server.bounds import DocumentTooDeep, load_json
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
@@ -197,6 +198,16 @@ def _store_file(job: JobInput, name: str, write: Callable[[Any], None]) -> str:
                 out.write(block)
     job.written.append(key)
     return key
+
+
+def _read_json(job: JobInput, key: str) -> Any:
+    """A JSON result of an earlier job, read back (bounded: it may have been replaced
+    through the storage endpoint)."""
+    try:
+        return load_json(job.storage.read_bytes(key))
+    except (DocumentTooDeep, ValueError) as exc:
+        name = posixpath.basename(key)
+        raise JobError(f"the result file {name} is not a readable JSON document: {exc}") from None
 
 
 def write_frame(job: JobInput, df: pd.DataFrame, name: str, fmt: ResultFormat) -> str:
@@ -669,7 +680,7 @@ def _augmentation_sources(job: JobInput, standard: Job, table: str) -> Any:
     key = prefix + SOURCES_FILE.format(table=escape_table_name(table))
     if not job.storage.exists(key):
         return None
-    return np.asarray(json.loads(job.storage.read_bytes(key)), dtype=np.int64)
+    return np.asarray(_read_json(job, key), dtype=np.int64)
 
 
 def _differential_privacy_note(job: JobInput, spec: ParametersSpec, table: Table) -> Any:
@@ -683,7 +694,7 @@ def _differential_privacy_note(job: JobInput, spec: ParametersSpec, table: Table
     if standard is None:
         return None
     for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
-        note = metrics_note(json.loads(job.storage.read_bytes(key)))
+        note = metrics_note(_read_json(job, key))
         if note is not None:
             return note
     return None
@@ -946,7 +957,7 @@ def _report_inputs(job: JobInput, shape: ShapeReport | None = None) -> dict[str,
     if standard is not None:
         outputs = standard.outputs or {}
         for key in outputs.get(ResultKind.run_metadata.value, []):
-            run_metadata = json.loads(job.storage.read_bytes(key))
+            run_metadata = _read_json(job, key)
             name = run_metadata.get("table_name")
             if name:
                 entry(name)["run_metadata"] = run_metadata
@@ -992,7 +1003,7 @@ def _metrics_documents(job: JobInput, ancestors: list[Job]) -> dict[str, dict[st
             (ResultKind.signal_metrics, "signal"),
         ):
             for key in (parent.outputs or {}).get(kind.value, []):
-                value = json.loads(job.storage.read_bytes(key))
+                value = _read_json(job, key)
                 name = (value.get("metadata") or {}).get("table_name")
                 if name:
                     found.setdefault(name, {}).setdefault(field_name, []).append(value)

@@ -54,7 +54,6 @@ report.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -90,6 +89,7 @@ from avatars.server.jobs.handlers import (
     _check_spec,
     _exclusion,
     _imputation,
+    _read_json,
     _readable,
     _result_format,
     _scaled,
@@ -805,7 +805,7 @@ def report_extras(job: JobInput, ancestors: Sequence[Any], standard: Any) -> dic
     for key in ((standard.outputs or {}) if standard is not None else {}).get(
         ResultKind.run_metadata.value, []
     ):
-        value = json.loads(job.storage.read_bytes(key))
+        value = _read_json(job, key)
         if isinstance(value.get("tables"), dict):
             run_metadata = value
     if run_metadata is None:
@@ -815,11 +815,11 @@ def report_extras(job: JobInput, ancestors: Sequence[Any], standard: Any) -> dic
     for parent in ancestors:
         outputs = parent.outputs or {}
         for key in outputs.get(ResultKind.signal_metrics.value, []):
-            document = json.loads(job.storage.read_bytes(key))
+            document = _read_json(job, key)
             for link in (document.get("multi_table") or {}).get("links") or []:
                 links.setdefault((link["parent"], link["child"], link["foreign_key"]), link)
         for key in outputs.get(ResultKind.privacy_metrics.value, []):
-            document = json.loads(job.storage.read_bytes(key))
+            document = _read_json(job, key)
             metadata = document.get("metadata") or {}
             privacy.append(
                 {

@@ -1,9 +1,11 @@
 """Login, token refresh, logout and password reset (protocol.md §2.2, §2.3 "Auth").
 
-- ``POST /login``: OAuth2 password grant (form); rate limited per user name and address
-  (429 with ``Retry-After``).
+- ``POST /login``: OAuth2 password grant (form); failed logins are limited per account and
+  client address, per account and per client address (429 with ``Retry-After``).
 - ``POST /refresh?token=``: single-use refresh tokens; a replayed one revokes its session.
-- ``POST /login/forgotten_password`` / ``POST /login/reset_password``: single-use tokens.
+- ``POST /login/forgotten_password`` / ``POST /login/reset_password``: single-use tokens, sent
+  by e-mail only (an admin issues one with ``avatars users reset-password`` otherwise);
+  requests are limited per address and per client.
 
 The rules are in :mod:`avatars.server.services.accounts`.
 """
@@ -23,6 +25,7 @@ from avatars.protocol.wire import (
 from avatars.server.deps import CurrentCaller, State, client_ip
 from avatars.server.routers import AUTH_ERRORS, errors
 from avatars.server.services import accounts
+from avatars.server.services.passwords import MAX_PASSWORD_LENGTH
 
 router = APIRouter(tags=["auth"])
 
@@ -43,7 +46,7 @@ def login(
     request: Request,
     state: State,
     username: Annotated[str, Form(max_length=320)],
-    password: Annotated[str, Form(max_length=1024)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     scope: Annotated[str, Form()] = "",
     client_id: Annotated[str | None, Form()] = None,
@@ -82,11 +85,11 @@ def logout(state: State, caller: CurrentCaller) -> Message:
 @router.post(
     "/login/forgotten_password",
     response_model=Message,
-    responses=errors(422),
-    summary="Send a password reset token",
+    responses=errors(422, 429),
+    summary="Send a password reset token (by e-mail)",
 )
-def forgotten_password(body: ForgottenPasswordRequest, state: State) -> Message:
-    accounts.request_password_reset(state, body.email)
+def forgotten_password(body: ForgottenPasswordRequest, request: Request, state: State) -> Message:
+    accounts.request_password_reset(state, body.email, ip=client_ip(request))
     # The same answer whether or not the address is known.
     return Message(message="if this address belongs to a user, a reset token has been sent")
 

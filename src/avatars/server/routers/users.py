@@ -65,7 +65,7 @@ def find_users(
 @router.post(
     "",
     response_model=User,
-    responses=errors(403, 409),
+    responses=errors(403, 409, 429),
     summary="Create a user in the caller's organization (admins)",
 )
 def create_user(body: CreateUser, state: State, caller: AdminCaller) -> User:

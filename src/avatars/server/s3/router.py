@@ -30,7 +30,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -131,6 +131,32 @@ _RESPONSE_OVERRIDES = {
     "response-expires": "expires",
 }
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+#: Objects are served as downloads, in a sandbox that runs nothing, whatever their type: an
+#: HTML file put into storage must not run on the platform's origin (stored XSS), even
+#: through a presigned link that asks for ``response-content-type=text/html``.
+DOWNLOAD_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
+#: The platform's own HTML reports and figures are shown inline, sandboxed without
+#: ``allow-same-origin``: their scripts (plotly) run in an opaque origin with no access to
+#: the platform, no network and no forms.
+REPORT_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval' "
+    "https://cdn.plot.ly; style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
+    "frame-ancestors 'self'"
+)
+#: A PDF runs no script on the page's origin; browsers' PDF viewers refuse sandboxes.
+PDF_CSP = "frame-ancestors 'self'"
+#: Decides which objects are shown inline (``inline_object(bucket, key)``).
+InlinePolicy = Callable[[str, str], bool]
+
+
+def attachment(key: str) -> str:
+    """``Content-Disposition`` of a download named like the key's last segment."""
+    name = key.rsplit("/", 1)[-1] or "download"
+    ascii_name = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def http_date(moment: dt.datetime) -> str:
@@ -239,8 +265,10 @@ class S3Service:
         on_event: EventHook | None,
         max_object_size: int | None,
         clock: Clock | None = None,
+        inline_object: InlinePolicy | None = None,
     ) -> None:
         self.storage = storage
+        self.inline_object = inline_object
         self.resolve_principal = resolve_principal
         self.clock = clock
         self.on_event = on_event
@@ -580,6 +608,7 @@ class S3Service:
                 if value is not None and _header_safe(value):
                     headers[header] = value
             headers.setdefault("content-type", media_type)
+            self._protect(headers, bucket, key)
         except BaseException:
             if handle is not None:
                 handle.close()
@@ -590,6 +619,19 @@ class S3Service:
         return StreamingResponse(
             _read_blocks(handle, first, length), status_code=status, headers=headers
         )
+
+    def _protect(self, headers: dict[str, str], bucket: str, key: str) -> None:
+        """What makes a stored object harmless to open in a browser: a download in a sandbox
+        (:data:`DOWNLOAD_CSP`) unless ``inline_object`` names it (the platform's reports)."""
+        headers["x-content-type-options"] = "nosniff"
+        if self.inline_object is not None and self.inline_object(bucket, key):
+            pdf = key.endswith(".pdf")
+            headers["content-security-policy"] = PDF_CSP if pdf else REPORT_CSP
+            headers["x-frame-options"] = "SAMEORIGIN"
+            return
+        if not headers.get("content-disposition", "").lower().startswith("attachment"):
+            headers["content-disposition"] = attachment(key)
+        headers["content-security-policy"] = DOWNLOAD_CSP
 
     # -- objects: writes -------------------------------------------------------------------
     async def _check_write_conditions(self, request: Request, storage_key: str) -> None:
@@ -876,6 +918,7 @@ def create_s3_router(
     on_event: EventHook | None = None,
     max_object_size: int | None = None,
     clock: Clock | None = None,
+    inline_object: InlinePolicy | None = None,
 ) -> APIRouter:
     """The S3 endpoint as a router; mount it with ``app.include_router(r, prefix="/storage")``.
 
@@ -885,9 +928,12 @@ def create_s3_router(
     successful GetObject, PutObject, CopyObject, CompleteMultipartUpload and DeleteObject,
     e.g. for download audit logs. ``max_object_size`` caps uploads (EntityTooLarge).
     ``clock`` (default: the real time) judges when a principal's key pair has expired.
+    ``inline_object(bucket, key)`` names the objects a browser may show inline (sandboxed);
+    every other object is served as an attachment, in a sandbox (``DOWNLOAD_CSP``).
     """
-    service = S3Service(storage, resolve_principal, on_event, max_object_size, clock)
+    service = S3Service(storage, resolve_principal, on_event, max_object_size, clock, inline_object)
 
+    # Authenticates each request before its body is read and bounds uploads itself.
     async def s3_endpoint(request: Request) -> Response:
         return await service.handle(request)
 

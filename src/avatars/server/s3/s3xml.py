@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import quote
 
 from avatars.server.s3.errors import S3Error, malformed_xml
@@ -268,13 +269,35 @@ def list_parts_document(
 # -- request bodies ----------------------------------------------------------------------------
 
 
+#: Deepest element nesting of a request document (S3's go 3 levels deep).
+MAX_XML_DEPTH = 16
+
+
 def _parse(body: bytes) -> ET.Element:
+    """The root of a small request document (the caller bounds its size); no DTD or entity,
+    at most :data:`MAX_XML_DEPTH` levels."""
     if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
         raise malformed_xml()
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    depth = 0
+    root: ET.Element | None = None
     try:
-        return ET.fromstring(body)
+        parser.feed(body)
+        events = cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if depth > MAX_XML_DEPTH:
+                    raise malformed_xml()
+                root = element if root is None else root
+            else:
+                depth -= 1
+        parser.close()
     except ET.ParseError as exc:
         raise malformed_xml() from exc
+    if root is None:
+        raise malformed_xml()
+    return root
 
 
 def _local(tag: str) -> str:

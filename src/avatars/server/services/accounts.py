@@ -1,14 +1,20 @@
 """Accounts: organizations, users, passwords, login (with its lockout), sessions and their
 tokens, password reset.
 
-- Login counts failed attempts per (user name, client address) in the database, so that
-  several API processes agree; past ``login_max_failures`` within
-  ``login_failure_window_seconds`` it answers :class:`RateLimited`, even for the right password.
+- Users answer to their e-mail and user name in one normalized namespace
+  (:mod:`avatars.server.services.identities`): a login finds exactly one account.
+- Login counts failed attempts (:mod:`avatars.server.services.ratelimit`) per account and
+  client address, per account, and per client address (password spraying); past a limit it
+  answers :class:`RateLimited`, even for the right password.
 - A login starts a session: a family of single-use refresh tokens. Each refresh returns a new
   pair; presenting a used token again revokes its whole family (it was stolen, or replayed).
   Access tokens carry their family, so they die with the session instead of living to expiry.
-- Password-reset tokens are single use and expire after ``password_reset_minutes``; they are
-  delivered by e-mail or to the server log (:mod:`avatars.server.mail`).
+- Password-reset tokens are single use and expire after ``password_reset_minutes``. They are
+  sent by e-mail (:mod:`avatars.server.mail`) when SMTP is configured, else an admin issues
+  one with ``avatars users reset-password``; no token is ever written to a log. Requests are
+  limited per address and per client.
+- Storage key pairs die with the API key or session that obtained them, and all of a user's
+  with a password reset (:mod:`avatars.server.services.credentials`).
 
 The functions taking a ``session`` are building blocks (the command line and the admin
 bootstrap use them); the others take the :class:`Context` and open their own transactions.
@@ -18,13 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,14 +39,14 @@ from avatars.server.clock import utc_now
 from avatars.server.db import affected_rows
 from avatars.server.db.models import (
     ApiKey,
-    LoginAttempt,
+    LoginName,
     Organization,
     PasswordResetToken,
     RefreshToken,
-    StorageCredential,
     User,
 )
 from avatars.server.mail import deliver_reset_token
+from avatars.server.services import credentials, identities, passwords, ratelimit
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import (
     Conflict,
@@ -49,16 +54,32 @@ from avatars.server.services.errors import (
     InvalidInput,
     InvalidRequest,
     NotFound,
-    RateLimited,
+    ServiceError,
     Unauthenticated,
 )
 from avatars.server.services.events import record, record_event
+from avatars.server.services.identities import identity_key
+from avatars.server.services.ratelimit import Limit
 
 log = logging.getLogger(__name__)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 ADMIN_ROLE = "admin"
 USER_ROLE = "user"
+MAX_USERNAME_LENGTH = 255
+
+#: The one answer to a name already taken, in the caller's organization or another: it says
+#: nothing of whose it is (an admin can list their own organization's users).
+NAME_TAKEN = "this e-mail address or user name is not available; choose another"
+#: Refused creations (name taken) an admin may have per hour: bounds probing for names.
+MAX_TAKEN_NAME_REFUSALS = 10
+
+
+class NameTaken(Conflict):
+    """The e-mail or user name of a new user already belongs to a live user."""
+
+    def __init__(self) -> None:
+        super().__init__(NAME_TAKEN)
 
 
 # -- organizations and users: building blocks ------------------------------------------------------
@@ -75,18 +96,23 @@ def get_or_create_organization(
     return org
 
 
-def live_user_with(session: Session, *, email: str | None, username: str | None) -> User | None:
-    """The live (not deleted) user with this e-mail, else with this user name, or None."""
-    conditions = []
-    if email:
-        conditions.append(User.email == email)
-    if username:
-        conditions.append(User.username == username)
-    for condition in conditions:
-        found = session.scalars(select(User).where(User.deleted_at.is_(None), condition)).first()
-        if found is not None:
-            return found
-    return None
+def find_login_user(session: Session, login: str) -> User | None:
+    """The live user whose e-mail or user name is ``login`` (case-insensitive, one namespace:
+    :mod:`avatars.server.services.identities`)."""
+    return identities.find_user(session, login)
+
+
+def _clean_identity(email: str | None, username: str | None) -> tuple[str, str | None]:
+    """``(e-mail, user name)`` as stored, or :class:`InvalidInput`."""
+    email = (email or "").strip().lower()
+    username = username.strip() if username else None
+    if not email and username and _EMAIL.match(username):
+        email = username.lower()  # 1.20's CreateUser allows a user name only
+    if not email or not _EMAIL.match(email) or len(email) > identities.MAX_NAME_LENGTH:
+        raise InvalidInput("a valid e-mail address is required to create a user")
+    if username is not None and len(username) > MAX_USERNAME_LENGTH:
+        raise InvalidInput(f"the user name must have at most {MAX_USERNAME_LENGTH} characters")
+    return email, username
 
 
 def create_user(
@@ -99,24 +125,22 @@ def create_user(
     role: str = USER_ROLE,
     password_hash: str | None = None,
     now: dt.datetime | None = None,
+    min_password_length: int = passwords.DEFAULT_MIN_LENGTH,
 ) -> User:
-    """A new user; :class:`InvalidInput` for a bad e-mail, role or password, :class:`Conflict`
-    when the e-mail or user name is taken."""
-    email = (email or "").strip().lower()
-    username = username.strip() if username else None
-    if not email and username and _EMAIL.match(username):
-        email = username.lower()  # 1.20's CreateUser allows a user name only
-    if not email or not _EMAIL.match(email) or len(email) > 320:
-        raise InvalidInput("a valid e-mail address is required to create a user")
+    """A new user; :class:`InvalidInput` for a bad e-mail, user name, role or password
+    (:mod:`avatars.server.services.passwords`), :class:`NameTaken` when a live user already
+    answers to the e-mail or user name."""
+    email, username = _clean_identity(email, username)
     if role not in (ADMIN_ROLE, USER_ROLE):
         raise InvalidInput("role must be 'admin' or 'user'")
+    names = identities.names_of(email, username)
     if password is not None:
-        problem = security.password_problem(password)
-        if problem:
-            raise InvalidInput(problem)
+        passwords.check_password(
+            password, min_length=min_password_length, personal=(email, username)
+        )
         password_hash = security.hash_password(password)
-    if live_user_with(session, email=email, username=username) is not None:
-        raise Conflict("a user with this e-mail or user name already exists")
+    if identities.taken(session, names):
+        raise NameTaken()
     user = User(
         organization_id=organization_id,
         email=email,
@@ -126,7 +150,12 @@ def create_user(
         created_at=now or utc_now(),
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+        identities.claim(session, user.id, names)
+        session.flush()
+    except IntegrityError:  # created at the same moment by another request
+        raise NameTaken() from None
     return user
 
 
@@ -134,12 +163,14 @@ def delete_user(session: Session, user: User, *, now: dt.datetime) -> None:
     """Soft delete: the user can no longer log in; keys, sessions and storage keys are revoked.
     Their jobs and files stay (an admin of the organization still sees them)."""
     user.deleted_at = now
-    for table in (ApiKey, RefreshToken, StorageCredential):
+    for table in (ApiKey, RefreshToken):
         session.execute(
             update(table)
             .where(table.user_id == user.id, table.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    credentials.revoke(session, now, user_id=user.id)
+    identities.release(session, user.id)
 
 
 def ensure_admin(ctx: Context) -> None:
@@ -150,7 +181,7 @@ def ensure_admin(ctx: Context) -> None:
     email = settings.admin_email.strip().lower()
     try:
         with ctx.db.writing() as session:
-            if live_user_with(session, email=email, username=None) is not None:
+            if find_login_user(session, email) is not None:
                 return
             org = get_or_create_organization(session, settings.admin_organization, now=ctx.now())
             create_user(
@@ -160,9 +191,14 @@ def ensure_admin(ctx: Context) -> None:
                 password=settings.admin_password.get_secret_value(),
                 role=ADMIN_ROLE,
                 now=ctx.now(),
+                min_password_length=settings.password_min_length,
             )
-    except IntegrityError:  # another API process starting at the same time created it
+    except (IntegrityError, NameTaken):  # another API process starting now created it
         return
+    except ServiceError as exc:
+        raise RuntimeError(
+            f"AVATAR_ADMIN_EMAIL/AVATAR_ADMIN_PASSWORD: the admin cannot be created: {exc.message}"
+        ) from None
     log.info("created the admin user %s", email)
 
 
@@ -211,7 +247,8 @@ def list_users(
     if email:
         query = query.where(User.email == email.strip().lower())
     if username:
-        query = query.where(User.username == username.strip())
+        named = select(LoginName.user_id).where(LoginName.name == identity_key(username))
+        query = query.where(User.username.is_not(None), User.id.in_(named))
     with ctx.db.reading() as session:
         return list(session.scalars(query.order_by(User.created_at)))
 
@@ -235,28 +272,49 @@ def create_member(
     password: str | None = None,
     role: str = USER_ROLE,
 ) -> User:
-    """A new user in the admin caller's organization."""
+    """A new user in the admin caller's organization.
+
+    A name already taken answers :class:`NameTaken` whatever the organization of its owner,
+    and counts against the admin: past :data:`MAX_TAKEN_NAME_REFUSALS` an hour they are
+    :class:`RateLimited`, so that nobody can list another organization's members by trying."""
     _need_admin(caller)
-    with ctx.db.writing() as session:
-        user = create_user(
-            session,
-            organization_id=caller.organization_id,
-            email=email,
-            username=username,
-            password=password,
-            role=role,
-            now=ctx.now(),
-        )
-        record(
-            session,
-            ctx,
-            caller,
-            Verb.create,
-            ObjectType.user,
-            object_id=user.id,
-            object_name=user.email,
-        )
-        return user
+    probes = [(_taken_name_limit(), str(caller.user_id))]
+    try:
+        with ctx.db.writing() as session:
+            ratelimit.check(session, ctx.now(), probes)
+            user = create_user(
+                session,
+                organization_id=caller.organization_id,
+                email=email,
+                username=username,
+                password=password,
+                role=role,
+                now=ctx.now(),
+                min_password_length=ctx.settings.password_min_length,
+            )
+            record(
+                session,
+                ctx,
+                caller,
+                Verb.create,
+                ObjectType.user,
+                object_id=user.id,
+                object_name=user.email,
+            )
+            return user
+    except NameTaken:
+        with ctx.db.writing() as session:
+            ratelimit.record(session, ctx.now(), probes)
+        raise
+
+
+def _taken_name_limit() -> Limit:
+    return Limit(
+        "user-name-taken",
+        MAX_TAKEN_NAME_REFUSALS,
+        dt.timedelta(hours=1),
+        "too many users refused for a name already taken; try again in {seconds} seconds",
+    )
 
 
 def delete_member(ctx: Context, caller: Caller, user_id: uuid.UUID) -> User:
@@ -322,14 +380,15 @@ def authenticate_bearer(
     except security.TokenInvalid:
         raise Unauthenticated("Not authenticated: invalid access token") from None
     try:
+        # Every token names its session (``fam``): without one it could not be logged out.
         user_id = uuid.UUID(claims["sub"])
-        family = uuid.UUID(claims["fam"]) if claims.get("fam") else None
-    except (ValueError, TypeError):
+        family = uuid.UUID(claims["fam"])
+    except (KeyError, ValueError, TypeError):
         raise Unauthenticated("Not authenticated: invalid access token") from None
     user = connection.execute(_USER_LOOKUP, {"user_id": user_id}).first()
     if user is None or user.deleted_at is not None:
         raise Unauthenticated("Not authenticated: this user no longer exists")
-    if family is not None and connection.execute(_SESSION_REVOKED, {"family_id": family}).first():
+    if connection.execute(_SESSION_REVOKED, {"family_id": family}).first():
         raise Unauthenticated("Not authenticated: this session was logged out or revoked")
     return caller_from(user, ip=ip, via="bearer", family_id=family)
 
@@ -343,17 +402,6 @@ class Tokens:
 
     access_token: str
     refresh_token: str
-
-
-def find_login_user(session: Session, login: str) -> User | None:
-    """The live user whose e-mail (case-insensitive) or user name is ``login``."""
-    login = login.strip()
-    return session.scalars(
-        select(User).where(
-            User.deleted_at.is_(None),
-            or_(User.email == login.lower(), User.username == login),
-        )
-    ).first()
 
 
 def issue_tokens(
@@ -383,46 +431,41 @@ def issue_tokens(
     return Tokens(access_token=access, refresh_token=refresh_token)
 
 
-def _check_rate_limit(session: Session, ctx: Context, username: str, ip: str) -> None:
+def login_limits(ctx: Context, account: str, ip: str) -> list[tuple[Limit, str]]:
+    """The failed-login limits of a login to ``account`` from ``ip``: per account and client
+    (the usual lockout), per account from any client (one account attacked from many
+    addresses) and per client to any account (one password tried on many: spraying)."""
     settings = ctx.settings
     window = dt.timedelta(seconds=settings.login_failure_window_seconds)
-    now = ctx.now()
-    count, oldest = session.execute(
-        select(func.count(), func.min(LoginAttempt.created_at)).where(
-            LoginAttempt.username == username,
-            LoginAttempt.ip == ip,
-            LoginAttempt.created_at > now - window,
-        )
-    ).one()
-    if count >= settings.login_max_failures:
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=dt.UTC)
-        wait = (oldest + window - now).total_seconds() if oldest else window.total_seconds()
-        retry_after = max(1, math.ceil(wait))
-        raise RateLimited(
-            f"too many failed logins; try again in {retry_after} seconds", retry_after=retry_after
-        )
+    message = "too many failed logins; try again in {seconds} seconds"
+    return [
+        (Limit("login-pair", settings.login_max_failures, window, message), f"{account}|{ip}"),
+        (Limit("login-account", settings.login_max_failures_per_account, window, message), account),
+        (Limit("login-client", settings.login_max_failures_per_client, window, message), ip),
+    ]
+
+
+def _account_key(user: User | None, login: str) -> str:
+    # An unknown name is limited like an account, so that limits tell nobody who exists.
+    return f"user:{user.id}" if user is not None else f"name:{identity_key(login)}"
 
 
 def login(ctx: Context, *, username: str, password: str, ip: str) -> Tokens:
     """Log in with a user name (or e-mail) and password: a new session's tokens."""
-    key = username.strip().lower()
     with ctx.db.reading() as session:
-        _check_rate_limit(session, ctx, key, ip)
         user = find_login_user(session, username)
+        limits = login_limits(ctx, _account_key(user, username), ip)
+        ratelimit.check(session, ctx.now(), limits)
     # argon2 is slow on purpose: verify outside any transaction.
     ok = security.verify_password(user.password_hash if user else None, password)
     now = ctx.now()
     with ctx.db.writing() as session:
         if not ok or user is None:
-            session.add(LoginAttempt(username=key, ip=ip, created_at=now))
-            # Keep the table small: forget failures older than the window.
-            horizon = now - dt.timedelta(seconds=ctx.settings.login_failure_window_seconds)
-            session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < horizon))
+            ratelimit.record(session, now, limits)
         else:
-            session.execute(
-                delete(LoginAttempt).where(LoginAttempt.username == key, LoginAttempt.ip == ip)
-            )
+            # The account's failures are forgotten; the client's count stays (a sprayer's
+            # success on their own account must not reset it).
+            ratelimit.clear(session, limits[:2])
             tokens = issue_tokens(session, ctx, user)
             record_event(
                 session,
@@ -498,31 +541,82 @@ def logout(ctx: Context, caller: Caller) -> None:
                 )
                 .values(revoked_at=ctx.now())
             )
+            credentials.revoke(session, ctx.now(), session_id=caller.family_id)
         record(session, ctx, caller, Verb.logout, ObjectType.user, object_id=caller.user_id)
 
 
 # -- password reset --------------------------------------------------------------------------------
 
 
-def request_password_reset(ctx: Context, email: str) -> None:
-    """Send a reset token to the user with this e-mail (or user name), if there is one. Says
-    nothing either way: the answer must not tell who has an account."""
+def reset_limits(ctx: Context, email: str, ip: str) -> list[tuple[Limit, str]]:
+    """Reset requests per address (nobody's mailbox is flooded) and per client."""
     settings = ctx.settings
-    token = uuid.uuid4()
-    now = ctx.now()
+    hour = dt.timedelta(hours=1)
+    message = "too many password reset requests; try again in {seconds} seconds"
+    return [
+        (Limit("reset-address", settings.password_reset_max_per_address, hour, message), email),
+        (Limit("reset-client", settings.password_reset_max_per_client, hour, message), ip),
+    ]
+
+
+def new_reset_token(session: Session, user: User, *, minutes: float, now: dt.datetime) -> str:
+    """A new single-use reset token for ``user``, valid ``minutes`` (only its hash is stored)."""
+    token = str(uuid.uuid4())
+    session.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=security.sha256_hex(token),
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+    )
+    return token
+
+
+def request_password_reset(ctx: Context, email: str, *, ip: str) -> None:
+    """Send a reset token to the user with this e-mail (or user name), if there is one. Says
+    nothing either way: the answer must not tell who has an account.
+
+    Without SMTP nothing can be sent: no token is made (a token in a log would let whoever
+    reads logs take the account over), the log says how an admin issues one
+    (``avatars users reset-password``). :class:`RateLimited` past the limits of
+    :func:`reset_limits`, which count every request, known address or not."""
+    settings = ctx.settings
+    limits = reset_limits(ctx, identity_key(email), ip)
+    token = None
     with ctx.db.writing() as session:
+        ratelimit.check(session, ctx.now(), limits)
+        ratelimit.record(session, ctx.now(), limits)
         user = find_login_user(session, email)
-        if user is not None:
-            session.add(
-                PasswordResetToken(
-                    user_id=user.id,
-                    token_hash=security.sha256_hex(str(token)),
-                    created_at=now,
-                    expires_at=now + dt.timedelta(minutes=settings.password_reset_minutes),
-                )
+        if user is not None and settings.smtp_host:
+            token = new_reset_token(
+                session, user, minutes=settings.password_reset_minutes, now=ctx.now()
             )
-    if user is not None:
-        deliver_reset_token(settings, user.email, str(token), settings.password_reset_minutes)
+    if user is None:
+        return
+    if token is None:
+        log.warning(
+            "password reset requested for user %s, but no SMTP server is configured "
+            "(AVATAR_SMTP_HOST): nothing was sent. An admin can issue a reset token with "
+            "`avatars users reset-password --email <address>`",
+            user.id,
+        )
+        return
+    deliver_reset_token(settings, user.email, token, settings.password_reset_minutes)
+
+
+def issue_reset_token(ctx: Context, login: str) -> tuple[User, str]:
+    """An admin's way to reset a password without e-mail: a new reset token for the user
+    whose e-mail or user name is ``login`` (:class:`NotFound` if none), to hand over.
+    Used by ``avatars users reset-password``."""
+    with ctx.db.writing() as session:
+        user = find_login_user(session, login)
+        if user is None:
+            raise NotFound(f"no user {login}")
+        token = new_reset_token(
+            session, user, minutes=ctx.settings.password_reset_minutes, now=ctx.now()
+        )
+    return user, token
 
 
 def reset_password(
@@ -534,10 +628,13 @@ def reset_password(
     new_password_repeated: str,
     ip: str,
 ) -> None:
-    """Set a new password with a reset token; ends every session and clears the lockout."""
+    """Set a new password with a reset token; ends every session and storage key pair and
+    clears the account's lockout."""
     if new_password != new_password_repeated:
         raise InvalidRequest("the two passwords are different")
-    problem = security.password_problem(new_password)
+    problem = passwords.password_problem(
+        new_password, min_length=ctx.settings.password_min_length, personal=(email,)
+    )
     if problem:
         raise InvalidRequest(problem)
     new_hash = security.hash_password(new_password)
@@ -552,7 +649,7 @@ def reset_password(
             reset is None
             or user is None
             or user.deleted_at is not None
-            or user.email != email.strip().lower()
+            or identity_key(user.email) != identity_key(email)
             or reset.used_at is not None
             or reset.expires_at <= now
         ):
@@ -566,7 +663,9 @@ def reset_password(
                 .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            session.execute(delete(LoginAttempt).where(LoginAttempt.username == user.email))
+            # Every storage key pair ends, those of the API keys (which survive) too.
+            credentials.revoke(session, now, user_id=user.id)
+            ratelimit.clear(session, login_limits(ctx, _account_key(user, email), ip)[:2])
             record_event(
                 session,
                 Verb.update,

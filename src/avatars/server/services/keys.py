@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from avatars.protocol.enums import ObjectType, Verb
 from avatars.server import security
 from avatars.server.clock import utc_now
-from avatars.server.db import Database, affected_rows
+from avatars.server.db import Database
 from avatars.server.db.models import ApiKey, User
+from avatars.server.services import credentials
 from avatars.server.services.accounts import caller_from
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
@@ -103,6 +104,7 @@ def revoke_key(ctx: Context, caller: Caller, key_id: uuid.UUID) -> ApiKey:
         row = _own_key(session, caller, key_id)
         if row.revoked_at is None:
             row.revoked_at = ctx.now()
+            credentials.revoke(session, ctx.now(), api_key_ids=[row.id])
             _event(session, ctx, caller, Verb.delete, row.id)
         return row
 
@@ -110,15 +112,20 @@ def revoke_key(ctx: Context, caller: Caller, key_id: uuid.UUID) -> ApiKey:
 def revoke_all_keys(ctx: Context, caller: Caller) -> int:
     """Revoke every live key of the caller's; how many were revoked."""
     with ctx.db.writing() as session:
-        count = affected_rows(
+        live = select(ApiKey.id).where(
+            ApiKey.user_id == caller.user_id, ApiKey.revoked_at.is_(None)
+        )
+        ids = list(session.scalars(live))
+        if ids:
             session.execute(
                 update(ApiKey)
-                .where(ApiKey.user_id == caller.user_id, ApiKey.revoked_at.is_(None))
+                .where(ApiKey.id.in_(ids))
                 .values(revoked_at=ctx.now())
+                .execution_options(synchronize_session=False)
             )
-        )
-        _event(session, ctx, caller, Verb.delete, None, revoked=count)
-    return int(count)
+            credentials.revoke(session, ctx.now(), api_key_ids=ids)
+        _event(session, ctx, caller, Verb.delete, None, revoked=len(ids))
+    return len(ids)
 
 
 def revoke_keys_as_admin(
@@ -133,12 +140,7 @@ def revoke_keys_as_admin(
         raise Forbidden("revoking another user's keys needs an organization admin")
     if (user_id is None) == (api_key_id is None):
         raise InvalidRequest("give exactly one of user_id and api_key_id")
-    query = (
-        update(ApiKey)
-        .where(ApiKey.revoked_at.is_(None))
-        .values(revoked_at=ctx.now())
-        .execution_options(synchronize_session=False)
-    )
+    query = select(ApiKey.id).where(ApiKey.revoked_at.is_(None))
     with ctx.db.writing() as session:
         org_users = select(User.id).where(User.organization_id == caller.organization_id)
         if user_id is not None:
@@ -152,11 +154,19 @@ def revoke_keys_as_admin(
             if key is None or owner is None or owner.organization_id != caller.organization_id:
                 raise NotFound.of("API key")
             query = query.where(ApiKey.id == api_key_id)
-        count = affected_rows(session.execute(query.where(ApiKey.user_id.in_(org_users))))
+        ids = list(session.scalars(query.where(ApiKey.user_id.in_(org_users))))
+        if ids:
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id.in_(ids))
+                .values(revoked_at=ctx.now())
+                .execution_options(synchronize_session=False)
+            )
+            credentials.revoke(session, ctx.now(), api_key_ids=ids)
         _event(
-            session, ctx, caller, Verb.delete, api_key_id, revoked=count, user=str(user_id or "")
+            session, ctx, caller, Verb.delete, api_key_id, revoked=len(ids), user=str(user_id or "")
         )
-    return int(count)
+    return len(ids)
 
 
 # -- authentication --------------------------------------------------------------------------------

@@ -3,28 +3,22 @@
 Data never flows through these services: they name result files and hand out S3 credentials,
 and the client moves the bytes through the ``/storage`` S3 endpoint.
 
-Each user has one static key pair at a time (the official client sends no session token,
-protocol.md §3.2); :func:`current_credentials` hands out the current one, minting a new one
-when there is none or it is about to expire. The secret is derived from the server's secret
-key and the key id (:func:`avatars.server.security.derive_storage_secret`), never stored.
+The S3 key pairs handed out are tied to the grant (API key or login session) of the request
+and short-lived: :mod:`avatars.server.services.credentials`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import posixpath
-import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
-from sqlalchemy import select
-
 from avatars.protocol.enums import JobStatus, ObjectType, Verb
 from avatars.protocol.wire import FileCredentials
-from avatars.server import files, security
-from avatars.server.db.models import StorageCredential, User
+from avatars.server import files
 from avatars.server.retention import results_expired
-from avatars.server.services.buckets import buckets_of, may_use_bucket
+from avatars.server.services import credentials
+from avatars.server.services.buckets import may_use_bucket
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import Conflict, NotFound
 from avatars.server.services.events import record
@@ -106,7 +100,7 @@ def grant_access(ctx: Context, caller: Caller, url: str) -> FileCredentials:
     not the caller's: the same answer as for a path that does not exist)."""
     if not _allowed(ctx, caller, [url]):
         raise NotFound("file not found, or not yours")
-    return current_credentials(ctx, caller.user_id)
+    return credentials.current(ctx, caller)
 
 
 def grant_access_batch(
@@ -117,64 +111,14 @@ def grant_access_batch(
     allowed = _allowed(ctx, caller, urls)
     if not allowed:
         return [], None
-    return allowed, current_credentials(ctx, caller.user_id)
-
-
-def current_credentials(ctx: Context, user_id: uuid.UUID) -> FileCredentials:
-    """The user's valid key pair, minting one if needed."""
-    now = ctx.now()
-    lifetime_days = ctx.settings.storage_credential_days
-    # Handed out until 1 day before expiry, so a client never starts with a dying key.
-    margin = min(dt.timedelta(days=1), dt.timedelta(days=lifetime_days) / 2)
-    with ctx.db.reading() as session:
-        current = session.scalars(
-            select(StorageCredential)
-            .where(
-                StorageCredential.user_id == user_id,
-                StorageCredential.revoked_at.is_(None),
-                StorageCredential.expires_at > now + margin,
-            )
-            .order_by(StorageCredential.created_at.desc())
-        ).first()
-        key_id = current.access_key_id if current is not None else None
-    if key_id is None:
-        key_id = security.new_access_key_id()
-        with ctx.db.writing() as session:
-            session.add(
-                StorageCredential(
-                    access_key_id=key_id,
-                    user_id=user_id,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(days=lifetime_days),
-                )
-            )
-    return FileCredentials(
-        access_key_id=key_id,
-        secret_access_key=security.derive_storage_secret(ctx.secret_key, key_id),
-        jwt_token="",
-    )
+    return allowed, credentials.current(ctx, caller)
 
 
 def principal_resolver(ctx: Context) -> Callable[[str], S3Principal | None]:
-    """``resolve_principal`` for the S3 router: the principal of a key id, or None."""
-    from avatars.server.s3 import S3Principal
+    """``resolve_principal`` for the S3 router: the principal of a live key id, or None
+    (:func:`avatars.server.services.credentials.resolve`)."""
 
     def resolve(access_key_id: str) -> S3Principal | None:
-        if not access_key_id.startswith(security.ACCESS_KEY_ID_PREFIX) or len(access_key_id) > 32:
-            return None
-        with ctx.db.reading() as session:
-            row = session.get(StorageCredential, access_key_id)
-            if row is None or row.revoked_at is not None:
-                return None
-            user = session.get(User, row.user_id)
-            if user is None or user.deleted_at is not None:
-                return None
-            return S3Principal(
-                access_key_id=access_key_id,
-                secret_access_key=security.derive_storage_secret(ctx.secret_key, access_key_id),
-                user_id=str(user.id),
-                buckets=buckets_of(session, user),
-                expires_at=row.expires_at,
-            )
+        return credentials.resolve(ctx, access_key_id)
 
     return resolve

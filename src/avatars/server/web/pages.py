@@ -41,6 +41,7 @@ from avatars.engine.texts import (
 from avatars.protocol.enums import ColumnType, ImputeMethod
 from avatars.server.deps import client_ip, state_of
 from avatars.server.errors import STATUS_OF, summarize_validation
+from avatars.server.middleware import BodyTooLarge
 from avatars.server.services import accounts, datasets, events, jobs, keys
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import (
@@ -147,6 +148,8 @@ class WebRoute(APIRoute):
             except StorageError as exc:  # the object store is down: retrying later helps
                 log.error("storage failure on %s %s: %s", request.method, request.url.path, exc)
                 response = error_page(request, 503, translate("unavailable", language_of(request)))
+            except BodyTooLarge:  # the request guard answers 413 (middleware.RequestGuard)
+                raise
             except Exception:  # a bug: the traceback to the log, a plain page to the person
                 log.exception("unexpected error on %s %s", request.method, request.url.path)
                 response = error_page(request, 500, translate("internal", language_of(request)))
@@ -354,7 +357,7 @@ def forgot_page(request: Request) -> Response:
 @router.post("/password/forgot")
 def forgot(request: Request, email: FormText = "") -> Response:
     if email.strip():
-        accounts.request_password_reset(_context(request), email)
+        accounts.request_password_reset(_context(request), email, ip=client_ip(request))
     _flash(request, "reset_code_sent")
     return _redirect(f"/password/reset?email={quote(email.strip())}")
 
