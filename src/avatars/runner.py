@@ -24,9 +24,19 @@ results per table, one report. A link with ``sensitive_original_order_assignment
 real parent-child pairing: the server flags the run, and waiting on its jobs warns
 (``UserWarning``).
 
-Parameters this platform's engine does not support yet (differential privacy, data
-augmentation, processors, pseudonymization, categorical reduction) raise ``ValueError`` naming
-the parameter when they are set, not minutes later.
+Identifiers: a column that identifies people is refused by the server unless the run says
+what to do with it — ``add_table(..., primary_key=col)`` (new keys), ``set_parameters(table,
+pseudonymized_columns={col: strategy})`` (pseudonyms; ``HASH_SHA256`` is keyed with the
+organization's secret), or leave it out of the data. ``exclude_variable_names`` with
+``exclude_variable_method=ROW_ORDER`` named is written with ``explicit_replacement_strategy:
+true``: only then may
+an identifier get its original values back (row order), and the job, the metrics and the report
+warn that the output keeps the original association. ``add_table(..., holdout_data=...)`` adds
+the membership metrics; ``advise_parameters(table, targets={...})`` searches for parameters
+meeting privacy targets.
+
+Parameters this platform's engine does not support yet (differential privacy) raise
+``ValueError`` naming the parameter when they are set, not minutes later.
 """
 
 from __future__ import annotations
@@ -231,12 +241,18 @@ class Runner:
         types: dict[str, ColumnType | str] | None = None,
         individual_level: bool | None = None,
         avatar_data: str | Path | pd.DataFrame | None = None,
+        holdout_data: str | Path | pd.DataFrame | None = None,
     ) -> None:
         """Upload a table and add it to the run.
 
         ``data`` is a DataFrame (uploaded as CSV; column types inferred from the dtypes:
         float, int, bool, datetime, datetime_tz, anything else category) or a path to a CSV
         or Parquet file (uploaded as is). ``types`` overrides the type of some columns.
+
+        ``primary_key`` declares a key column: the avatars get new keys, never the original
+        ones. ``holdout_data`` (this platform's extension): records of the same population that
+        are NOT in ``data``, with its columns; the privacy metrics then measure membership (DCR
+        share, membership-inference AUC) and the advice can meet membership targets.
         """
         if not isinstance(table_name, str) or not table_name:
             raise ValueError("table_name must be a non-empty string")
@@ -279,6 +295,18 @@ class Runner:
                 f"data must be a pandas DataFrame or a path to a file, got {type(data).__name__}"
             )
         file, avatar_file = self.upload_file(table_name, data, avatar_data)
+        holdout_file = None
+        if holdout_data is not None:
+            if not isinstance(holdout_data, pd.DataFrame | str | Path):
+                raise ValueError(
+                    "holdout_data must be a pandas DataFrame or a path to a file, got "
+                    f"{type(holdout_data).__name__}"
+                )
+            extension = (
+                ".csv" if isinstance(holdout_data, pd.DataFrame) else Path(holdout_data).suffix
+            )
+            holdout_file = f"{table_name}_holdout{extension}"
+            self.client.upload_file(holdout_data, holdout_file)
         if isinstance(data, pd.DataFrame):
             column_types: dict[str, Any] = self._get_types(data, types or {})
         else:
@@ -292,6 +320,7 @@ class Runner:
             primary_key=primary_key,
             foreign_keys=keys["foreign_keys"],
             time_series_time=time_series_time,
+            holdout_file=holdout_file,
         )
 
     def upload_file(
@@ -405,7 +434,7 @@ class Runner:
             data_augmentation_should_anonymize_original_table,
         )
         processors_block = processors_parameters(processors)
-        pseudonymization_parameters(pseudonymized_columns)
+        pseudonyms = pseudonymization_parameters(pseudonymized_columns)
 
         exclude = exclude_block(
             exclude_variable_names, exclude_variable_method, exclude_replacement_strategy
@@ -470,6 +499,7 @@ class Runner:
             known_variables=known_variables,
             column_weights=list(column_weights or {}),
             target=[target] if target is not None else None,
+            pseudonymized_columns=list(pseudonyms or {}),
         )
         self.config.set_table_parameters(
             table_name,
@@ -479,6 +509,8 @@ class Runner:
             time_series,
             differential_privacy=differential_privacy,
         )
+        if pseudonyms:
+            entry.set_pseudonymization(pseudonyms)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""
@@ -519,7 +551,8 @@ class Runner:
         exclude = avatarization.get("exclude_variables")
         if exclude:
             params["exclude_variable_names"] = exclude.get("variable_names")
-            params["exclude_variable_method"] = exclude.get("replacement_strategy")
+            if _chosen_method(exclude):  # a default row_order stays a default
+                params["exclude_variable_method"] = exclude.get("replacement_strategy")
             if not privacy.get("exclude_variables"):
                 params["use_excluded_variables_in_metrics"] = True
         imputation = avatarization.get("imputation") or privacy.get("imputation")
@@ -545,7 +578,8 @@ class Runner:
         exclude = series.get("exclude_variables")
         if exclude and "exclude_variable_names" not in params:
             params["exclude_variable_names"] = exclude.get("variable_names")
-            params["exclude_variable_method"] = exclude.get("replacement_strategy")
+            if _chosen_method(exclude):
+                params["exclude_variable_method"] = exclude.get("replacement_strategy")
         return params
 
     def delete_parameters(self, table_name: str, parameters_names: list[str] | None = None) -> None:
@@ -568,8 +602,22 @@ class Runner:
                 raise ValueError(f"parameters_names: {name!r} is not set for {table_name!r}")
             del params[name]
 
-    def advise_parameters(self, table_name: str | None = None) -> None:
-        """Ask the server for parameters suited to the data, and set them."""
+    def advise_parameters(
+        self,
+        table_name: str | None = None,
+        targets: dict[str, float | str] | None = None,
+    ) -> None:
+        """Ask the server for parameters suited to the data, and set them.
+
+        Without ``targets``, the advice reads the data's shape. With ``targets`` (this
+        platform's extension), ``{metric: threshold}`` such as ``{"hidden_rate": 90,
+        "dcr_share": 55}`` (a number in the metric's unit, compared as its default target is;
+        or a target string such as ``"> 90"``), the server searches for the ``k`` and ``ncp``
+        that meet every target with the best signal, measuring them on this data (on a sample
+        of a large table; membership targets use the table's ``holdout_data``, else a part of
+        the table held out). What it measured, and whether every target was met, is in
+        :meth:`advice` (``"search"``); a warning says so when no setting meets them.
+        """
         if not self.config.tables:
             # The server would answer a set without a table with a bare 422.
             raise ValueError(
@@ -579,13 +627,22 @@ class Runner:
         tables = [table_name] if table_name else list(self.config.tables)
         for name in tables:
             self.config.check_table(name)
-        advice_name = self.config.create_advice([AdviceType.PARAMETERS])
+        if targets is not None and (not isinstance(targets, dict) or not targets):
+            raise ValueError(f"targets: expected {{metric: threshold}}, got {targets!r}")
+        advice_name = self.config.create_advice([AdviceType.PARAMETERS], targets)
         response = self.client.resources.put_resources(self.display_name, self.get_yaml())
         self.set_name = str(response.set_name)
         self.jobs[advice_name] = self._create_job(advice_name, [])
         self._drop_results(advice_name)
         for name in tables:
             advice = self._advice(name)
+            search = advice.get("search") or {}
+            if search and not search.get("met"):
+                warnings.warn(
+                    f"advise_parameters: table {name!r}: {search.get('message')}",
+                    UserWarning,
+                    stacklevel=2,
+                )
             imputation = advice.get("imputation") or {}
             series = advice.get("time_series") or {}  # a series table: its grid and components
             self.set_parameters(
@@ -1005,6 +1062,13 @@ class Runner:
             raise ValueError(f"the server returned no advice for table {table_name!r}")
         return advice
 
+    def advice(self, table_name: str) -> dict[str, Any]:
+        """The advice job's answer for a table (``advise_parameters`` first): ``k``, ``ncp``,
+        the imputation and, with targets, ``search`` — ``met``, ``targets``, ``measured``,
+        ``missed`` and a ``message`` in plain words."""
+        self.config.check_table(table_name)
+        return dict(self._advice(table_name))
+
     def table_summary(self, table_name: str) -> pd.DataFrame:
         """Per-column statistics computed by the advice job (``advise_parameters`` first)."""
         self.config.check_table(table_name)
@@ -1177,6 +1241,14 @@ class RunResults:
 
     def is_results_empty(self) -> bool:
         return not any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+def _chosen_method(exclude: dict[str, Any]) -> bool:
+    """Whether an ``exclude_variables`` block's method was chosen (not a client's default)."""
+    method = exclude.get("replacement_strategy")
+    return bool(exclude.get("explicit_replacement_strategy")) or (
+        method is not None and method != ExcludeVariablesMethod.ROW_ORDER.value
+    )
 
 
 def _read_table(filename: str, data: Any) -> pd.DataFrame:

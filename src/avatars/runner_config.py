@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from avatars import __version__
 from avatars.constants import RESULTS_VOLUME_NAME, VOLUME_NAME
@@ -88,6 +88,7 @@ from avatars.protocol.parameters import (
     TimeSeriesParameters,
     TimeSeriesProjection,
 )
+from avatars.protocol.schema import PseudonymizationSpec
 
 __all__ = [
     "UNSUPPORTED_PARAMETERS",
@@ -139,9 +140,24 @@ class TableEntry:
     columns: list[dict[str, Any]] = field(default_factory=list)
     individual_level: bool | None = None
     links: list[dict[str, Any]] = field(default_factory=list)
+    #: records of the same population kept out of the avatarization (membership metrics)
+    holdout_file: str | None = None
 
     def column_types(self) -> dict[str, str]:
         return {c["field"]: c["type"] for c in self.columns if c.get("type")}
+
+    def set_pseudonymization(self, strategies: dict[str, dict[str, Any]]) -> None:
+        """Give each named column its ``pseudonymization`` (adding the column when the table
+        lists no such column yet), as the official client 1.30 does."""
+        for column in self.columns:
+            if column["field"] in strategies:
+                column["pseudonymization"] = strategies[column["field"]]
+        listed = {c["field"] for c in self.columns}
+        self.columns += [
+            {"field": name, "pseudonymization": strategy}
+            for name, strategy in strategies.items()
+            if name not in listed
+        ]
 
     def to_schema(self) -> dict[str, Any]:
         return _drop_none(
@@ -149,6 +165,11 @@ class TableEntry:
                 "name": self.name,
                 "data": {"volume": VOLUME_NAME, "file": self.file},
                 "individual_level": self.individual_level,
+                "holdout_data": (
+                    {"volume": VOLUME_NAME, "file": self.holdout_file}
+                    if self.holdout_file
+                    else None
+                ),
                 "columns": [_drop_none(c) for c in self.columns] or None,
                 "links": self.links or None,
             }
@@ -174,9 +195,7 @@ class TableEntry:
 M = TypeVar("M", bound=BaseModel)
 
 #: Parameters of the official ``set_parameters`` that this platform's engine cannot run yet.
-UNSUPPORTED_PARAMETERS = {
-    "pseudonymized_columns": "pseudonymization",
-}
+UNSUPPORTED_PARAMETERS: dict[str, str] = {}
 
 K2_WARNING = (
     "You have set k = 2, which is the minimum allowed value. With such a low k, each "
@@ -442,8 +461,78 @@ def processors_parameters(processors: Any) -> list[dict[str, Any]] | None:
     return out or None
 
 
-def pseudonymization_parameters(pseudonymized_columns: Any) -> None:
-    _refuse(pseudonymized_columns=pseudonymized_columns)
+#: A strategy given by name, with its one argument after a colon (``"FAKER:EMAIL"``).
+_STRATEGY_ARGUMENT = {"FAKER": "pii_type", "CONSTANT": "value", "SPECIFIC_ID": "pattern"}
+
+
+def pseudonymization_parameters(pseudonymized_columns: Any) -> dict[str, dict[str, Any]] | None:
+    """``{column: strategy mapping}`` as the YAML's ``pseudonymization`` of each column (the
+    official client 1.30's form, ``{kind: FAKER, pii_type: EMAIL, ...}``), ``None`` when not
+    set. A strategy is an object of the official client's ``avatar_yaml`` or of
+    :mod:`avatars.protocol.schema` (``FakeDataStrategy(pii_type=PiiType.EMAIL)``,
+    ``HashSha256Strategy()``, ``Uuid4Strategy()``...), a mapping with ``kind``, or a name
+    (``"HASH_SHA256"``, ``"UUID4"``, ``"FAKER:EMAIL"``, ``"CONSTANT:REDACTED"``)."""
+    if pseudonymized_columns is None:
+        return None
+    if not isinstance(pseudonymized_columns, dict):
+        raise ValueError(
+            "pseudonymized_columns: expected {column: strategy}, got "
+            f"{type(pseudonymized_columns).__name__}"
+        )
+    adapter: TypeAdapter[Any] = TypeAdapter(PseudonymizationSpec)
+    out = {}
+    for column, strategy in pseudonymized_columns.items():
+        where = f"pseudonymized_columns[{column!r}]"
+        fields = _strategy_fields(strategy, where)
+        try:
+            checked = adapter.validate_python(fields)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'][1:])) or 'kind'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"{where}: {problems} (got {fields!r})") from None
+        out[str(column)] = checked.model_dump(mode="json")
+    return out
+
+
+def _strategy_fields(strategy: Any, where: str) -> dict[str, Any]:
+    """A strategy as the mapping of its fields (see :func:`pseudonymization_parameters`)."""
+    if isinstance(strategy, Enum):
+        strategy = strategy.value
+    if isinstance(strategy, str):
+        name, _, argument = strategy.strip().partition(":")
+        fields: dict[str, Any] = {"kind": name.strip().upper()}
+        if argument:
+            key = _STRATEGY_ARGUMENT.get(fields["kind"])
+            if key is None:
+                raise ValueError(f"{where}: {fields['kind']} takes no argument, got {strategy!r}")
+            fields[key] = argument.strip() if key == "pii_type" else argument
+        return fields
+    if hasattr(strategy, "model_dump"):
+        return dict(strategy.model_dump(mode="json"))
+    if dataclasses.is_dataclass(strategy) and not isinstance(strategy, type):
+        fields = {f.name: _plain(getattr(strategy, f.name)) for f in dataclasses.fields(strategy)}
+        # the official client's strategy classes carry their kind in the class, not a field
+        fields.setdefault("kind", _official_kind(type(strategy).__name__))
+        return {k: v for k, v in fields.items() if v is not None}
+    if isinstance(strategy, dict):
+        return {str(k): _plain(v) for k, v in strategy.items()}
+    raise ValueError(
+        f"{where}: expected a strategy object (FakeDataStrategy, HashSha256Strategy, "
+        f"Uuid4Strategy...), a mapping with 'kind' or a name, got {strategy!r}"
+    )
+
+
+def _official_kind(class_name: str) -> str:
+    names = {
+        "FakeDataStrategy": "FAKER",
+        "HashSha256Strategy": "HASH_SHA256",
+        "Uuid4Strategy": "UUID4",
+        "ConstantStrategy": "CONSTANT",
+        "IntegerStrategy": "INTEGER",
+        "SpecificIdStrategy": "SPECIFIC_ID",
+    }
+    return names.get(class_name, class_name)
 
 
 def imputation_block(
@@ -511,10 +600,17 @@ def exclude_block(
     )
     if not names:
         return None
-    return {
+    block: dict[str, Any] = {
         "variable_names": list(names),
         "replacement_strategy": (exclude.replacement_strategy or DEFAULT_EXCLUDE_METHOD).value,
     }
+    if method is not None and block["replacement_strategy"] == DEFAULT_EXCLUDE_METHOD.value:
+        # The caller chose row_order: say so, since the official client writes it when nobody
+        # chose (any other method is a choice by itself, and its YAML stays the official
+        # client's). Only a chosen row_order may re-attach an identifier column's original
+        # values, and the results then say that the link is kept.
+        block["explicit_replacement_strategy"] = True
+    return block
 
 
 def _weights(column_weights: Any) -> Any:
@@ -705,6 +801,8 @@ class RunnerConfig:
         self.privacy_metrics_created = False
         self.signal_metrics_created = False
         self.advice: dict[str, list[str]] = {}
+        #: privacy targets of an advice document, by its name
+        self.advice_targets: dict[str, dict[str, float | str]] = {}
         self.reports: dict[str, tuple[str, str]] = {}
         # Documents of kinds this SDK does not build (kept from a loaded YAML).
         self.extra_documents: list[dict[str, Any]] = []
@@ -731,6 +829,7 @@ class RunnerConfig:
         primary_key: str | None = None,
         foreign_keys: list[str] | None = None,
         time_series_time: str | None = None,
+        holdout_file: str | None = None,
     ) -> TableEntry:
         """A table and its columns, in the official client's order: the time column, the
         primary key, the foreign keys (``identifier``), then the other typed columns."""
@@ -759,6 +858,7 @@ class RunnerConfig:
             avatar_file=avatar_file,
             columns=columns,
             individual_level=individual_level,
+            holdout_file=holdout_file,
         )
         self.tables.pop(name, None)
         self.tables[name] = entry
@@ -862,9 +962,19 @@ class RunnerConfig:
         for table in self.tables.values():
             table.links = [link for link in table.links if link["to"]["table"] != name]
 
-    def create_advice(self, advisor_type: list[AdviceType] | None = None) -> str:
+    def create_advice(
+        self,
+        advisor_type: list[AdviceType] | None = None,
+        targets: dict[str, float | str] | None = None,
+    ) -> str:
+        """An advice document; with ``targets`` (``{metric: threshold}``), the advice searches
+        for parameters that meet them (written under ``spec.advice.targets``)."""
         types = [AdviceType(t).value for t in (advisor_type or [AdviceType.PARAMETERS])]
         name = "advice_" + "_".join(types)
+        if targets:
+            self.advice_targets[name] = dict(targets)
+        else:
+            self.advice_targets.pop(name, None)
         self.advice[name] = types
         return name
 
@@ -905,7 +1015,14 @@ class RunnerConfig:
                     "metadata": {"name": name},
                     "spec": {
                         "schema": SCHEMA_NAME,
-                        "advice": {"advisor_type": list(types)},
+                        "advice": {
+                            "advisor_type": list(types),
+                            **(
+                                {"targets": dict(self.advice_targets[name])}
+                                if name in self.advice_targets
+                                else {}
+                            ),
+                        },
                         "results": {"volume": RESULTS_VOLUME_NAME, "path": "advice"},
                     },
                 }
@@ -1064,6 +1181,7 @@ class RunnerConfig:
                         columns=list(table.get("columns") or []),
                         individual_level=table.get("individual_level"),
                         links=list(table.get("links") or []),
+                        holdout_file=(table.get("holdout_data") or {}).get("file"),
                     )
             elif isinstance(doc, AvatarizationDocument):
                 raw = _raw_spec(text, doc.name)
@@ -1088,7 +1206,11 @@ class RunnerConfig:
                     doc.spec.report_type, doc.spec.output_format, doc.spec.language
                 )
             elif isinstance(doc, AdviceDocument):
-                config.advice[doc.name] = list(doc.spec.advice.advisor_type)
+                config.advice[doc.name] = [
+                    AdviceType(t).value for t in doc.spec.advice.advisor_type
+                ]
+                if doc.spec.advice.targets:
+                    config.advice_targets[doc.name] = dict(doc.spec.advice.targets)
             elif doc.kind != "AvatarVolume":
                 config.extra_documents.append(data)
         return config

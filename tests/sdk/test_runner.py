@@ -89,11 +89,6 @@ def test_tutorial_flow_iris(manager: Manager, iris: pd.DataFrame, tmp_path: Path
     assert html and "<" in html[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an explicit row_order exclusion of an identifier reaches the server with the "
-    "privacy integration (the engine now refuses identifiers unless the choice is explicit)",
-)
 def test_wbcd_flow_and_all_results(manager: Manager, wbcd: pd.DataFrame) -> None:
     runner = manager.create_runner("wbcd_k20")
     runner.add_table("wbcd", wbcd)
@@ -104,8 +99,12 @@ def test_wbcd_flow_and_all_results(manager: Manager, wbcd: pd.DataFrame) -> None
         exclude_variable_names=["Sample_code_number"],
         exclude_variable_method=ExcludeVariablesMethod.ROW_ORDER,
     )
+    # The method was named: written as a choice, so the server re-attaches the identifier...
+    exclude = runner.config.avatarization["wbcd"]["exclude_variables"]
+    assert exclude["explicit_replacement_strategy"] is True
     runner.run(jobs_to_run=METRICS)
-    results = runner.get_all_results()
+    with pytest.warns(UserWarning, match="re-attached by row order"):  # ...and says so
+        results = runner.get_all_results()
     assert set(results.shuffled) == {"wbcd"}
     frame = results.shuffled["wbcd"]
     assert frame.shape == wbcd.shape
@@ -114,6 +113,10 @@ def test_wbcd_flow_and_all_results(manager: Manager, wbcd: pd.DataFrame) -> None
         wbcd["Sample_code_number"].tolist()
     )
     assert len(results.privacy_metrics["wbcd"]) == 1
+    privacy = results.privacy_metrics["wbcd"][0]
+    codes = [w["code"] for w in privacy["metadata"]["warnings"]]
+    assert "identifier_original_order" in codes
+    assert privacy["verdict"]["status"] == "fail"  # a re-identification key never passes
     assert len(results.signal_metrics["wbcd"]) == 1
     assert len(results.original_projections["wbcd"]) == len(wbcd)
     assert not results.is_results_empty()
@@ -172,9 +175,7 @@ def test_progress_bar_when_interactive(
 def test_unsupported_parameters_are_named(manager: Manager, iris: pd.DataFrame) -> None:
     runner = manager.create_runner("iris_unsupported")
     runner.add_table("iris", iris)
-    values: dict[str, Any] = {
-        "pseudonymized_columns": {},
-    }
+    values: dict[str, Any] = {}
     assert set(values) == set(UNSUPPORTED_PARAMETERS)
     for name, value in values.items():
         with pytest.raises(ValueError, match=rf"^{name}: .*not supported"):

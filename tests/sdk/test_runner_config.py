@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from avatars.constants import ColumnType, ReportType
 from avatars.resource_set import parse_resource_set
@@ -204,3 +205,69 @@ def test_a_zero_seed_is_written_so_the_run_replays() -> None:
     config.avatarization["iris"] = {"k": 5}
     standard = next(d for d in config.documents() if d["metadata"]["name"] == "standard")
     assert standard["spec"]["seed"] == 0
+
+
+def test_privacy_choices_in_the_yaml_and_back() -> None:
+    """Pseudonymized columns as the official client 1.30 writes them, a holdout table, advice
+    targets, and the marker of an explicit row_order: written, valid, and read back."""
+    from avatars import FakeDataStrategy, HashSha256Strategy, PiiType
+    from avatars.runner_config import exclude_block, pseudonymization_parameters
+
+    config = _iris_config()
+    config.tables["iris"].holdout_file = "iris_holdout.csv"
+    strategies = pseudonymization_parameters(
+        {
+            "variety": FakeDataStrategy(pii_type=PiiType.FULL_NAME),
+            "sepal.width": HashSha256Strategy(),
+            "petal.width": "UUID4",
+            "new": "CONSTANT:REDACTED",
+        }
+    )
+    assert strategies is not None
+    assert strategies["variety"] == {
+        "kind": "FAKER",
+        "pii_type": "FULL_NAME",
+        "consistent": True,
+        "high_variability": False,
+    }
+    config.tables["iris"].set_pseudonymization(strategies)
+    config.create_advice(targets={"hidden_rate": 90, "dcr_share": "< 55"})
+    config.avatarization["iris"]["exclude_variables"] = exclude_block(["petal.length"], "row_order")
+    text = config.get_yaml()
+    resources = parse_resource_set(text)
+    table = resources.schema("schema").spec.tables[0]  # type: ignore[union-attr]
+    assert table.holdout_data is not None and table.holdout_data.file == "iris_holdout.csv"
+    assert table.column("sepal.width").strategy().kind == "HASH_SHA256"  # type: ignore[union-attr]
+    assert table.column("new").strategy().value == "REDACTED"  # type: ignore[union-attr]
+    advice = resources.get("advice_parameters", ["AvatarAdviceParameters"])
+    assert advice.spec.advice.targets == {"hidden_rate": 90, "dcr_share": "< 55"}  # type: ignore[union-attr]
+    exclude = resources.parameters("standard").spec.avatarization["iris"].exclude_variables  # type: ignore[union-attr]
+    assert exclude.explicit_replacement_strategy is True
+    assert RunnerConfig.from_yaml(text).get_yaml() == text
+
+
+def test_only_a_named_row_order_is_marked_explicit() -> None:
+    from avatars.runner_config import exclude_block
+
+    assert exclude_block(["a"], None) == {
+        "variable_names": ["a"],
+        "replacement_strategy": "row_order",
+    }
+    assert exclude_block(["a"], "coordinate_similarity") == {
+        "variable_names": ["a"],
+        "replacement_strategy": "coordinate_similarity",
+    }  # a choice by itself: the official client's YAML, unchanged
+    assert exclude_block(["a"], "row_order")["explicit_replacement_strategy"] is True  # type: ignore[index]
+
+
+def test_bad_pseudonymization_strategies_are_named() -> None:
+    from avatars.runner_config import pseudonymization_parameters
+
+    with pytest.raises(ValueError, match=r"pseudonymized_columns\['email'\]: .*pii_type"):
+        pseudonymization_parameters({"email": {"kind": "FAKER", "pii_type": "SHOE_SIZE"}})
+    with pytest.raises(ValueError, match=r"pseudonymized_columns\['id'\]"):
+        pseudonymization_parameters({"id": "MD5"})
+    with pytest.raises(ValueError, match="UUID4 takes no argument"):
+        pseudonymization_parameters({"id": "UUID4:x"})
+    with pytest.raises(ValueError, match=r"expected \{column: strategy\}"):
+        pseudonymization_parameters(["email"])

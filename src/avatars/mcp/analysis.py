@@ -1,23 +1,21 @@
 """Every judgement the MCP tools give a model: a table's columns and identifiers, parameter
 advice, and a run's verdict in plain words.
 
-The tools call nothing else for these, so that sharper judges replace the ones below in one
-place. What each function uses today, and what is meant to replace it:
+The tools call nothing else for these, so that every judgement is the engine's own, the one
+the CLI, the server's metrics files and the reports give:
 
-==================  ==========================================  ================================
-function            today (the engine on ``main``)              to swap in
-==================  ==========================================  ================================
-describe_columns    ``engine.schema.resolve_column_types``,     (unchanged)
-                    ``engine.advice.table_summary``,
+==================  =================================================================
+function            from the engine
+==================  =================================================================
+describe_columns    ``engine.schema.resolve_column_types``, ``engine.advice.table_summary``,
                     ``engine.schema.categorical_under_threshold``
-find_identifiers    ``table_summary``'s ``probable_id`` (one    ``engine.detect_identifiers``
-                    distinct value per row)                     (``IdentifierFinding.to_dict``)
-advise              ``engine.advice.advise_parameters`` (rules  ``advise_parameters(targets=...,
-                    on the table's shape; targets are checked   exclude_variables=...)``, the
-                    for names only, not searched)               measured search
-verdict             ``engine.metric_rows`` and ``engine.texts``  ``engine.privacy_verdict(...)
-                    (the reports' verdict sentences)            .to_dict()``
-==================  ==========================================  ================================
+find_identifiers    ``engine.detect_identifiers`` (e-mails, phones, national numbers, UUIDs,
+                    unique text, integer sequences and codes, long numbers)
+advise              ``engine.advise_parameters``: the data's shape, or with targets the
+                    measured search for the k and ncp that meet them
+verdict             ``engine.privacy_verdict`` (what passed, what did not, the warnings,
+                    what to change), with the signal's summary
+==================  =================================================================
 
 Privacy first: nothing here returns a cell value of the table (no modes, minima, examples), only
 types, counts and shares, because what a tool returns is sent to the model's provider.
@@ -30,12 +28,16 @@ from typing import Any
 
 import pandas as pd
 
-from avatars.engine.advice import advise_parameters, table_summary
-from avatars.engine.errors import InvalidParameterError
-from avatars.engine.metric_rows import checked_metrics, failed_metrics, metric_rows
+from avatars.engine.advice import advise_parameters, parse_targets, table_summary
+from avatars.engine.identifiers import detect_identifiers
+from avatars.engine.metric_rows import (
+    checked_metrics,
+    failed_metrics,
+    metric_rows,
+    privacy_verdict,
+)
 from avatars.engine.schema import categorical_under_threshold, resolve_column_types
-from avatars.engine.targets import PRIVACY_TARGETS, parse_target
-from avatars.engine.texts import metric_name, tr
+from avatars.engine.texts import tr
 
 #: The metrics a model is shown first: the paper's two privacy measures and the two signal
 #: scores (the others are in ``get_metrics``).
@@ -86,43 +88,16 @@ def find_identifiers(
     columns: Sequence[str] | None = None,
 ) -> list[dict[str, str]]:
     """The columns (of ``columns``, default all) that identify rows:
-    ``[{column, kind, evidence}]``, in table order."""
-    summary = table_summary(df, column_types=resolve_column_types(df, column_types))
-    wanted = set(df.columns if columns is None else columns)
-    return [
-        {
-            "column": record["variable"],
-            "kind": "unique_values",
-            "evidence": f"one distinct value per row ({record['n_unique']} rows)",
-        }
-        for record in summary
-        if record["probable_id"] and record["variable"] in wanted
-    ]
+    ``[{column, kind, evidence}]``, in table order (``engine.detect_identifiers``: the evidence
+    is counts and patterns, never a value)."""
+    found = detect_identifiers(df, column_types=column_types, columns=columns)
+    return [finding.to_dict() for finding in found]
 
 
 def check_targets(targets: Mapping[str, float | str] | None) -> dict[str, str]:
     """``{metric: threshold}`` as target strings (``{"hidden_rate": 95}`` → ``"> 95"``);
     an :class:`InvalidParameterError` names a metric without a target or a bad threshold."""
-    out: dict[str, str] = {}
-    for name, target in (targets or {}).items():
-        spec = PRIVACY_TARGETS.get(name)
-        if spec is None or spec.target is None:
-            raise InvalidParameterError(
-                "targets", f"no target on {name!r}; targets can name {', '.join(PRIVACY_TARGETS)}"
-            )
-        if isinstance(target, bool) or not isinstance(target, int | float | str):
-            raise InvalidParameterError(f"targets.{name}", f"expected a number, got {target!r}")
-        if isinstance(target, str):
-            try:
-                parse_target(target)
-            except ValueError:
-                raise InvalidParameterError(
-                    f"targets.{name}", f"expected e.g. '> 90' or a number, got {target!r}"
-                ) from None
-            out[name] = target.strip()
-        else:
-            out[name] = f"{parse_target(spec.target)[0]} {float(target):g}"
-    return out
+    return parse_targets(targets) if targets else {}
 
 
 def advise(
@@ -130,9 +105,11 @@ def advise(
     column_types: Mapping[str, str] | None = None,
     targets: Mapping[str, float | str] | None = None,
 ) -> dict[str, Any]:
-    """Suggested ``k``, ``ncp`` and imputation for ``df``, with what they rest on."""
+    """Suggested ``k``, ``ncp`` and imputation for ``df``, with what they rest on: the data's
+    shape, or with ``targets`` the engine's search, which measures candidates on this data
+    (on a sample of a large table) and says whether every target was met."""
     wanted = check_targets(targets)
-    advice = advise_parameters(df, column_types=column_types)
+    advice = advise_parameters(df, column_types=column_types, targets=wanted or None)
     out: dict[str, Any] = {
         "k": advice["k"],
         "ncp": advice["ncp"],
@@ -142,10 +119,17 @@ def advise(
         "targets": wanted or None,
         "targets_searched": False,
     }
-    if wanted:
-        out["note"] = (
-            "This advisor does not measure targets yet: avatarize with these parameters and "
-            "read the verdict; if a target is missed, raise k and avatarize again."
+    search = advice.get("search")
+    if search is not None:
+        out.update(
+            basis="measured: candidates avatarized and their privacy metrics computed on this "
+            f"data ({search['rows_searched']} rows avatarized per candidate)",
+            targets=search["targets"],
+            targets_searched=True,
+            met=search["met"],
+            measured={name: _rounded(value) for name, value in search["measured"].items()},
+            missed=search["missed"],
+            message=search["message"],
         )
     return out
 
@@ -155,39 +139,30 @@ def verdict(
     signal: Mapping[str, Any] | Sequence[Any] | None,
     table: str,
 ) -> dict[str, Any]:
-    """The privacy verdict of a run in plain words: ``status`` (``pass`` when every checked
-    privacy target is met, ``fail``, or ``unknown`` when none could be checked), ``summary``
-    (the privacy targets and the signal's, in sentences), the ``passed`` and ``failed``
-    (name, value, target) privacy metrics, and ``changes``: what to do before sharing."""
-    rows = metric_rows(privacy, "privacy")
-    checked = checked_metrics(rows)
-    failed = failed_metrics(checked)
+    """The privacy verdict of a run in plain words (``engine.privacy_verdict``): ``status``
+    (``pass`` only when every checked privacy target is met and no warning says that the
+    avatars carry the originals' identifiers, ``fail``, or ``unknown`` when none could be
+    checked), ``summary`` (what passed, what did not, the warnings, then the signal's targets),
+    the ``passed`` and ``failed`` (name, value, target) privacy metrics, the ``warnings`` and
+    ``changes``: what to do before sharing."""
+    judged = privacy_verdict(privacy).to_dict()
     signal_checked = checked_metrics(metric_rows(signal, "signal"))
     signal_met = len(signal_checked) - len(failed_metrics(signal_checked))
-    if not checked:
-        status, sentence = "unknown", tr("no_targets", "en")
-    elif failed:
-        status = "fail"
-        names = ", ".join(metric_name(r.name, "en") for r in failed)
-        sentence = tr("targets_failed", "en", failed=len(failed), n=len(checked), names=names)
-    else:
-        status, sentence = "pass", tr("all_targets_met", "en", n=len(checked))
     signal_sentence = tr("signal_summary", "en", met=signal_met, n=len(signal_checked))
-    changes = []
-    if failed:
+    changes = list(judged["changes"])
+    if judged["status"] == "fail":
         changes.append(
-            f"Do not share these avatars of {table!r} yet: raise k (each avatar then mixes more "
-            "neighbours), avatarize again and compare the runs with compare_runs."
+            f"Do not share these avatars of {table!r} yet: change what the points above say, "
+            "avatarize again and compare the runs with compare_runs."
         )
-    elif not checked:
+    elif judged["status"] == "unknown":
         changes.append(f"Compute the privacy metrics of {table!r} before sharing its avatars.")
     return {
-        "status": status,
-        "summary": f"{sentence} {signal_sentence}",
-        "passed": [r.name for r in checked if r.passed],
-        "failed": [
-            {"name": r.name, "value": _rounded(r.value), "target": r.target} for r in failed
-        ],
+        "status": judged["status"],
+        "summary": f"{judged['summary']} {signal_sentence}",
+        "passed": judged["passed"],
+        "failed": [{**f, "value": _rounded(f["value"])} for f in judged["failed"]],
+        "warnings": judged["warnings"],
         "changes": changes,
     }
 

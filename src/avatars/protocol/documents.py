@@ -148,6 +148,11 @@ class ReportSpec(_Spec):
 
 class AdviceOptions(_Spec):
     advisor_type: list[AdviceType] = Field(default_factory=lambda: [AdviceType.PARAMETERS])
+    #: Privacy targets the advised parameters must meet, ``{metric: threshold}`` (this
+    #: platform's extension): a number in the metric's unit with its usual comparison
+    #: (``hidden_rate: 90`` means above 90 %), or a target string (``"> 90"``). The advice
+    #: then measures candidates instead of reading the data's shape.
+    targets: dict[str, int | float | str] | None = None
 
 
 class AdviceSpec(_Spec):

@@ -80,8 +80,18 @@ class Imputation(_Spec):
 
 
 class ExcludeVariables(_Spec):
+    """Columns kept out of the avatarization and re-attached afterwards.
+
+    The official client always writes ``replacement_strategy`` (``row_order`` by default), so a
+    ``row_order`` there may be nobody's choice. ``explicit_replacement_strategy: true`` (written
+    by this platform's SDK when the caller names ``row_order``) says it was chosen: only then may
+    an identifier column get its original values back by row order (reported as a warning).
+    ``coordinate_similarity`` is never a default, so it is a choice without the marker.
+    """
+
     variable_names: list[str] = Field(default_factory=list)
     replacement_strategy: ExcludeVariablesMethod | None = None
+    explicit_replacement_strategy: bool | None = None
 
 
 class DataAugmentation(_Spec):

@@ -151,6 +151,10 @@ class Table(_Spec):
     data: TableData | None = None
     individual_level: bool | None = None
     avatars_data: TableData | None = None
+    #: Records of the same population that the avatarization does not see (this platform's
+    #: extension): enables the membership metrics (DCR share, membership-inference AUC) and
+    #: the membership targets of the advice.
+    holdout_data: TableData | None = None
     columns: list[Column] | None = None
     links: list[Link] | None = None
 

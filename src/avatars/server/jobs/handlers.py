@@ -31,6 +31,7 @@ parameter: never a silent approximation.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
@@ -39,7 +40,7 @@ import os
 import posixpath
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,6 +81,7 @@ from avatars.server.bounds import load_json
 from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
+from avatars.server.jobs import privacy
 from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
 from avatars.server.jobs.parameters import exclusion, imputation
 from avatars.server.jobs.privacy_budget import dp_parameters, metrics_note
@@ -302,6 +304,27 @@ _exclusion = exclusion  # linked.py's names
 _imputation = imputation
 
 
+def _kept_types(table: Table, df: pd.DataFrame) -> dict[str, ColumnType]:
+    """The schema's column types of the columns ``df`` kept (dropped ones left out)."""
+    return {c: t for c, t in table.column_types().items() if c in df.columns}
+
+
+def _read_kept(
+    job: JobInput, table: Table, treatments: privacy.TableTreatments, *, holdout: bool = False
+) -> TableData | None:
+    """The table (or its ``holdout_data``; None without one) without its dropped columns,
+    typed as the avatarization types it."""
+    if holdout:
+        if table.holdout_data is None or not table.holdout_data.file:
+            return None
+        source = table.model_copy(update={"data": table.holdout_data})
+        df = read_input(job, source, types_of=table)
+    else:
+        df = read_input(job, table)
+    df = privacy.without_dropped(df, treatments)
+    return prepare_table(df, _kept_types(table, df))
+
+
 def _pseudonymized(table: Table) -> dict[str, Any]:
     """``{column: strategy}`` of the table's pseudonymized columns (the schema's
     ``pseudonymization`` or the flat ``pseudonymization_strategy``)."""
@@ -313,12 +336,16 @@ def _pseudonymized(table: Table) -> dict[str, Any]:
     return found
 
 
-def _unflagged_pseudonyms(table: Table, original: pd.DataFrame) -> list[str]:
-    """The pseudonymized columns that the identifier detection does not flag: not variables
-    of the avatars, yet not measured by ``identifier_protection`` either (a flagged one is)."""
+def _unflagged_pseudonyms(
+    table: Table, original: pd.DataFrame, columns: Sequence[str] | None = None
+) -> list[str]:
+    """The pseudonymized columns (or ``columns``: keys and pseudonyms) that the identifier
+    detection does not flag: not variables of the avatars, yet not measured by
+    ``identifier_protection`` either (a flagged one is)."""
     from avatars.engine.identifiers import detect_identifiers
 
-    pseudonymized = [c for c in _pseudonymized(table) if c in original.columns]
+    wanted = _pseudonymized(table) if columns is None else columns
+    pseudonymized = [c for c in wanted if c in original.columns]
     if not pseudonymized:
         return []
     flagged = {
@@ -365,29 +392,30 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         raise JobError(f"{doc.label}: no avatarization parameters for table '{table.name}'")
     label = f"{doc.label}: spec.avatarization.{table.name}"
     job.progress(0.0, "reading")
-    data = prepare_table(read_input(job, table), table.column_types())
+    treatments = privacy.table_treatments(table, params)
+    data = _read_kept(job, table, treatments)
+    assert data is not None
     df = data.frame
-    pseudonymized = _pseudonymized(table)
-    pseudonyms = (
-        {
-            "pseudonymize": pseudonymized,
-            "pseudonymization_secret": _pseudonymization_secret(job, pseudonymized),
-        }
-        if pseudonymized
-        else {}
-    )
+    secret = _pseudonymization_secret(job, treatments.pseudonymize)
     job.progress(0.05, "avatarizing")
     try:
-        result = avatarize_table(
-            data,
-            params,
-            label=label,
-            seed=spec.seed,
-            progress=_scaled(job.progress, 0.05, 0.9),
-            **pseudonyms,
+        result = privacy.refusing_identifiers(
+            table.name,
+            functools.partial(
+                avatarize_table,
+                data,
+                params,
+                label=label,
+                seed=spec.seed,
+                progress=_scaled(job.progress, 0.05, 0.9),
+                **treatments.avatarize_arguments(secret),
+            ),
+            JobError,
         )
     except ParameterJobError as exc:
         raise JobError(str(exc)) from exc
+    # outputs that keep a link to the original records say so in the job's message too
+    job.warnings.extend(privacy.warning_messages(result.metadata))
     job.progress(0.9, "writing")
     fmt = _result_format(spec)
     frames = {
@@ -532,6 +560,31 @@ class MetricsInputs:
     avatars: pd.DataFrame
     standard_params: Any  # the avatarization parameters of the table, if known
     sources: Any = None  # an augmented run's source of each unshuffled avatar
+    #: the privacy choices the YAML makes for the table (keys, pseudonyms, drops...)
+    treatments: privacy.TableTreatments = field(default_factory=privacy.TableTreatments)
+    #: the standard job's engine metadata (None for avatars the user uploaded)
+    engine_metadata: dict[str, Any] | None = None
+
+    def replaced(self) -> list[str]:
+        """The columns whose avatar values are new, not synthesized (keys, pseudonyms): left
+        out of every metric."""
+        if self.engine_metadata is not None:
+            parts = self.engine_metadata.get("not_avatarized") or {}
+            return [*parts.get("keys", []), *parts.get("pseudonymized", [])]
+        return [*self.treatments.keys, *self.treatments.pseudonymize]
+
+    def options(self) -> dict[str, Any]:
+        """What the privacy metrics need besides the metrics document's parameters: the
+        avatarization's warnings, the columns declared not identifiers."""
+        declared = (
+            (self.engine_metadata.get("parameters") or {}).get("not_identifiers")
+            if self.engine_metadata is not None
+            else self.treatments.not_identifiers
+        )
+        return {
+            "warnings": (self.engine_metadata or {}).get("warnings") or None,
+            "not_identifiers": list(declared) if declared else None,
+        }
 
 
 def _avatars_for_metrics(
@@ -543,7 +596,6 @@ def _avatars_for_metrics(
     schema = _schema(job, spec.schema_name)
     table = _single_table(job.resources, schema)
     avatar_table = schema.table(table.name) if schema.spec.schema_ref else None
-    original = prepare_table(read_input(job, table), table.column_types())
     standard_params = None
     ref_doc = (
         job.resources.get(spec.avatarization_ref, ["AvatarParameters"])
@@ -554,25 +606,44 @@ def _avatars_for_metrics(
         standard_params = (ref_doc.spec.avatarization or {}).get(table.name) or dp_parameters(
             ref_doc.spec, table.name
         )
+    treatments = privacy.table_treatments(table, standard_params)
+    original = _read_kept(job, table, treatments)
+    assert original is not None
     data = avatar_table.avatars_data if avatar_table is not None else None
     if data is not None and data.file:
         assert avatar_table is not None
         avatars = read_input(job, avatar_table, avatars=True, types_of=table)
-        return MetricsInputs(table, original, _retyped(avatars, original), standard_params)
+        avatars = privacy.without_dropped(avatars, treatments)
+        return MetricsInputs(
+            table, original, _retyped(avatars, original), standard_params, treatments=treatments
+        )
     standard = _standard_job_for(job, spec.avatarization_ref)
     if standard is None:
         raise JobError(
             f"{doc.label}: no avatars to measure: run a standard job of this set first (and "
             "give it in depends_on), or upload the avatars and name them in the avatarized schema"
         )
-    # Pseudonyms are text whatever the original column's type.
-    pseudonymized = _pseudonymized(table)
-    types = {c: t for c, t in table.column_types().items() if c not in pseudonymized}
-    avatars = _standard_output(job, standard, kind, table.name, types)
+    avatars = _standard_output(job, standard, kind, table.name, _value_types(table))
     sources = _augmentation_sources(job, standard, table.name)
     return MetricsInputs(
-        table, original, _retyped(avatars, original), standard_params, sources=sources
+        table,
+        original,
+        _retyped(avatars, original),
+        standard_params,
+        sources=sources,
+        treatments=treatments,
+        engine_metadata=_engine_metadata(job, standard, table.name),
     )
+
+
+def _engine_metadata(job: JobInput, standard: Job, table: str) -> dict[str, Any] | None:
+    """The engine's metadata of the standard job's avatarization of ``table``."""
+    for key in (standard.outputs or {}).get(ResultKind.run_metadata.value, []):
+        run_metadata = json.loads(job.storage.read_bytes(key))
+        if run_metadata.get("table_name") == table:
+            engine = run_metadata.get("engine")
+            return engine if isinstance(engine, dict) else None
+    return None
 
 
 def _retyped(avatars: pd.DataFrame, original: TableData) -> pd.DataFrame:
@@ -660,16 +731,26 @@ def run_privacy(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, list[st
     inputs = _avatars_for_metrics(job, doc, spec, ResultKind.unshuffled)
     table = inputs.table
     params = (spec.privacy_metrics or {}).get(table.name)
+    holdout = _read_kept(job, table, inputs.treatments, holdout=True)
     job.progress(0.1, "privacy metrics")
-    documents = privacy_documents(
-        inputs.original,
-        inputs.avatars,
-        params,
-        inputs.standard_params,
-        seed=spec.seed,
-        sources=inputs.sources,
-        progress=_scaled(job.progress, 0.1, 0.95),
-        leave_out=_unflagged_pseudonyms(table, inputs.original.frame),
+    documents = privacy.refusing_identifiers(
+        table.name,
+        functools.partial(
+            privacy_documents,
+            inputs.original,
+            inputs.avatars,
+            params,
+            inputs.standard_params,
+            seed=spec.seed,
+            sources=inputs.sources,
+            progress=_scaled(job.progress, 0.1, 0.95),
+            leave_out=_unflagged_pseudonyms(table, inputs.original.frame, inputs.replaced()),
+            extra={
+                **inputs.options(),
+                "holdout": holdout.frame if holdout is not None else None,
+            },
+        ),
+        JobError,
     )
     note = _differential_privacy_note(job, spec, table)
     keys = []
@@ -703,8 +784,8 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
         params,
         inputs.standard_params,
         progress=_scaled(job.progress, 0.1, 0.95),
-        # pseudonyms carry no signal of the original values: they are not compared
-        leave_out=list(_pseudonymized(table)),
+        # keys and pseudonyms carry no signal of the original values: they are not compared
+        leave_out=inputs.replaced(),
     )
     key = write_json(
         job,
@@ -722,17 +803,43 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
 
     schema = _schema(job, doc.spec.schema_name)
     tables = job.resources.original_schema(schema).spec.tables
+    targets = doc.spec.advice.targets
     advice = []
     for i, table in enumerate(tables):
         job.progress(i / len(tables), f"advising {table.name}")
-        df = read_input(job, table)
+        treatments = privacy.table_treatments(table, _avatarization_params(job, table.name))
+        df = privacy.without_dropped(read_input(job, table), treatments)
+        holdout = _read_kept(job, table, treatments, holdout=True) if targets else None
         advice.append(
             {
                 "table_name": table.name,
-                "advice": advise_parameters(df, column_types=table.column_types() or None),
+                "advice": privacy.refusing_identifiers(
+                    table.name,
+                    functools.partial(
+                        advise_parameters,
+                        df,
+                        column_types=_kept_types(table, df) or None,
+                        targets=targets or None,
+                        holdout=holdout.frame if holdout is not None else None,
+                        exclude_variables=treatments.not_avatarized() or None,
+                        not_identifiers=treatments.not_identifiers or None,
+                    ),
+                    JobError,
+                ),
             }
         )
     return {ResultKind.advice.value: [write_json(job, ADVICE_FILE, advice)]}
+
+
+def _avatarization_params(job: JobInput, table_name: str) -> Any:
+    """The table's avatarization parameters in the set, if any (their exclusions matter to
+    the advice)."""
+    for document in job.resources.of_kind(AvatarizationDocument.KIND):
+        if isinstance(document, AvatarizationDocument):
+            params = (document.spec.avatarization or {}).get(table_name)
+            if params is not None:
+                return params
+    return None
 
 
 # -- report -----------------------------------------------------------------------------------

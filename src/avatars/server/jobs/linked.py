@@ -1,7 +1,9 @@
 """Jobs on a schema of linked tables and series tables (multi-table and time series).
 
-A schema runs here when it has several tables, links, a primary key or a time column
-(:func:`is_linked`); a single plain table keeps the single-table handlers. The YAML's pieces
+A schema runs here when it has several tables, links or a time column (:func:`is_linked`);
+a single table without them keeps the single-table handlers, where a primary key is one of the
+table's privacy choices (new keys for the avatars, :mod:`avatars.server.jobs.privacy`) beside
+pseudonymized columns. The YAML's pieces
 become the engine's (:func:`load_schema`):
 
 - each ``AvatarSchema`` table → :class:`avatars.engine.multitable.Table` (its data, its
@@ -106,9 +108,7 @@ SIGNAL_SUMMARY_FILE = "signal_metrics_summary.json"
 
 def is_linked(tables: Sequence[SchemaTable]) -> bool:
     """Whether a schema needs the multi-table engine (module docstring)."""
-    return len(tables) > 1 or any(
-        t.links or t.primary_key is not None or t.time_series_time is not None for t in tables
-    )
+    return len(tables) > 1 or any(t.links or t.time_series_time is not None for t in tables)
 
 
 def schema_tables(job: JobInput, doc: Document) -> list[SchemaTable] | None:

@@ -166,14 +166,18 @@ def privacy_documents(
     sources: np.ndarray | None,
     progress: ProgressFn,
     leave_out: Sequence[str] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> list[PrivacyDocument]:
     """The privacy metrics of one table: one document, or one per computation type of an
     augmented run (standalone, barycentered, class_balancing_barycenter). ``leave_out``:
-    columns excluded besides the parameters' (pseudonyms the detection does not flag)."""
+    columns excluded besides the parameters' (pseudonyms the detection does not flag).
+    ``extra``: options of ``privacy_metrics`` that the table's privacy choices add (the
+    holdout, the avatarization's warnings, the columns declared not identifiers;
+    :mod:`avatars.server.jobs.privacy`)."""
     from avatars.engine import privacy_metrics
     from avatars.engine.augmentation import augmentation_privacy_tables
 
-    options = _leaving_out(privacy_options(params, standard), leave_out)
+    options = {**_leaving_out(privacy_options(params, standard), leave_out), **(extra or {})}
     types = original.types or None
     if sources is None:
         result = privacy_metrics(

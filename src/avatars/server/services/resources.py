@@ -92,7 +92,7 @@ def snapshot_inputs(
     for doc in resources.of_kind(SchemaDocument.KIND):
         assert isinstance(doc, SchemaDocument)
         for table in doc.spec.tables:
-            for data in (table.data, table.avatars_data):
+            for data in (table.data, table.avatars_data, table.holdout_data):
                 if data is None or not data.file:
                     continue
                 ref = f"{data.volume or 'input'}/{data.file}"
