@@ -59,7 +59,7 @@ def test_first_lines_give_the_demo_and_the_test_commands() -> None:
 
 
 def test_avatarize_a_file(tmp_path: Path) -> None:
-    command = block("bash", "avatars avatarize")
+    command = block("bash", "avatars avatarize patients.csv -k 20 --categorical")
     assert "patients.csv" in command and "sex,smoker" in command
     patients = synthetic_patients(400, seed=5)  # a patients table with sex and smoker
     patients.to_csv(tmp_path / "patients.csv", index=False)
