@@ -132,10 +132,11 @@ def _raw_post(platform: Any, headers: str, body: bytes = b"") -> bytes:
     return answer
 
 
-def test_mounted_server_bodies_are_bounded_and_read_after_the_key(platform: Any) -> None:
+def test_mounted_server_bodies_are_bounded_and_read_after_the_key(live_platform: Any) -> None:
     """Issue 16.2 at /mcp: the gate checks the API key before the MCP app reads a byte of the
     body, the body is bounded by AVATAR_MAX_REQUEST_BYTES, and a deeply nested one is a
     client error."""
+    platform = live_platform  # a socket of its own: the raw requests below need one
     key = platform.new_user().api_key
     json_head = "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
     # no key: 401 with nothing of the declared 3 MB sent
