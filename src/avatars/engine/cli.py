@@ -12,6 +12,7 @@ drawn for the run and kept nowhere (the digests cannot then be reproduced by a l
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import sys
@@ -98,6 +99,155 @@ class _Treatments:
 
     def not_avatarized(self) -> list[str]:
         return [*self.keys, *self.pseudonymize, *self.exclude, *self.exclude_methods]
+
+
+@dataclass
+class _Tuning:
+    """The avatarization's parameters beyond k and ncp, as the YAML and ``set_parameters``
+    name them (``use_categorical_reduction``, ``imputation``, ``column_weights``,
+    ``data_augmentation``, the privacy metrics' ``target`` and ``quantile_threshold``), checked
+    by the engine's own rules with the flag named."""
+
+    categorical_reduction: bool = False
+    imputation: dict[str, Any] | None = None
+    column_weights: dict[str, float] = field(default_factory=dict)
+    augment: float | str | dict[str, float] | None = None
+    augment_target: str | None = None
+    anonymize_originals: bool = True  # should_anonymize_original_table
+    target: str | None = None
+    quantile_threshold: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        imputation: tuple[str | None, int | None, float | None, bool],
+        column_weight: list[str] | None,
+        augment: tuple[str | None, str | None, bool],
+        metrics: tuple[str | None, int | None],
+        categorical_reduction: bool,
+    ) -> _Tuning:
+        strategy, augment_target, keep_originals = augment
+        if strategy is None and (augment_target is not None or keep_originals):
+            _fail("--augment-target and --augment-keep-originals go with --augment")
+        return cls(
+            categorical_reduction=categorical_reduction,
+            imputation=_imputation(*imputation),
+            column_weights=_column_weights(column_weight),
+            augment=_augmentation_strategy(strategy) if strategy is not None else None,
+            augment_target=augment_target,
+            anonymize_originals=not keep_originals,
+            target=metrics[0],
+            quantile_threshold=metrics[1],
+        )
+
+    def named(self) -> dict[str, list[str]]:
+        """The columns each option names, to check against the file's header."""
+        return {
+            "--column-weight": list(self.column_weights),
+            "--augment-target": [self.augment_target] if self.augment_target else [],
+            "--target": [self.target] if self.target else [],
+        }
+
+    def avatarize_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``avatarize`` (and ``augment``) these options set, as the
+        server's ``avatarization_options`` gives them."""
+        return {
+            "column_weights": self.column_weights or None,
+            "imputation": self.imputation,
+            "categorical_reduction": self.categorical_reduction,
+        }
+
+
+#: The flag that sets each parameter an engine error may name.
+_FLAGS = {
+    "k": "-k",
+    "ncp": "--ncp",
+    "imputation": "--imputation",
+    "imputation.method": "--imputation",
+    "imputation.k": "--imputation-k",
+    "imputation.training_fraction": "--imputation-training-fraction",
+    "column_weights": "--column-weight",
+    "use_categorical_reduction": "--categorical-reduction",
+    "augmentation_strategy": "--augment",
+    "data_augmentation": "--augment",
+    "target_column": "--augment-target",
+    "target": "--target",
+    "quantile_threshold": "--quantile-threshold",
+    "known_variables": "--known",
+}
+
+
+def _flagged(error: AvatarsEngineError) -> str:
+    """An engine error with the flag that set its parameter in front (``--imputation-k:
+    invalid parameter 'imputation.k': expected an integer ≥ 1, got 0``)."""
+    flag = _FLAGS.get(getattr(error, "parameter", ""))
+    return f"{flag}: {error}" if flag else str(error)
+
+
+def _imputation(
+    method: str | None, k: int | None, fraction: float | None, return_imputed: bool
+) -> dict[str, Any] | None:
+    """The ``imputation`` mapping of the YAML, checked by the engine's
+    :class:`~avatars.engine.imputation.ImputationParameters`."""
+    from avatars.engine.imputation import ImputationParameters
+
+    given = {
+        "method": method.lower() if method else None,
+        "k": k,
+        "training_fraction": fraction,
+        "return_data_imputed": return_imputed or None,
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given:
+        return None
+    try:
+        ImputationParameters.parse(given)
+    except AvatarsEngineError as exc:
+        _fail(_flagged(exc))
+    return given
+
+
+def _column_weights(values: list[str] | None) -> dict[str, float]:
+    """``--column-weight age=2 --column-weight sex=0.5`` → ``{"age": 2.0, "sex": 0.5}``; each
+    weight a number > 0 (the engine's ``check_column_weights`` rule)."""
+    weights: dict[str, float] = {}
+    for item in _split(values):
+        column, sep, raw = item.partition("=")
+        try:
+            weight = float(raw) if sep else math.nan
+        except ValueError:
+            weight = math.nan
+        if not sep or not column.strip() or not math.isfinite(weight) or weight <= 0:
+            _fail(f"--column-weight: expected COLUMN=WEIGHT with a number > 0, got {item!r}")
+        weights[column.strip()] = weight
+    return weights
+
+
+def _augmentation_strategy(value: str) -> float | str | dict[str, float]:
+    """``--augment``: a multiplier > 1 (``2``), ``minority``, ``not_majority``, or ratios per
+    modality (``yes=3,no=1.5``), as ``data_augmentation.augmentation_strategy``."""
+    from avatars.protocol.enums import AugmentationStrategy
+
+    text = value.strip()
+    expected = "expected a multiplier > 1, minority, not_majority or MODALITY=RATIO[,...]"
+    if text.lower() in {s.value for s in AugmentationStrategy}:
+        return text.lower()
+    if "=" in text:
+        ratios: dict[str, float] = {}
+        for part in _split([text]):
+            modality, _, raw = part.partition("=")
+            try:
+                ratios[modality.strip()] = float(raw)
+            except ValueError:
+                _fail(f"--augment: {expected}, got {value!r}")
+        return ratios
+    try:
+        multiplier = float(text)
+    except ValueError:
+        _fail(f"--augment: {expected}, got {value!r}")
+    if not math.isfinite(multiplier) or multiplier <= 1:
+        _fail(f"--augment: {expected}, got {value!r}")
+    return multiplier
 
 
 #: The pseudonymization proposed in the identifier error, by kind of evidence.
@@ -297,10 +447,67 @@ def avatarize_command(
         list[str] | None,
         typer.Option(help="Quasi-identifiers an attacker may know (COL,COL...) for the metrics."),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Privacy metrics: a column the attacker infers from --known (inference metrics)."
+        ),
+    ] = None,
+    quantile_threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=100, help="Privacy metrics: percentile of 'too close' (default 5)."
+        ),
+    ] = None,
+    categorical_reduction: Annotated[
+        bool,
+        typer.Option(
+            "--categorical-reduction",
+            help="Variables of more than 20 modalities enter the neighbour search as an "
+            "embedding of ≤ 20 dimensions (use_categorical_reduction).",
+        ),
+    ] = False,
     imputation: Annotated[
         str | None,
         typer.Option(help="Imputation method: fast_knn (default), knn, mean, median, mode."),
     ] = None,
+    imputation_k: Annotated[
+        int | None, typer.Option(help="Neighbours of knn and fast_knn imputation (≥ 1, default 5).")
+    ] = None,
+    imputation_training_fraction: Annotated[
+        float | None,
+        typer.Option(help="Share of the rows the imputation learns from, in (0, 1] (default all)."),
+    ] = None,
+    imputation_return_data_imputed: Annotated[
+        bool,
+        typer.Option(
+            "--imputation-return-data-imputed",
+            help="Avatars without missing values (otherwise each column's missing count is "
+            "reproduced).",
+        ),
+    ] = False,
+    column_weight: Annotated[
+        list[str] | None,
+        typer.Option(help="COL=WEIGHT (> 0, default 1): the column's weight in the projection."),
+    ] = None,
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            help="More avatars than records: a multiplier > 1 (2), minority, not_majority "
+            "(with --augment-target) or MODALITY=RATIO[,...] (ratios ≥ 1)."
+        ),
+    ] = None,
+    augment_target: Annotated[
+        str | None, typer.Option(help="With --augment: the class column to balance.")
+    ] = None,
+    augment_keep_originals: Annotated[
+        bool,
+        typer.Option(
+            "--augment-keep-originals",
+            help="With --augment: SENSITIVE, the output holds the original records themselves "
+            "beside the extra avatars (should_anonymize_original_table=false).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -323,8 +530,15 @@ def avatarize_command(
     declared = _parse_types(type_)
     categorical_columns, known_columns = _split(categorical), _split(known)
     treatments = _Treatments.parse(drop, key, pseudonymize, exclude, not_identifier, locale)
+    tuning = _Tuning.parse(
+        (imputation, imputation_k, imputation_training_fraction, imputation_return_data_imputed),
+        column_weight,
+        (augment, augment_target, augment_keep_originals),
+        (target, quantile_threshold),
+        categorical_reduction,
+    )
     types = {**declared, **{column: "category" for column in categorical_columns}}
-    named = {"--type": list(declared), "--categorical": categorical_columns}
+    named = {"--type": list(declared), "--categorical": categorical_columns, **tuning.named()}
     hashed = any(str(v).upper().startswith("HASH") for v in treatments.pseudonymize.values())
     key_secret, note = _secret(secret, hashed)
     try:
@@ -332,13 +546,13 @@ def avatarize_command(
         table = table.drop(columns=treatments.drop)
         types = {c: t for c, t in types.items() if c not in treatments.drop}
         if k is None or dp_epsilon is not None:
-            dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments)
-            result = _avatarize_dp(table, dp, ncp, seed, types, imputation, treatments)
+            dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments, tuning)
+            result = _avatarize_dp(table, dp, ncp, seed, types, tuning, treatments)
             typer.secho(dp.headline(result), err=True, fg=dp.colour(result))
         else:
             if dp_mechanism is not None or dp_method != "open":
                 _fail("--dp-method and --dp-mechanism go with --dp-epsilon (not -k)")
-            result = _avatarize(table, k, ncp, seed, types, imputation, treatments, key_secret)
+            result = _avatarize(table, k, ncp, seed, types, tuning, treatments, key_secret)
         if note:
             typer.echo(note)
         _write_avatars(result, input, output, unshuffled_output)
@@ -346,25 +560,33 @@ def avatarize_command(
         if not metrics:
             return
         held = _read_holdout(holdout, types, treatments) if holdout else None
-        privacy, signal = _metrics(table, result, types, held, known_columns)
+        privacy, signal = _metrics(table, result, types, held, known_columns, tuning, ncp, seed)
     except IdentifierColumnsError as exc:
         _fail(identifier_message(exc))
     except AvatarsEngineError as exc:
-        _fail(str(exc))
+        _fail(_flagged(exc))
     typer.echo("")
-    typer.echo(format_metrics_table([*privacy.metrics, *signal.metrics]))
-    verdict = privacy.verdict()
-    typer.echo("")
-    typer.echo(f"privacy verdict: {verdict.summary()}")
-    for change in verdict.changes():
-        typer.echo(f"  - {change}")
+    standalone = privacy[0][1]
+    typer.echo(format_metrics_table([*standalone.metrics, *signal.metrics]))
+    for computation_type, other in privacy[1:]:  # augmented runs (§2.12)
+        typer.echo(f"\nprivacy metrics, {computation_type}:")
+        typer.echo(format_metrics_table(other.metrics))
+    for computation_type, measured in privacy:
+        verdict = measured.verdict()
+        shown = "" if len(privacy) == 1 else f" ({computation_type})"
+        typer.echo("")
+        typer.echo(f"privacy verdict{shown}: {verdict.summary()}")
+        for change in verdict.changes():
+            typer.echo(f"  - {change}")
     if metrics_output:
         document = {
             "input": str(input),
             "avatarization": result.metadata,
-            "privacy": privacy.to_dict(),
+            "privacy": standalone.to_dict(),
             "signal": signal.to_dict(),
         }
+        if len(privacy) > 1:
+            document["privacy_by_computation_type"] = {c: m.to_dict() for c, m in privacy}
         metrics_output.write_text(json.dumps(document, indent=2, default=str))
         typer.echo(f"\nmetrics written to {metrics_output}")
 
@@ -375,29 +597,46 @@ def _avatarize(
     ncp: int | None,
     seed: int | None,
     types: dict[str, str],
-    imputation: str | None,
+    tuning: _Tuning,
     treatments: _Treatments,
     secret: str | None,
 ) -> Any:
-    """The avatarization of ``table``, with a progress bar for a large one."""
+    """The avatarization of ``table`` (augmented with ``--augment``: the engine's ``augment``,
+    as the server runs ``data_augmentation``), with a progress bar for a large one."""
     from avatars.engine import avatarize
+    from avatars.engine.augmentation import augment
 
-    with _Progress.for_table(table) as progress:
-        return avatarize(
+    options: dict[str, Any] = {
+        "ncp": ncp,
+        "column_types": types or None,
+        **tuning.avatarize_options(),
+        "exclude_variables": treatments.exclude or None,
+        "exclude_methods": treatments.exclude_methods or None,
+        "keys": treatments.keys or None,
+        "pseudonymize": treatments.pseudonymize or None,
+        "pseudonymization_secret": secret,
+        "not_identifiers": treatments.not_identifiers or None,
+    }
+    if tuning.augment is not None:
+        # drawn here when not given: a run that keeps the originals has no base avatarization
+        # to report the seed it drew, and every run must be replayable
+        seed = secrets.randbits(32) if seed is None else seed
+        result = augment(
             table,
+            strategy=tuning.augment,
             k=k,
-            ncp=ncp,
+            target_column=tuning.augment_target,
+            should_anonymize_original_table=tuning.anonymize_originals,
             seed=seed,
-            column_types=types or None,
-            imputation={"method": imputation} if imputation else None,
-            exclude_variables=treatments.exclude or None,
-            exclude_methods=treatments.exclude_methods or None,
-            keys=treatments.keys or None,
-            pseudonymize=treatments.pseudonymize or None,
-            pseudonymization_secret=secret,
-            not_identifiers=treatments.not_identifiers or None,
-            progress=progress,
+            **options,
         )
+        excluded = [*treatments.exclude, *treatments.exclude_methods]
+        result.metadata.setdefault(
+            "parameters", {"seed": seed, "ncp": ncp, "exclude_variables": excluded}
+        )
+        return result
+    with _Progress.for_table(table) as progress:
+        return avatarize(table, k=k, seed=seed, progress=progress, **options)
 
 
 @dataclass
@@ -416,6 +655,7 @@ class _DPRequest:
         method: str,
         mechanism: str | None,
         treatments: _Treatments,
+        tuning: _Tuning,
     ) -> _DPRequest:
         from avatars.engine.dp import check_epsilon
 
@@ -435,6 +675,8 @@ class _DPRequest:
                 "--key, --pseudonymize and --exclude are not available with --dp-epsilon: "
                 "drop identifier columns (--drop) before a differentially private run"
             )
+        if tuning.augment is not None or tuning.categorical_reduction:
+            _fail("--augment and --categorical-reduction go with -k (not with --dp-epsilon)")
         try:
             checked = check_epsilon(epsilon)
         except AvatarsEngineError as exc:
@@ -456,7 +698,7 @@ def _avatarize_dp(
     ncp: int | None,
     seed: int | None,
     types: dict[str, str],
-    imputation: str | None,
+    tuning: _Tuning,
     treatments: _Treatments,
 ) -> Any:
     """Differentially private avatars of ``table`` (identifier columns refused as for k)."""
@@ -473,7 +715,8 @@ def _avatarize_dp(
         "ncp": ncp,
         "seed": seed,
         "column_types": types or None,
-        "imputation": {"method": imputation} if imputation else None,
+        "imputation": tuning.imputation,
+        "column_weights": tuning.column_weights or None,
     }
     with _Progress.for_table(table) as progress:
         if dp.method == "open":
@@ -512,33 +755,62 @@ def _write_avatars(
     if unshuffled_output:
         write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
         typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
-    seconds = result.metadata["timings_seconds"]["total"]
-    typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+    seconds = (result.metadata.get("timings_seconds") or {}).get("total")
+    took = "" if seconds is None else f", {seconds:.2f} s"
+    typer.echo(f"seed {result.metadata['parameters']['seed']}{took}")
 
 
 def _metrics(
-    table: Any, result: Any, types: dict[str, str], holdout: Any, known: list[str]
-) -> tuple[Any, Any]:
-    """The privacy metrics (in the avatarization's space: same ncp and seed; with the holdout
-    and the known variables when given) and the signal metrics of the avatars, both without
-    the columns the avatarization did not synthesize (excluded, keys, pseudonymized)."""
+    table: Any,
+    result: Any,
+    types: dict[str, str],
+    holdout: Any,
+    known: list[str],
+    tuning: _Tuning,
+    ncp: int | None,
+    seed: int | None,
+) -> tuple[list[tuple[str, Any]], Any]:
+    """The privacy metrics (in the avatarization's space: same ncp, seed, weights, imputation
+    and reduction; with the holdout, the known variables, the target and the quantile threshold
+    when given) and the signal metrics of the avatars, both without the columns the
+    avatarization did not synthesize (excluded, keys, pseudonymized). The privacy metrics come
+    as ``[(computation type, result)]``: ``standalone`` alone, or for an augmented run also
+    ``barycentered`` and ``class_balancing_barycenter`` (as the server's documents)."""
     from avatars.engine import privacy_metrics, signal_metrics
+    from avatars.engine.augmentation import augmentation_privacy_tables
     from avatars.engine.avatarization import metrics_exclusions
 
-    parameters = result.metadata["parameters"]
+    parameters = result.metadata.get("parameters") or {}
     exclude = metrics_exclusions(result.metadata)
-    privacy = privacy_metrics(
-        table,
-        result.unshuffled,
-        ncp=parameters["ncp"],
-        seed=parameters["seed"],
-        column_types=types or None,
-        exclude_variables=exclude or None,
-        known_variables=known or None,
-        holdout=holdout,
-        warnings=result.metadata.get("warnings"),
-        not_identifiers=parameters.get("not_identifiers") or None,
-    )
+    options: dict[str, Any] = {
+        "ncp": parameters.get("ncp", ncp),
+        "seed": parameters.get("seed", seed),
+        "column_types": types or None,
+        "column_weights": tuning.column_weights or None,
+        "imputation": tuning.imputation,
+        "categorical_reduction": tuning.categorical_reduction,
+        "exclude_variables": exclude or None,
+        "known_variables": known or None,
+        "target": tuning.target,
+        "quantile_threshold": tuning.quantile_threshold,
+        "holdout": holdout,
+        "warnings": result.metadata.get("warnings"),
+        "not_identifiers": parameters.get("not_identifiers") or None,
+    }
+    sources = getattr(result, "sources", None)
+    if sources is None:
+        pairs = [("standalone", table, result.unshuffled)]
+    else:
+        # as the server: the ncp asked for (None: the default, capped by each pair's
+        # dimensions; the augmented records of one class may have fewer than the table)
+        options["ncp"] = ncp
+        pairs = [
+            (kind.value, originals, avatars)
+            for kind, originals, avatars in augmentation_privacy_tables(
+                table, result.unshuffled, sources, types or None
+            )
+        ]
+    privacy = [(kind, privacy_metrics(o, a, **options)) for kind, o, a in pairs]
     signal = signal_metrics(
         table, result.shuffled, column_types=types or None, exclude_variables=exclude or None
     )
