@@ -74,10 +74,20 @@ def test_augment_by_a_multiplier_and_keeping_the_originals(tmp_path: Path) -> No
 def test_bad_augmentation_names_the_flag(tmp_path: Path) -> None:
     source = _csv(tmp_path, "classes", classes_table())
     base = [source, "-k", "10", "--no-metrics"]
-    _refused(run(*base, "--augment", "0.5", cwd=tmp_path), "--augment: expected a multiplier > 1")
+    # the protocol's words (server, SDK), after the flag
+    _refused(
+        run(*base, "--augment", "0.5", cwd=tmp_path),
+        "error: --augment: data_augmentation.augmentation_strategy: a multiplier must be a "
+        "number > 1, got 0.5",
+    )
+    _refused(
+        run(*base, "--augment", "most", cwd=tmp_path),
+        "--augment: data_augmentation.augmentation_strategy: expected a multiplier > 1, "
+        "'minority', 'not_majority' or {modality: ratio}, got 'most'",
+    )
     _refused(
         run(*base, "--augment", "minority", cwd=tmp_path),
-        "--augment-target: invalid parameter 'target_column': required with a minority",
+        "--augment-target: data_augmentation: target_column is required with a minority",
     )
     _refused(
         run(*base, "--augment", "2", "--augment-target", "lable", cwd=tmp_path),
@@ -123,19 +133,20 @@ def test_imputation_methods_reproduce_the_missing_rates(tmp_path: Path) -> None:
 def test_bad_imputation_names_the_flag(tmp_path: Path) -> None:
     source = _csv(tmp_path, "missing", missing_table())
     base = [source, "-k", "8", "--no-metrics"]
+    # the protocol's words (server, SDK), after the flag
     _refused(
         run(*base, "--imputation", "zero", cwd=tmp_path),
-        "--imputation: invalid parameter 'imputation.method': expected one of knn, mode",
-        "got 'zero'",
+        "error: --imputation: imputation.method: Input should be 'knn', 'mode', 'median', "
+        "'mean' or 'fast_knn' (got 'zero')",
     )
     _refused(
         run(*base, "--imputation-k", "0", cwd=tmp_path),
-        "--imputation-k: invalid parameter 'imputation.k': expected an integer ≥ 1, got 0",
+        "--imputation-k: imputation.k: Input should be greater than or equal to 1 (got 0)",
     )
     _refused(
         run(*base, "--imputation-training-fraction", "1.5", cwd=tmp_path),
-        "--imputation-training-fraction: invalid parameter 'imputation.training_fraction': "
-        "expected a number in (0, 1], got 1.5",
+        "--imputation-training-fraction: imputation.training_fraction: Input should be less "
+        "than or equal to 1 (got 1.5)",
     )
 
 
@@ -176,8 +187,12 @@ def test_column_weights_enter_the_projection(tmp_path: Path) -> None:
     assert plain.returncode == 0, plain.stderr
     assert (tmp_path / "weighted.csv").read_bytes() != (tmp_path / "plain.csv").read_bytes()
     base = [*common, "--no-metrics"]
-    _refused(run(*base, "--column-weight", "u=-1", cwd=tmp_path),
-             "--column-weight: expected COLUMN=WEIGHT with a number > 0, got 'u=-1'")  # fmt: skip
+    _refused(
+        run(*base, "--column-weight", "u=-1", cwd=tmp_path),
+        "--column-weight: column_weights.u: Input should be greater than 0 (got -1.0)",
+    )
+    _refused(run(*base, "--column-weight", "u", cwd=tmp_path),
+             "--column-weight: expected COLUMN=WEIGHT (a number > 0), got 'u'")  # fmt: skip
     _refused(run(*base, "--column-weight", "x=2", cwd=tmp_path),
              "--column-weight names column(s) 'x'")  # fmt: skip
 
@@ -195,7 +210,12 @@ def test_target_and_quantile_threshold_reach_the_privacy_metrics(tmp_path: Path)
     assert privacy["parameters"]["quantile_threshold"] == 20
     assert privacy["inference_categorical"] is not None  # target inference measured
     base = [source, "-k", "10", "--seed", "1"]
-    _refused(run(*base, "--quantile-threshold", "200", cwd=tmp_path),
-             "Invalid value for '--quantile-threshold'", "Input should be less than")  # fmt: skip
+    _refused(
+        run(*base, "--quantile-threshold", "200", cwd=tmp_path),
+        "--quantile-threshold: quantile_threshold: Input should be less than or equal to 100 "
+        "(got 200)",
+    )
     _refused(run(*base, "--known", "u,label", "--target", "label", cwd=tmp_path),
-             "--target: invalid parameter 'target'")  # fmt: skip
+             "--target: target 'label' must not be one of the known_variables")  # fmt: skip
+    _refused(run(*base, "--ncp", "0", cwd=tmp_path),
+             "--ncp: ncp: Input should be greater than or equal to 1 (got 0)")  # fmt: skip

@@ -12,10 +12,10 @@ drawn for the run and kept nowhere (the digests cannot then be reproduced by a l
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -101,17 +101,26 @@ class _Treatments:
         return [*self.keys, *self.pseudonymize, *self.exclude, *self.exclude_methods]
 
 
+#: Checks the parameters the flags set with the protocol's models, in the wording of the
+#: server and the SDK (:func:`avatars.protocol.errors.validate_parameters`). Called with YAML
+#: pieces ``{"imputation": {...}, "data_augmentation": {...}, "privacy_metrics": {...}}``, it
+#: raises a ``ValueError`` whose ``issues`` are ``[(field, problem)]``. The engine may not
+#: import the protocol's pydantic models (tests/test_architecture.py): ``avatars.cli``, which
+#: assembles the commands, gives it to :func:`register`.
+ParameterCheck = Callable[[Mapping[str, Any]], None]
+_parameter_check: ParameterCheck | None = None
+
+
 @dataclass
 class _Tuning:
     """The avatarization's parameters beyond k and ncp, as the YAML and ``set_parameters``
     name them (``use_categorical_reduction``, ``imputation``, ``column_weights``,
-    ``data_augmentation``, the privacy metrics' ``target`` and ``quantile_threshold``), checked
-    by the engine's own rules with the flag named."""
+    ``data_augmentation``, the privacy metrics' ``target`` and ``quantile_threshold``)."""
 
     categorical_reduction: bool = False
     imputation: dict[str, Any] | None = None
-    column_weights: dict[str, float] = field(default_factory=dict)
-    augment: float | str | dict[str, float] | None = None
+    column_weights: dict[str, Any] = field(default_factory=dict)
+    augment: Any = None  # data_augmentation.augmentation_strategy
     augment_target: str | None = None
     anonymize_originals: bool = True  # should_anonymize_original_table
     target: str | None = None
@@ -140,6 +149,33 @@ class _Tuning:
             quantile_threshold=metrics[1],
         )
 
+    def check(self, ncp: int | None, known: list[str]) -> None:
+        """Fail, naming the flag, when a value is out of the protocol's ranges."""
+        if _parameter_check is None:
+            return  # the engine checks them again when it runs, in its own words
+        augmentation = {
+            "augmentation_strategy": self.augment,
+            "target_column": self.augment_target,
+            "should_anonymize_original_table": self.anonymize_originals,
+        }
+        privacy = {
+            "ncp": ncp,
+            "column_weights": self.column_weights or None,
+            "known_variables": known or None,
+            "target": self.target,
+            "quantile_threshold": self.quantile_threshold,
+        }
+        pieces = {
+            "imputation": self.imputation,
+            "data_augmentation": augmentation if self.augment is not None else None,
+            "privacy_metrics": {name: v for name, v in privacy.items() if v is not None},
+        }
+        try:
+            _parameter_check({name: value for name, value in pieces.items() if value})
+        except ValueError as exc:
+            issues = getattr(exc, "issues", None) or [("", str(exc))]
+            _fail("; ".join(_protocol_issue(name, problem) for name, problem in issues))
+
     def named(self) -> dict[str, list[str]]:
         """The columns each option names, to check against the file's header."""
         return {
@@ -156,6 +192,35 @@ class _Tuning:
             "imputation": self.imputation,
             "categorical_reduction": self.categorical_reduction,
         }
+
+
+#: The flag that sets each field of the protocol's parameters (the longest prefix wins: the
+#: model-wide checks are the augmentation's target and the privacy metrics' target).
+_PROTOCOL_FLAGS = {
+    "imputation.method": "--imputation",
+    "imputation.k": "--imputation-k",
+    "imputation.training_fraction": "--imputation-training-fraction",
+    "imputation": "--imputation",
+    "data_augmentation.augmentation_strategy": "--augment",
+    "data_augmentation.target_column": "--augment-target",
+    "data_augmentation": "--augment-target",
+    "privacy_metrics.ncp": "--ncp",
+    "privacy_metrics.column_weights": "--column-weight",
+    "privacy_metrics.known_variables": "--known",
+    "privacy_metrics.target": "--target",
+    "privacy_metrics.quantile_threshold": "--quantile-threshold",
+    "privacy_metrics": "--target",
+}
+
+
+def _protocol_issue(name: str, problem: str) -> str:
+    """``--imputation-k: imputation.k: Input should be greater than or equal to 1 (got 0)``:
+    the flag, then the protocol's field and problem as the server and the SDK say them."""
+    matches = [f for f in _PROTOCOL_FLAGS if name == f or name.startswith(f + ".")]
+    flag = _PROTOCOL_FLAGS[max(matches, key=len)] if matches else None
+    shown = name.removeprefix("privacy_metrics.")
+    text = f"{shown}: {problem}" if shown and shown != "privacy_metrics" else problem
+    return f"{flag}: {text}" if flag else text
 
 
 #: The flag that sets each parameter an engine error may name.
@@ -178,8 +243,8 @@ _FLAGS = {
 
 
 def _flagged(error: AvatarsEngineError) -> str:
-    """An engine error with the flag that set its parameter in front (``--imputation-k:
-    invalid parameter 'imputation.k': expected an integer ≥ 1, got 0``)."""
+    """An engine error with the flag that set its parameter in front (``--augment:
+    invalid parameter 'augmentation_strategy': modality 'd' is not a value of ...``)."""
     flag = _FLAGS.get(getattr(error, "parameter", ""))
     return f"{flag}: {error}" if flag else str(error)
 
@@ -187,67 +252,44 @@ def _flagged(error: AvatarsEngineError) -> str:
 def _imputation(
     method: str | None, k: int | None, fraction: float | None, return_imputed: bool
 ) -> dict[str, Any] | None:
-    """The ``imputation`` mapping of the YAML, checked by the engine's
-    :class:`~avatars.engine.imputation.ImputationParameters`."""
-    from avatars.engine.imputation import ImputationParameters
-
+    """The YAML's ``imputation`` mapping (None: the engine's defaults)."""
     given = {
         "method": method.lower() if method else None,
         "k": k,
         "training_fraction": fraction,
         "return_data_imputed": return_imputed or None,
     }
-    given = {name: value for name, value in given.items() if value is not None}
-    if not given:
-        return None
+    return {name: value for name, value in given.items() if value is not None} or None
+
+
+def _number(text: str) -> float | str:
+    """``text`` as a number, or as given for the protocol's check to refuse in its words."""
     try:
-        ImputationParameters.parse(given)
-    except AvatarsEngineError as exc:
-        _fail(_flagged(exc))
-    return given
+        return float(text)
+    except ValueError:
+        return text
 
 
-def _column_weights(values: list[str] | None) -> dict[str, float]:
-    """``--column-weight age=2 --column-weight sex=0.5`` → ``{"age": 2.0, "sex": 0.5}``; each
-    weight a number > 0 (the engine's ``check_column_weights`` rule)."""
-    weights: dict[str, float] = {}
+def _column_weights(values: list[str] | None) -> dict[str, Any]:
+    """``--column-weight age=2 --column-weight sex=0.5`` → ``{"age": 2.0, "sex": 0.5}``."""
+    weights: dict[str, Any] = {}
     for item in _split(values):
         column, sep, raw = item.partition("=")
-        try:
-            weight = float(raw) if sep else math.nan
-        except ValueError:
-            weight = math.nan
-        if not sep or not column.strip() or not math.isfinite(weight) or weight <= 0:
-            _fail(f"--column-weight: expected COLUMN=WEIGHT with a number > 0, got {item!r}")
-        weights[column.strip()] = weight
+        if not sep or not column.strip():
+            _fail(f"--column-weight: expected COLUMN=WEIGHT (a number > 0), got {item!r}")
+        weights[column.strip()] = _number(raw.strip())
     return weights
 
 
-def _augmentation_strategy(value: str) -> float | str | dict[str, float]:
-    """``--augment``: a multiplier > 1 (``2``), ``minority``, ``not_majority``, or ratios per
+def _augmentation_strategy(value: str) -> Any:
+    """``--augment``: a multiplier (``2``), ``minority``, ``not_majority``, or ratios per
     modality (``yes=3,no=1.5``), as ``data_augmentation.augmentation_strategy``."""
-    from avatars.protocol.enums import AugmentationStrategy
-
     text = value.strip()
-    expected = "expected a multiplier > 1, minority, not_majority or MODALITY=RATIO[,...]"
-    if text.lower() in {s.value for s in AugmentationStrategy}:
-        return text.lower()
     if "=" in text:
-        ratios: dict[str, float] = {}
-        for part in _split([text]):
-            modality, _, raw = part.partition("=")
-            try:
-                ratios[modality.strip()] = float(raw)
-            except ValueError:
-                _fail(f"--augment: {expected}, got {value!r}")
-        return ratios
-    try:
-        multiplier = float(text)
-    except ValueError:
-        _fail(f"--augment: {expected}, got {value!r}")
-    if not math.isfinite(multiplier) or multiplier <= 1:
-        _fail(f"--augment: {expected}, got {value!r}")
-    return multiplier
+        ratios = (part.partition("=") for part in _split([text]))
+        return {modality.strip(): _number(raw.strip()) for modality, _, raw in ratios}
+    number = _number(text)
+    return number if isinstance(number, float) else text.lower()
 
 
 #: The pseudonymization proposed in the identifier error, by kind of evidence.
@@ -455,9 +497,7 @@ def avatarize_command(
     ] = None,
     quantile_threshold: Annotated[
         int | None,
-        typer.Option(
-            min=0, max=100, help="Privacy metrics: percentile of 'too close' (default 5)."
-        ),
+        typer.Option(help="Privacy metrics: percentile in [0, 100] of 'too close' (default 5)."),
     ] = None,
     categorical_reduction: Annotated[
         bool,
@@ -537,6 +577,7 @@ def avatarize_command(
         (target, quantile_threshold),
         categorical_reduction,
     )
+    tuning.check(ncp, known_columns)
     types = {**declared, **{column: "category" for column in categorical_columns}}
     named = {"--type": list(declared), "--categorical": categorical_columns, **tuning.named()}
     hashed = any(str(v).upper().startswith("HASH") for v in treatments.pseudonymize.values())
@@ -974,6 +1015,10 @@ def _as_percent(value: float) -> float:
     return 100.0 * value if 0 <= value <= 1 else value
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, check_parameters: ParameterCheck | None = None) -> None:
+    """Add ``avatarize`` and ``advise`` to ``app``; ``check_parameters`` (see
+    :data:`ParameterCheck`) gives ``avatarize`` the protocol's ranges and wording."""
+    global _parameter_check
+    _parameter_check = check_parameters
     app.command("avatarize")(avatarize_command)
     app.command("advise")(advise_command)
