@@ -7,7 +7,13 @@ extra a command needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 app = typer.Typer(
     name="avatars",
@@ -34,13 +40,33 @@ def _unavailable(name: str, extra: str, reason: ModuleNotFoundError) -> None:
     app.command(name, help=f"(needs: pip install 'avatars[{extra}]')")(command)
 
 
+def _check_parameters(pieces: Mapping[str, Any]) -> None:
+    """The parameters ``avatars avatarize``'s flags set, checked by the protocol's models: the
+    ranges and the wording of the server and the SDK (``ParameterError``). The engine's CLI
+    may not import them itself (the engine imports no pydantic model)."""
+    from avatars.protocol.errors import validate_parameters
+    from avatars.protocol.parameters import (
+        DataAugmentation,
+        Imputation,
+        PrivacyMetricsParameters,
+    )
+
+    models: dict[str, type[BaseModel]] = {
+        "imputation": Imputation,
+        "data_augmentation": DataAugmentation,
+        "privacy_metrics": PrivacyMetricsParameters,
+    }
+    for name, values in pieces.items():
+        validate_parameters(models[name], values, prefix=name)
+
+
 try:
     from avatars.engine.cli import register as _register_engine
 except ModuleNotFoundError as missing:  # the SDK-only install has no numpy/scipy/...
     _unavailable("avatarize", "engine", missing)
     _unavailable("advise", "engine", missing)
 else:
-    _register_engine(app)
+    _register_engine(app, check_parameters=_check_parameters)
 
 try:
     from avatars.server.cli import register as _register_server

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -98,6 +99,197 @@ class _Treatments:
 
     def not_avatarized(self) -> list[str]:
         return [*self.keys, *self.pseudonymize, *self.exclude, *self.exclude_methods]
+
+
+#: Checks the parameters the flags set with the protocol's models, in the wording of the
+#: server and the SDK (:func:`avatars.protocol.errors.validate_parameters`). Called with YAML
+#: pieces ``{"imputation": {...}, "data_augmentation": {...}, "privacy_metrics": {...}}``, it
+#: raises a ``ValueError`` whose ``issues`` are ``[(field, problem)]``. The engine may not
+#: import the protocol's pydantic models (tests/test_architecture.py): ``avatars.cli``, which
+#: assembles the commands, gives it to :func:`register`.
+ParameterCheck = Callable[[Mapping[str, Any]], None]
+_parameter_check: ParameterCheck | None = None
+
+
+@dataclass
+class _Tuning:
+    """The avatarization's parameters beyond k and ncp, as the YAML and ``set_parameters``
+    name them (``use_categorical_reduction``, ``imputation``, ``column_weights``,
+    ``data_augmentation``, the privacy metrics' ``target`` and ``quantile_threshold``)."""
+
+    categorical_reduction: bool = False
+    imputation: dict[str, Any] | None = None
+    column_weights: dict[str, Any] = field(default_factory=dict)
+    augment: Any = None  # data_augmentation.augmentation_strategy
+    augment_target: str | None = None
+    anonymize_originals: bool = True  # should_anonymize_original_table
+    target: str | None = None
+    quantile_threshold: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        imputation: tuple[str | None, int | None, float | None, bool],
+        column_weight: list[str] | None,
+        augment: tuple[str | None, str | None, bool],
+        metrics: tuple[str | None, int | None],
+        categorical_reduction: bool,
+    ) -> _Tuning:
+        strategy, augment_target, keep_originals = augment
+        if strategy is None and (augment_target is not None or keep_originals):
+            _fail("--augment-target and --augment-keep-originals go with --augment")
+        return cls(
+            categorical_reduction=categorical_reduction,
+            imputation=_imputation(*imputation),
+            column_weights=_column_weights(column_weight),
+            augment=_augmentation_strategy(strategy) if strategy is not None else None,
+            augment_target=augment_target,
+            anonymize_originals=not keep_originals,
+            target=metrics[0],
+            quantile_threshold=metrics[1],
+        )
+
+    def check(self, ncp: int | None, known: list[str]) -> None:
+        """Fail, naming the flag, when a value is out of the protocol's ranges."""
+        if _parameter_check is None:
+            return  # the engine checks them again when it runs, in its own words
+        augmentation = {
+            "augmentation_strategy": self.augment,
+            "target_column": self.augment_target,
+            "should_anonymize_original_table": self.anonymize_originals,
+        }
+        privacy = {
+            "ncp": ncp,
+            "column_weights": self.column_weights or None,
+            "known_variables": known or None,
+            "target": self.target,
+            "quantile_threshold": self.quantile_threshold,
+        }
+        pieces = {
+            "imputation": self.imputation,
+            "data_augmentation": augmentation if self.augment is not None else None,
+            "privacy_metrics": {name: v for name, v in privacy.items() if v is not None},
+        }
+        try:
+            _parameter_check({name: value for name, value in pieces.items() if value})
+        except ValueError as exc:
+            issues = getattr(exc, "issues", None) or [("", str(exc))]
+            _fail("; ".join(_protocol_issue(name, problem) for name, problem in issues))
+
+    def named(self) -> dict[str, list[str]]:
+        """The columns each option names, to check against the file's header."""
+        return {
+            "--column-weight": list(self.column_weights),
+            "--augment-target": [self.augment_target] if self.augment_target else [],
+            "--target": [self.target] if self.target else [],
+        }
+
+    def avatarize_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``avatarize`` (and ``augment``) these options set, as the
+        server's ``avatarization_options`` gives them."""
+        return {
+            "column_weights": self.column_weights or None,
+            "imputation": self.imputation,
+            "categorical_reduction": self.categorical_reduction,
+        }
+
+
+#: The flag that sets each field of the protocol's parameters (the longest prefix wins: the
+#: model-wide checks are the augmentation's target and the privacy metrics' target).
+_PROTOCOL_FLAGS = {
+    "imputation.method": "--imputation",
+    "imputation.k": "--imputation-k",
+    "imputation.training_fraction": "--imputation-training-fraction",
+    "imputation": "--imputation",
+    "data_augmentation.augmentation_strategy": "--augment",
+    "data_augmentation.target_column": "--augment-target",
+    "data_augmentation": "--augment-target",
+    "privacy_metrics.ncp": "--ncp",
+    "privacy_metrics.column_weights": "--column-weight",
+    "privacy_metrics.known_variables": "--known",
+    "privacy_metrics.target": "--target",
+    "privacy_metrics.quantile_threshold": "--quantile-threshold",
+    "privacy_metrics": "--target",
+}
+
+
+def _protocol_issue(name: str, problem: str) -> str:
+    """``--imputation-k: imputation.k: Input should be greater than or equal to 1 (got 0)``:
+    the flag, then the protocol's field and problem as the server and the SDK say them."""
+    matches = [f for f in _PROTOCOL_FLAGS if name == f or name.startswith(f + ".")]
+    flag = _PROTOCOL_FLAGS[max(matches, key=len)] if matches else None
+    shown = name.removeprefix("privacy_metrics.")
+    text = f"{shown}: {problem}" if shown and shown != "privacy_metrics" else problem
+    return f"{flag}: {text}" if flag else text
+
+
+#: The flag that sets each parameter an engine error may name.
+_FLAGS = {
+    "k": "-k",
+    "ncp": "--ncp",
+    "imputation": "--imputation",
+    "imputation.method": "--imputation",
+    "imputation.k": "--imputation-k",
+    "imputation.training_fraction": "--imputation-training-fraction",
+    "column_weights": "--column-weight",
+    "use_categorical_reduction": "--categorical-reduction",
+    "augmentation_strategy": "--augment",
+    "data_augmentation": "--augment",
+    "target_column": "--augment-target",
+    "target": "--target",
+    "quantile_threshold": "--quantile-threshold",
+    "known_variables": "--known",
+}
+
+
+def _flagged(error: AvatarsEngineError) -> str:
+    """An engine error with the flag that set its parameter in front (``--augment:
+    invalid parameter 'augmentation_strategy': modality 'd' is not a value of ...``)."""
+    flag = _FLAGS.get(getattr(error, "parameter", ""))
+    return f"{flag}: {error}" if flag else str(error)
+
+
+def _imputation(
+    method: str | None, k: int | None, fraction: float | None, return_imputed: bool
+) -> dict[str, Any] | None:
+    """The YAML's ``imputation`` mapping (None: the engine's defaults)."""
+    given = {
+        "method": method.lower() if method else None,
+        "k": k,
+        "training_fraction": fraction,
+        "return_data_imputed": return_imputed or None,
+    }
+    return {name: value for name, value in given.items() if value is not None} or None
+
+
+def _number(text: str) -> float | str:
+    """``text`` as a number, or as given for the protocol's check to refuse in its words."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _column_weights(values: list[str] | None) -> dict[str, Any]:
+    """``--column-weight age=2 --column-weight sex=0.5`` → ``{"age": 2.0, "sex": 0.5}``."""
+    weights: dict[str, Any] = {}
+    for item in _split(values):
+        column, sep, raw = item.partition("=")
+        if not sep or not column.strip():
+            _fail(f"--column-weight: expected COLUMN=WEIGHT (a number > 0), got {item!r}")
+        weights[column.strip()] = _number(raw.strip())
+    return weights
+
+
+def _augmentation_strategy(value: str) -> Any:
+    """``--augment``: a multiplier (``2``), ``minority``, ``not_majority``, or ratios per
+    modality (``yes=3,no=1.5``), as ``data_augmentation.augmentation_strategy``."""
+    text = value.strip()
+    if "=" in text:
+        ratios = (part.partition("=") for part in _split([text]))
+        return {modality.strip(): _number(raw.strip()) for modality, _, raw in ratios}
+    number = _number(text)
+    return number if isinstance(number, float) else text.lower()
 
 
 #: The pseudonymization proposed in the identifier error, by kind of evidence.
@@ -297,10 +489,65 @@ def avatarize_command(
         list[str] | None,
         typer.Option(help="Quasi-identifiers an attacker may know (COL,COL...) for the metrics."),
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="Privacy metrics: a column the attacker infers from --known (inference metrics)."
+        ),
+    ] = None,
+    quantile_threshold: Annotated[
+        int | None,
+        typer.Option(help="Privacy metrics: percentile in [0, 100] of 'too close' (default 5)."),
+    ] = None,
+    categorical_reduction: Annotated[
+        bool,
+        typer.Option(
+            "--categorical-reduction",
+            help="Variables of more than 20 modalities enter the neighbour search as an "
+            "embedding of ≤ 20 dimensions (use_categorical_reduction).",
+        ),
+    ] = False,
     imputation: Annotated[
         str | None,
         typer.Option(help="Imputation method: fast_knn (default), knn, mean, median, mode."),
     ] = None,
+    imputation_k: Annotated[
+        int | None, typer.Option(help="Neighbours of knn and fast_knn imputation (≥ 1, default 5).")
+    ] = None,
+    imputation_training_fraction: Annotated[
+        float | None,
+        typer.Option(help="Share of the rows the imputation learns from, in (0, 1] (default all)."),
+    ] = None,
+    imputation_return_data_imputed: Annotated[
+        bool,
+        typer.Option(
+            "--imputation-return-data-imputed",
+            help="Avatars without missing values (otherwise each column's missing count is "
+            "reproduced).",
+        ),
+    ] = False,
+    column_weight: Annotated[
+        list[str] | None,
+        typer.Option(help="COL=WEIGHT (> 0, default 1): the column's weight in the projection."),
+    ] = None,
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            help="More avatars than records: a multiplier > 1 (2), minority, not_majority "
+            "(with --augment-target) or MODALITY=RATIO[,...] (ratios ≥ 1)."
+        ),
+    ] = None,
+    augment_target: Annotated[
+        str | None, typer.Option(help="With --augment: the class column to balance.")
+    ] = None,
+    augment_keep_originals: Annotated[
+        bool,
+        typer.Option(
+            "--augment-keep-originals",
+            help="With --augment: SENSITIVE, the output holds the original records themselves "
+            "beside the extra avatars (should_anonymize_original_table=false).",
+        ),
+    ] = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -323,8 +570,16 @@ def avatarize_command(
     declared = _parse_types(type_)
     categorical_columns, known_columns = _split(categorical), _split(known)
     treatments = _Treatments.parse(drop, key, pseudonymize, exclude, not_identifier, locale)
+    tuning = _Tuning.parse(
+        (imputation, imputation_k, imputation_training_fraction, imputation_return_data_imputed),
+        column_weight,
+        (augment, augment_target, augment_keep_originals),
+        (target, quantile_threshold),
+        categorical_reduction,
+    )
+    tuning.check(ncp, known_columns)
     types = {**declared, **{column: "category" for column in categorical_columns}}
-    named = {"--type": list(declared), "--categorical": categorical_columns}
+    named = {"--type": list(declared), "--categorical": categorical_columns, **tuning.named()}
     hashed = any(str(v).upper().startswith("HASH") for v in treatments.pseudonymize.values())
     key_secret, note = _secret(secret, hashed)
     try:
@@ -332,13 +587,13 @@ def avatarize_command(
         table = table.drop(columns=treatments.drop)
         types = {c: t for c, t in types.items() if c not in treatments.drop}
         if k is None or dp_epsilon is not None:
-            dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments)
-            result = _avatarize_dp(table, dp, ncp, seed, types, imputation, treatments)
+            dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments, tuning)
+            result = _avatarize_dp(table, dp, ncp, seed, types, tuning, treatments)
             typer.secho(dp.headline(result), err=True, fg=dp.colour(result))
         else:
             if dp_mechanism is not None or dp_method != "open":
                 _fail("--dp-method and --dp-mechanism go with --dp-epsilon (not -k)")
-            result = _avatarize(table, k, ncp, seed, types, imputation, treatments, key_secret)
+            result = _avatarize(table, k, ncp, seed, types, tuning, treatments, key_secret)
         if note:
             typer.echo(note)
         _write_avatars(result, input, output, unshuffled_output)
@@ -346,25 +601,33 @@ def avatarize_command(
         if not metrics:
             return
         held = _read_holdout(holdout, types, treatments) if holdout else None
-        privacy, signal = _metrics(table, result, types, held, known_columns)
+        privacy, signal = _metrics(table, result, types, held, known_columns, tuning, ncp, seed)
     except IdentifierColumnsError as exc:
         _fail(identifier_message(exc))
     except AvatarsEngineError as exc:
-        _fail(str(exc))
+        _fail(_flagged(exc))
     typer.echo("")
-    typer.echo(format_metrics_table([*privacy.metrics, *signal.metrics]))
-    verdict = privacy.verdict()
-    typer.echo("")
-    typer.echo(f"privacy verdict: {verdict.summary()}")
-    for change in verdict.changes():
-        typer.echo(f"  - {change}")
+    standalone = privacy[0][1]
+    typer.echo(format_metrics_table([*standalone.metrics, *signal.metrics]))
+    for computation_type, other in privacy[1:]:  # augmented runs (§2.12)
+        typer.echo(f"\nprivacy metrics, {computation_type}:")
+        typer.echo(format_metrics_table(other.metrics))
+    for computation_type, measured in privacy:
+        verdict = measured.verdict()
+        shown = "" if len(privacy) == 1 else f" ({computation_type})"
+        typer.echo("")
+        typer.echo(f"privacy verdict{shown}: {verdict.summary()}")
+        for change in verdict.changes():
+            typer.echo(f"  - {change}")
     if metrics_output:
         document = {
             "input": str(input),
             "avatarization": result.metadata,
-            "privacy": privacy.to_dict(),
+            "privacy": standalone.to_dict(),
             "signal": signal.to_dict(),
         }
+        if len(privacy) > 1:
+            document["privacy_by_computation_type"] = {c: m.to_dict() for c, m in privacy}
         metrics_output.write_text(json.dumps(document, indent=2, default=str))
         typer.echo(f"\nmetrics written to {metrics_output}")
 
@@ -375,29 +638,46 @@ def _avatarize(
     ncp: int | None,
     seed: int | None,
     types: dict[str, str],
-    imputation: str | None,
+    tuning: _Tuning,
     treatments: _Treatments,
     secret: str | None,
 ) -> Any:
-    """The avatarization of ``table``, with a progress bar for a large one."""
+    """The avatarization of ``table`` (augmented with ``--augment``: the engine's ``augment``,
+    as the server runs ``data_augmentation``), with a progress bar for a large one."""
     from avatars.engine import avatarize
+    from avatars.engine.augmentation import augment
 
-    with _Progress.for_table(table) as progress:
-        return avatarize(
+    options: dict[str, Any] = {
+        "ncp": ncp,
+        "column_types": types or None,
+        **tuning.avatarize_options(),
+        "exclude_variables": treatments.exclude or None,
+        "exclude_methods": treatments.exclude_methods or None,
+        "keys": treatments.keys or None,
+        "pseudonymize": treatments.pseudonymize or None,
+        "pseudonymization_secret": secret,
+        "not_identifiers": treatments.not_identifiers or None,
+    }
+    if tuning.augment is not None:
+        # drawn here when not given: a run that keeps the originals has no base avatarization
+        # to report the seed it drew, and every run must be replayable
+        seed = secrets.randbits(32) if seed is None else seed
+        result = augment(
             table,
+            strategy=tuning.augment,
             k=k,
-            ncp=ncp,
+            target_column=tuning.augment_target,
+            should_anonymize_original_table=tuning.anonymize_originals,
             seed=seed,
-            column_types=types or None,
-            imputation={"method": imputation} if imputation else None,
-            exclude_variables=treatments.exclude or None,
-            exclude_methods=treatments.exclude_methods or None,
-            keys=treatments.keys or None,
-            pseudonymize=treatments.pseudonymize or None,
-            pseudonymization_secret=secret,
-            not_identifiers=treatments.not_identifiers or None,
-            progress=progress,
+            **options,
         )
+        excluded = [*treatments.exclude, *treatments.exclude_methods]
+        result.metadata.setdefault(
+            "parameters", {"seed": seed, "ncp": ncp, "exclude_variables": excluded}
+        )
+        return result
+    with _Progress.for_table(table) as progress:
+        return avatarize(table, k=k, seed=seed, progress=progress, **options)
 
 
 @dataclass
@@ -416,6 +696,7 @@ class _DPRequest:
         method: str,
         mechanism: str | None,
         treatments: _Treatments,
+        tuning: _Tuning,
     ) -> _DPRequest:
         from avatars.engine.dp import check_epsilon
 
@@ -435,6 +716,8 @@ class _DPRequest:
                 "--key, --pseudonymize and --exclude are not available with --dp-epsilon: "
                 "drop identifier columns (--drop) before a differentially private run"
             )
+        if tuning.augment is not None or tuning.categorical_reduction:
+            _fail("--augment and --categorical-reduction go with -k (not with --dp-epsilon)")
         try:
             checked = check_epsilon(epsilon)
         except AvatarsEngineError as exc:
@@ -456,7 +739,7 @@ def _avatarize_dp(
     ncp: int | None,
     seed: int | None,
     types: dict[str, str],
-    imputation: str | None,
+    tuning: _Tuning,
     treatments: _Treatments,
 ) -> Any:
     """Differentially private avatars of ``table`` (identifier columns refused as for k)."""
@@ -473,7 +756,8 @@ def _avatarize_dp(
         "ncp": ncp,
         "seed": seed,
         "column_types": types or None,
-        "imputation": {"method": imputation} if imputation else None,
+        "imputation": tuning.imputation,
+        "column_weights": tuning.column_weights or None,
     }
     with _Progress.for_table(table) as progress:
         if dp.method == "open":
@@ -512,33 +796,62 @@ def _write_avatars(
     if unshuffled_output:
         write_table(result.unshuffled, unshuffled_output, format_of(unshuffled_output))
         typer.echo(f"unshuffled avatars (SENSITIVE) written to {unshuffled_output}")
-    seconds = result.metadata["timings_seconds"]["total"]
-    typer.echo(f"seed {result.metadata['parameters']['seed']}, {seconds:.2f} s")
+    seconds = (result.metadata.get("timings_seconds") or {}).get("total")
+    took = "" if seconds is None else f", {seconds:.2f} s"
+    typer.echo(f"seed {result.metadata['parameters']['seed']}{took}")
 
 
 def _metrics(
-    table: Any, result: Any, types: dict[str, str], holdout: Any, known: list[str]
-) -> tuple[Any, Any]:
-    """The privacy metrics (in the avatarization's space: same ncp and seed; with the holdout
-    and the known variables when given) and the signal metrics of the avatars, both without
-    the columns the avatarization did not synthesize (excluded, keys, pseudonymized)."""
+    table: Any,
+    result: Any,
+    types: dict[str, str],
+    holdout: Any,
+    known: list[str],
+    tuning: _Tuning,
+    ncp: int | None,
+    seed: int | None,
+) -> tuple[list[tuple[str, Any]], Any]:
+    """The privacy metrics (in the avatarization's space: same ncp, seed, weights, imputation
+    and reduction; with the holdout, the known variables, the target and the quantile threshold
+    when given) and the signal metrics of the avatars, both without the columns the
+    avatarization did not synthesize (excluded, keys, pseudonymized). The privacy metrics come
+    as ``[(computation type, result)]``: ``standalone`` alone, or for an augmented run also
+    ``barycentered`` and ``class_balancing_barycenter`` (as the server's documents)."""
     from avatars.engine import privacy_metrics, signal_metrics
+    from avatars.engine.augmentation import augmentation_privacy_tables
     from avatars.engine.avatarization import metrics_exclusions
 
-    parameters = result.metadata["parameters"]
+    parameters = result.metadata.get("parameters") or {}
     exclude = metrics_exclusions(result.metadata)
-    privacy = privacy_metrics(
-        table,
-        result.unshuffled,
-        ncp=parameters["ncp"],
-        seed=parameters["seed"],
-        column_types=types or None,
-        exclude_variables=exclude or None,
-        known_variables=known or None,
-        holdout=holdout,
-        warnings=result.metadata.get("warnings"),
-        not_identifiers=parameters.get("not_identifiers") or None,
-    )
+    options: dict[str, Any] = {
+        "ncp": parameters.get("ncp", ncp),
+        "seed": parameters.get("seed", seed),
+        "column_types": types or None,
+        "column_weights": tuning.column_weights or None,
+        "imputation": tuning.imputation,
+        "categorical_reduction": tuning.categorical_reduction,
+        "exclude_variables": exclude or None,
+        "known_variables": known or None,
+        "target": tuning.target,
+        "quantile_threshold": tuning.quantile_threshold,
+        "holdout": holdout,
+        "warnings": result.metadata.get("warnings"),
+        "not_identifiers": parameters.get("not_identifiers") or None,
+    }
+    sources = getattr(result, "sources", None)
+    if sources is None:
+        pairs = [("standalone", table, result.unshuffled)]
+    else:
+        # as the server: the ncp asked for (None: the default, capped by each pair's
+        # dimensions; the augmented records of one class may have fewer than the table)
+        options["ncp"] = ncp
+        pairs = [
+            (kind.value, originals, avatars)
+            for kind, originals, avatars in augmentation_privacy_tables(
+                table, result.unshuffled, sources, types or None
+            )
+        ]
+    privacy = [(kind, privacy_metrics(o, a, **options)) for kind, o, a in pairs]
     signal = signal_metrics(
         table, result.shuffled, column_types=types or None, exclude_variables=exclude or None
     )
@@ -702,6 +1015,10 @@ def _as_percent(value: float) -> float:
     return 100.0 * value if 0 <= value <= 1 else value
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, check_parameters: ParameterCheck | None = None) -> None:
+    """Add ``avatarize`` and ``advise`` to ``app``; ``check_parameters`` (see
+    :data:`ParameterCheck`) gives ``avatarize`` the protocol's ranges and wording."""
+    global _parameter_check
+    _parameter_check = check_parameters
     app.command("avatarize")(avatarize_command)
     app.command("advise")(advise_command)
