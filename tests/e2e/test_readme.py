@@ -55,7 +55,7 @@ def test_first_lines_give_the_demo_and_the_test_commands() -> None:
     assert re.search(r"^make test\b.*whole test suite", first, flags=re.M)
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:.*\n\t\$\(BIN\)/avatars demo", makefile, flags=re.M)
-    assert re.search(r"^test: test-fast test-e2e", makefile, flags=re.M)
+    assert re.search(r"^test: .*\n\t\$\(MAKE\) .*test-fast test-e2e$", makefile, flags=re.M)
 
 
 def test_avatarize_a_file(tmp_path: Path) -> None:
