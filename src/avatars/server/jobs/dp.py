@@ -28,7 +28,7 @@ from typing import Any
 from avatars.protocol.documents import AvatarizationDocument, ParametersSpec
 from avatars.protocol.enums import ResultKind
 from avatars.protocol.parameters import AvatarizationOpenDPParameters
-from avatars.protocol.results import run_metadata_file_name, tabular_file_name
+from avatars.protocol.results import run_metadata_file_name
 from avatars.protocol.schema import Table
 from avatars.server.jobs.handlers import (
     JobError,
@@ -40,7 +40,8 @@ from avatars.server.jobs.handlers import (
     _single_table,
     _standard_figures,
     read_input,
-    write_frame,
+    run_metadata_head,
+    write_avatar_frames,
     write_json,
 )
 from avatars.server.jobs.parameters import exclusion, imputation
@@ -87,27 +88,10 @@ def run_dp_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list
     if not accounting["end_to_end"]:
         job.warnings.append(FAST_DP_WARNING if variant == "fast_dp" else accounting["statement"])
     job.progress(0.9, "writing")
-    fmt = _result_format(spec)
-    frames = {
-        ResultKind.shuffled: result.shuffled,
-        ResultKind.unshuffled: result.unshuffled,
-        ResultKind.original_projections: result.original_coordinates,
-        ResultKind.avatar_projections: result.avatar_coordinates,
-    }
-    outputs = {
-        kind: [write_frame(job, frame, tabular_file_name(table.name, kind, fmt), fmt)]
-        for kind, frame in frames.items()
-    }
+    outputs = write_avatar_frames(job, table.name, result, _result_format(spec))
     metadata = {
-        "job_name": job.name,
-        "kind": job.kind.value,
-        "set_name": job.set_name,
-        "parameters_name": job.parameters_name,
-        "table_name": table.name,
-        "rows": len(df),
-        "columns": list(map(str, df.columns)),
+        **run_metadata_head(job, table.name, df, params),
         "method": f"avatarization_{variant}",
-        "parameters": params.model_dump(mode="json", exclude_none=True),
         "differential_privacy": accounting,
         "engine": result.metadata,
         "contributions": (

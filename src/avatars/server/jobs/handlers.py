@@ -417,26 +417,9 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
     # outputs that keep a link to the original records say so in the job's message too
     job.warnings.extend(privacy.warning_messages(result.metadata))
     job.progress(0.9, "writing")
-    fmt = _result_format(spec)
-    frames = {
-        ResultKind.shuffled: result.shuffled,
-        ResultKind.unshuffled: result.unshuffled,
-        ResultKind.original_projections: result.original_coordinates,
-        ResultKind.avatar_projections: result.avatar_coordinates,
-    }
-    outputs = {
-        kind: [write_frame(job, frame, tabular_file_name(table.name, kind, fmt), fmt)]
-        for kind, frame in frames.items()
-    }
+    outputs = write_avatar_frames(job, table.name, result, _result_format(spec))
     metadata = {
-        "job_name": job.name,
-        "kind": job.kind.value,
-        "set_name": job.set_name,
-        "parameters_name": job.parameters_name,
-        "table_name": table.name,
-        "rows": len(df),
-        "columns": list(map(str, df.columns)),
-        "parameters": params.model_dump(mode="json", exclude_none=True),
+        **run_metadata_head(job, table.name, df, params),
         "engine": result.metadata,
         "column_type_notes": data.notes,
         # Read back by the report job (its contribution figure).
@@ -455,6 +438,39 @@ def run_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[st
         outputs.update(_standard_figures(job, table, data, result, spec, metadata))
     outputs[ResultKind.run_metadata] = [write_json(job, run_metadata_file_name(job.name), metadata)]
     return {k.value: v for k, v in outputs.items()}
+
+
+def write_avatar_frames(
+    job: JobInput, table_name: str, result: Any, fmt: ResultFormat
+) -> dict[ResultKind, list[str]]:
+    """The four tables of a standard run (shuffled and unshuffled avatars, both projections),
+    written under their result names."""
+    frames = {
+        ResultKind.shuffled: result.shuffled,
+        ResultKind.unshuffled: result.unshuffled,
+        ResultKind.original_projections: result.original_coordinates,
+        ResultKind.avatar_projections: result.avatar_coordinates,
+    }
+    return {
+        kind: [write_frame(job, frame, tabular_file_name(table_name, kind, fmt), fmt)]
+        for kind, frame in frames.items()
+    }
+
+
+def run_metadata_head(
+    job: JobInput, table_name: str, df: pd.DataFrame, params: Any
+) -> dict[str, Any]:
+    """What every run's metadata starts with: the job, the table and the parameters."""
+    return {
+        "job_name": job.name,
+        "kind": job.kind.value,
+        "set_name": job.set_name,
+        "parameters_name": job.parameters_name,
+        "table_name": table_name,
+        "rows": len(df),
+        "columns": list(map(str, df.columns)),
+        "parameters": params.model_dump(mode="json", exclude_none=True),
+    }
 
 
 def _standard_figures(
