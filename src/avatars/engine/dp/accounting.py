@@ -16,6 +16,7 @@ avatarization has one avatar per original row.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,3 +125,35 @@ def _factor(epsilon: float) -> str:
     if epsilon <= 50:
         return _show(math.exp(epsilon))
     return f"10^{epsilon / math.log(10):.0f}"
+
+
+def note_copied_columns(
+    steps: list[BudgetStep],
+    not_covered: list[str],
+    *,
+    passed_through: Sequence[str],
+    excluded: Sequence[str],
+    exclude_method: str,
+) -> None:
+    """Record, in both DP variants' accounting, the columns that leave the run outside the
+    guarantee: those passed through unchanged (constant or missing everywhere) and the
+    excluded ones, copied from the original rows by ``exclude_method``."""
+    if passed_through:
+        not_covered.append(
+            "column(s) copied as they are (constant or missing everywhere): "
+            + ", ".join(map(repr, passed_through))
+        )
+    if excluded:
+        steps.append(
+            BudgetStep(
+                "excluded_variables",
+                f"column(s) {', '.join(map(repr, excluded))} copied from the originals "
+                f"({exclude_method})",
+                covered=False,
+            )
+        )
+        not_covered.append(
+            "excluded variable(s) "
+            + ", ".join(map(repr, excluded))
+            + ", copied from the original rows"
+        )

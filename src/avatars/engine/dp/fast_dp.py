@@ -47,7 +47,7 @@ import pandas as pd
 from avatars import __version__
 from avatars.engine.avatarization import DEFAULT_NCP
 from avatars.engine.common import ProgressCallback, Steps
-from avatars.engine.dp.accounting import BudgetStep, PrivacyAccounting
+from avatars.engine.dp.accounting import BudgetStep, PrivacyAccounting, note_copied_columns
 from avatars.engine.dp.common import (
     METRICS_PAIRING,
     DPAugmentation,
@@ -549,25 +549,13 @@ def _accounting(
         "the schema and the labels of categorical columns",
         "the number of rows",
     ]
-    if plan.passed_through:
-        not_covered.append(
-            "column(s) copied as they are (constant or missing everywhere): "
-            + ", ".join(repr(p["column"]) for p in plan.passed_through)
-        )
-    if plan.exclude:
-        steps.append(
-            BudgetStep(
-                "excluded_variables",
-                f"column(s) {', '.join(map(repr, plan.exclude))} copied from the originals "
-                f"({plan.exclude_method.value})",
-                covered=False,
-            )
-        )
-        not_covered.append(
-            "excluded variable(s) "
-            + ", ".join(map(repr, plan.exclude))
-            + ", copied from the original rows"
-        )
+    note_copied_columns(
+        steps,
+        not_covered,
+        passed_through=[str(p["column"]) for p in plan.passed_through],
+        excluded=plan.exclude,
+        exclude_method=plan.exclude_method.value,
+    )
     return PrivacyAccounting(
         variant="fast_dp",
         epsilon=budget.total,

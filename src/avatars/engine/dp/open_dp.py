@@ -43,7 +43,7 @@ import pandas as pd
 
 from avatars import __version__
 from avatars.engine.common import ProgressCallback, Steps
-from avatars.engine.dp.accounting import BudgetStep, PrivacyAccounting
+from avatars.engine.dp.accounting import BudgetStep, PrivacyAccounting, note_copied_columns
 from avatars.engine.dp.binning import Bins, equal_width_bins, private_bounds
 from avatars.engine.dp.common import (
     METRICS_PAIRING,
@@ -474,25 +474,13 @@ def _accounting(
             + ", ".join(map(repr, read_labels))
             + ", read from the data (declare them with categories to cover them)"
         )
-    if plan.passed_through:
-        not_covered.append(
-            "column(s) copied as they are (constant or missing everywhere): "
-            + ", ".join(repr(p["column"]) for p in plan.passed_through)
-        )
-    if plan.exclude:
-        steps.append(
-            BudgetStep(
-                "excluded_variables",
-                f"column(s) {', '.join(map(repr, plan.exclude))} copied from the originals "
-                f"({plan.exclude_method.value})",
-                covered=False,
-            )
-        )
-        not_covered.append(
-            "excluded variable(s) "
-            + ", ".join(map(repr, plan.exclude))
-            + ", copied from the original rows"
-        )
+    note_copied_columns(
+        steps,
+        not_covered,
+        passed_through=[str(p["column"]) for p in plan.passed_through],
+        excluded=plan.exclude,
+        exclude_method=plan.exclude_method.value,
+    )
     if request.augmentation is not None:
         steps.append(BudgetStep("augmentation", "more draws from the model", covered=True))
     return PrivacyAccounting(
