@@ -2,7 +2,8 @@
 server or engine dependencies.
 
 A wheel of the project is built and installed with only its base dependencies into a fresh
-Python 3.11 venv (cached under ``.cache/sdk-only``; the wheel is reinstalled every run).
+Python 3.11 venv (cached under ``.cache/sdk-only``; the wheel is reinstalled every run), by
+uv where the project's environment has it (``make`` installs it), else by pip.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ print(json.dumps({
 """
 
 
+UV = Path(sys.executable).parent / "uv"
+
+
+def _pip(python: Path, *args: str) -> list[str]:
+    """A ``pip`` command for the venv of ``python``: uv's when there is uv."""
+    if UV.exists():
+        return [str(UV), "pip", *args, "--python", str(python)]
+    return [str(python), "-m", "pip", *args]
+
+
 def _run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
@@ -64,17 +75,12 @@ def test_sdk_only_install_imports_without_server_dependencies(tmp_path: Path) ->
         ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
     )
     wheels = tmp_path / "wheels"
-    built = _run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        str(source),
-        "--no-deps",
-        "-q",
-        "-w",
-        str(wheels),
-    )
+    if UV.exists():
+        build = [str(UV), "build", "--wheel", "-q", "--out-dir", str(wheels), str(source)]
+    else:
+        build = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q"]
+        build += ["-w", str(wheels)]
+    built = _run(*build)
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = wheels.glob("avatars-*.whl")
 
@@ -83,21 +89,23 @@ def test_sdk_only_install_imports_without_server_dependencies(tmp_path: Path) ->
     ready = venv / ".ready"
     if not ready.exists():
         shutil.rmtree(venv, ignore_errors=True)
-        made = _run(sys.executable, "-m", "venv", str(venv))
+        if UV.exists():
+            made = _run(str(UV), "venv", "-q", "--python", sys.executable, str(venv))
+        else:
+            made = _run(sys.executable, "-m", "venv", str(venv))
         assert made.returncode == 0, made.stderr
-        installed = _run(str(python), "-m", "pip", "install", "-q", str(wheel))
+        installed = _run(*_pip(python, "install", "-q", str(wheel)))
         if installed.returncode != 0:
             reason = f"cannot install the base dependencies: {installed.stderr[-2000:]}"
             if os.environ.get("CI"):
                 pytest.fail(reason)
             pytest.skip(reason)
         ready.write_text("ok")
-    reinstalled = _run(
-        str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)
-    )
+    reinstall = "--reinstall" if UV.exists() else "--force-reinstall"
+    reinstalled = _run(*_pip(python, "install", "-q", reinstall, "--no-deps", str(wheel)))
     assert reinstalled.returncode == 0, reinstalled.stderr[-3000:]
     # Base dependencies only: whatever the wheel declares beyond them would show here.
-    checked = _run(str(python), "-m", "pip", "check")
+    checked = _run(*_pip(python, "check"))
     assert checked.returncode == 0, checked.stdout
 
     result = _run(str(python), "-c", CHECK % (SERVER_SIDE,), timeout=120)

@@ -48,9 +48,17 @@ class LocalExecutor:
         self._lock = threading.Lock()
         self._running: dict[str, Future[str]] = {}
         context = multiprocessing.get_context("forkserver")
-        # The forkserver imports these once; each worker forked from it starts warm.
+        # The forkserver imports these once; each worker forked from it starts warm. (The API
+        # process itself imports none of them: see avatars.engine's lazy names.)
         context.set_forkserver_preload(
-            ["avatars.server.jobs.worker", "avatars.engine", "avatars.engine.figures"]
+            [
+                "avatars.server.jobs.worker",
+                "avatars.server.jobs.routing",
+                "avatars.engine.avatarization",
+                "avatars.engine.privacy",
+                "avatars.engine.signal",
+                "avatars.engine.figures",
+            ]
         )
         self._context = context
         self._pool = self._new_pool()

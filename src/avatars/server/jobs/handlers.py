@@ -42,9 +42,8 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import select
 
 from avatars.protocol.documents import (
@@ -82,6 +81,7 @@ from avatars.server.config import Settings
 from avatars.server.db import Database
 from avatars.server.db.models import Job
 from avatars.server.jobs import privacy
+from avatars.server.jobs.errors import JobError
 from avatars.server.jobs.lifecycle import results_prefix_of as lifecycle_prefix
 from avatars.server.jobs.parameters import exclusion, imputation
 from avatars.server.jobs.privacy_budget import dp_parameters, metrics_note
@@ -96,13 +96,12 @@ from avatars.server.jobs.single_table import (
 )
 from avatars.server.storage import Storage
 
+if TYPE_CHECKING:  # pandas loads in the job's worker, not in the API process
+    import pandas as pd
+
 ProgressFn = Callable[[float, str], None]
 
 log = logging.getLogger(__name__)
-
-
-class JobError(ValueError):
-    """A problem with the job's input or parameters: its message is shown to the user."""
 
 
 @dataclass
@@ -665,6 +664,8 @@ def _engine_metadata(job: JobInput, standard: Job, table: str) -> dict[str, Any]
 def _retyped(avatars: pd.DataFrame, original: TableData) -> pd.DataFrame:
     """The avatars' columns that the original's notes retyped (dates declared category...),
     read as the avatarization wrote them."""
+    import pandas as pd
+
     if not original.notes:
         return avatars
     out = avatars.copy()

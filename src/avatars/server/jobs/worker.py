@@ -34,6 +34,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, select, update
 
@@ -46,9 +47,11 @@ from avatars.server.clock import utc_now
 from avatars.server.config import Settings
 from avatars.server.db import Database, affected_rows
 from avatars.server.db.models import Job, ResourceSet
-from avatars.server.jobs.handlers import JobError, JobInput
-from avatars.server.jobs.routing import run_handler
+from avatars.server.jobs.errors import JobError
 from avatars.server.storage import Storage, StorageError
+
+if TYPE_CHECKING:
+    from avatars.server.jobs.handlers import JobInput
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +220,10 @@ class _Run:
 
     # -- the run ------------------------------------------------------------------------
     def _load(self) -> JobInput | None:
+        # The handlers (pandas, the engine) load in the worker process, at its first job or
+        # in the forkserver's preload, never in the API process that imports this module.
+        from avatars.server.jobs.handlers import JobInput
+
         settings = self.context.settings
         with self.db.reading() as session:
             job = session.get(Job, self.name)
@@ -281,6 +288,8 @@ class _Run:
         beat.start()
         status, exception, outputs = JobStatus.error, "", {}
         try:
+            from avatars.server.jobs.routing import run_handler
+
             outputs = run_handler(job)
             status = JobStatus.finished
             # a run that did what was asked but must be flagged (a sensitive link): the clients
