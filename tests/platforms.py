@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -354,6 +356,15 @@ class PortalTransport(httpx.BaseTransport):
         return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS settings (certifi's CAs), made once: every ``httpx.Client`` builds
+    its own otherwise, ~0.07 s of CPU to load the CA bundle, and the tests make one or more
+    per test. Only the clients' network transport uses it (the platform is reached through
+    :class:`PortalTransport`); a test that passes ``verify`` keeps its own."""
+    return httpx.create_ssl_context()
+
+
 class AppPlatform(Platform):
     """``create_app(Settings(...))`` in this process, on an event loop of its own (an anyio
     blocking portal: a thread) where its lifespan runs, reached through :class:`PortalTransport`.
@@ -412,6 +423,7 @@ class AppPlatform(Platform):
         # Requests to the platform (http://testserver) go into the app; any other address
         # over the network, as from any client (a test's own socket server, for instance).
         mounts = {"all://testserver": self._transport}
+        kwargs.setdefault("verify", _default_ssl_context())
         return self._track(httpx.Client(mounts=mounts, **kwargs))
 
     def log(self) -> str:
