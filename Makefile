@@ -2,6 +2,12 @@
 #   make demo   avatarize a bundled example through the embedded platform and show its metrics
 #   make test   the whole test suite: make test-fast, then (if it passed) make test-e2e
 PYTHON ?= python3
+
+# Python's bytecode cache stays on, whatever the machine says (some CI images set
+# PYTHONDONTWRITEBYTECODE=1): without it every process compiles every module it imports, and
+# pytest rewrites every test module again. The suite starts hundreds of Python processes
+# (servers, workers, the CLI, official clients): that cost about two minutes of CPU.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -14,7 +20,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv || true
 	if [ -x $(BIN)/uv ]; then \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[all,test]'; \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[all,test]'; \
 	else \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && \
 	  $(BIN)/python -m pip install --quiet -e '.[all,test]'; \
