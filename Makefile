@@ -2,6 +2,12 @@
 #   make demo   avatarize a bundled example through the embedded platform and show its metrics
 #   make test   the whole test suite: make test-fast, then (if it passed) make test-e2e
 PYTHON ?= python3
+
+# Python's bytecode cache stays on, whatever the machine says (some CI images set
+# PYTHONDONTWRITEBYTECODE=1): without it every process compiles every module it imports, and
+# pytest rewrites every test module again. The suite starts hundreds of Python processes
+# (servers, workers, the CLI, official clients): that cost about two minutes of CPU.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp

@@ -123,10 +123,10 @@ class SeaweedS3:
             f"-s3.config={self.folder / 's3.json'}",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
-            # 16 volumes of 256 MB: 4 GB, used as written. The 150 MB round trip of the
-            # official client alone writes ~1.7 GB under load (multipart staging, assembled
-            # copies, retried parts; deleted objects are only reclaimed by a vacuum every
-            # 14 minutes): with 8 volumes the store ran out of writable volumes.
+            # 16 volumes of 256 MB: 4 GB, used as written. The large round trip of the
+            # official client (150 MB then, 64 MiB now) wrote ~1.7 GB under load (multipart
+            # staging, assembled copies, retried parts; deleted objects are only reclaimed by
+            # a vacuum every 14 minutes): with 8 volumes the store ran out of writable volumes.
             "-volume.max=16",
             "-master.volumeSizeLimitMB=256",
             # A single master: a short election makes a restart (the outage tests) take

@@ -18,7 +18,7 @@ import pytest
 
 from server_helpers import BIG_COLUMNS, big_table_csv, create_job, create_set, wait_status
 
-ROWS = 80_000  # a few seconds of engine time, and as long again to write the results
+ROWS = 40_000  # seconds of engine time, and about as long to write the results
 
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")

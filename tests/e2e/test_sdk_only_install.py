@@ -94,7 +94,8 @@ def test_sdk_only_install_imports_without_server_dependencies(tmp_path: Path) ->
         else:
             made = _run(sys.executable, "-m", "venv", str(venv))
         assert made.returncode == 0, made.stderr
-        installed = _run(*_pip(python, "install", "-q", str(wheel)))
+        compiled = ["--compile-bytecode"] if UV.exists() else []  # pip compiles by default
+        installed = _run(*_pip(python, "install", "-q", *compiled, str(wheel)))
         if installed.returncode != 0:
             reason = f"cannot install the base dependencies: {installed.stderr[-2000:]}"
             if os.environ.get("CI"):

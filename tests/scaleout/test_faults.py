@@ -24,7 +24,7 @@ from avatars.models import JobKind
 # The faults of the scale-out stack itself (Dask workers, S3 store, PostgreSQL).
 pytestmark = pytest.mark.backends("scaleout")
 
-ROWS = 120_000  # several seconds of engine time on a Dask worker
+ROWS = 60_000  # seconds of engine time on a Dask worker: long enough to strike mid-job
 
 
 def big_table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
