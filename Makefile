@@ -16,16 +16,6 @@ STAMP := $(VENV)/.installed-stamp
 
 # uv installs the project in seconds (pip takes about two minutes on a fresh machine); pip
 # does it where uv cannot be had.
-# Bytecode is compiled at install (pip's default, not uv's): otherwise, wherever
-# PYTHONDONTWRITEBYTECODE=1 is set (this machine, many CI images), every process compiles
-# every module it imports, every time: ~8 s of CPU instead of ~3 s to import the engine, the
-# server and the report stack, paid by each pytest worker, forkserver, job worker and server.
-# The project's own sources (an editable install) are compiled too. Likewise pytest rewrites
-# the asserts of the test modules and of its plugins' packages (schemathesis, hypothesis,
-# faker...) and caches the result as bytecode, unless PYTHONDONTWRITEBYTECODE is set: then
-# every pytest process (each xdist worker too) rewrites ~550 modules again, ~5-8 s of CPU. One
-# collection with writing allowed fills that cache; pytest reads it whatever the variable says
-# and rewrites again only the files changed since.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv || true
@@ -35,8 +25,6 @@ $(STAMP): pyproject.toml
 	  $(BIN)/python -m pip install --quiet --upgrade pip && \
 	  $(BIN)/python -m pip install --quiet -e '.[all,test]'; \
 	fi
-	$(BIN)/python -m compileall -q src > /dev/null
-	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest --collect-only -q -p no:cacheprovider tests > /dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)
