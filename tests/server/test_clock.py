@@ -23,6 +23,7 @@ from avatars.server.clock import ManualClock
 from avatars.server.config import Settings
 from avatars.server.main import create_app
 from avatars.server.services import accounts
+from platforms import cheap_password_hashing
 from server_helpers import create_job, create_set
 
 ADMIN = {"username": "admin@example.com", "password": "admin-password-1"}
@@ -36,6 +37,7 @@ def clock() -> ManualClock:
 
 @contextlib.contextmanager
 def running(data_dir: Path, clock: ManualClock) -> Iterator[TestClient]:
+    cheap_password_hashing()  # as every in-process platform (tests/platforms.py)
     settings = Settings(
         data_dir=data_dir,
         admin_email=ADMIN["username"],
