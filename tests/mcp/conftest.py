@@ -20,12 +20,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastmcp import Client
-from fastmcp.client.transports import StdioTransport
 
 from stack import free_port
+
+if TYPE_CHECKING:
+    from fastmcp import Client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +42,11 @@ def server_env(workspace: Path, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def stdio_server() -> Callable[..., Client]:
     def make(workspace: Path, **env: str) -> Client:
+        # fastmcp takes ~3 s to import: loaded where a client is made, not in every test
+        # worker that merely collects this folder.
+        from fastmcp import Client
+        from fastmcp.client.transports import StdioTransport
+
         transport = StdioTransport(
             command=sys.executable,
             args=["-m", "avatars.cli", "mcp"],

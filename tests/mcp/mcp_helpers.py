@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastmcp import Client
+if TYPE_CHECKING:
+    from fastmcp import Client
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

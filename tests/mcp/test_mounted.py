@@ -11,21 +11,25 @@ import asyncio
 import io
 import socket
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pandas as pd
 import pytest
-from fastmcp import Client
-from fastmcp.client.transports import StreamableHttpTransport
 from mcp_helpers import call, refusal
 
 from avatars import data
+
+if TYPE_CHECKING:
+    from fastmcp import Client
 
 pytestmark = pytest.mark.e2e
 
 
 def _client(platform: Any, key: str) -> Client:
+    from fastmcp import Client  # ~3 s of imports: not at collection (tests/mcp/conftest.py)
+    from fastmcp.client.transports import StreamableHttpTransport
+
     transport = StreamableHttpTransport(
         f"{platform.base_url}/mcp", headers={"Authorization": f"Bearer {key}"}
     )

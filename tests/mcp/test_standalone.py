@@ -7,15 +7,17 @@ import asyncio
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
-from fastmcp import Client
-from fastmcp.client.transports import StreamableHttpTransport
 from mcp_helpers import call, refusal
 from typer.testing import CliRunner
 
 from avatars import data
+
+if TYPE_CHECKING:
+    from fastmcp import Client
 from avatars.cli import app
 
 #: The AIDS trial's numeric codes are categories (the paper's setting, as ``avatars demo``).
@@ -137,6 +139,9 @@ async def _stdio_flow(client: Client, tmp_path: Path) -> None:
 def test_http_takes_a_table_from_file_to_verdict_and_avatars(
     http_server: Callable[[Path], str], tmp_path: Path
 ) -> None:
+    from fastmcp import Client  # ~3 s of imports: not at collection (tests/mcp/conftest.py)
+    from fastmcp.client.transports import StreamableHttpTransport
+
     url = http_server(tmp_path)
     asyncio.run(_http_flow(Client(StreamableHttpTransport(url), timeout=300)))
 

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import posixpath
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -48,27 +49,21 @@ class StorageError(Exception):
     """The storage backend failed (unreachable, permission denied, ...)."""
 
 
-def _backend_error_types() -> tuple[type[BaseException], ...]:
+def backend_errors() -> tuple[type[BaseException], ...]:
     """What fsspec backends raise when the store fails: OS errors, and for S3 the errors of
-    botocore and aiohttp that s3fs lets through (an unreachable endpoint, for one)."""
+    botocore and aiohttp that s3fs lets through (an unreachable endpoint, for one).
+
+    Evaluated in each ``except`` clause, when an exception reaches it: botocore and aiohttp are
+    then loaded if the S3 backend is in use, and a server on a storage folder never imports
+    them (about a second of start-up)."""
     types: list[type[BaseException]] = [OSError]
-    try:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        types += [BotoCoreError, ClientError]
-    except ImportError:  # pragma: no cover - botocore is a base dependency
-        pass
-    try:
-        from aiohttp import ClientError as HttpClientError
-
-        types.append(HttpClientError)
-    except ImportError:  # only s3fs brings aiohttp
-        pass
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None:
+        types += [botocore.BotoCoreError, botocore.ClientError]
+    aiohttp = sys.modules.get("aiohttp")
+    if aiohttp is not None:
+        types.append(aiohttp.ClientError)
     return tuple(types)
-
-
-#: Exceptions of the backend that mean "the store failed": turned into StorageError.
-BACKEND_ERRORS = _backend_error_types()
 
 
 class ObjectNotFoundError(StorageError, FileNotFoundError):
@@ -132,7 +127,7 @@ class AtomicWriter:
         self.size += len(data)
         try:
             self._file.write(data)
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not write {self.key}: {exc}") from exc
 
     def commit(self) -> ObjectInfo:
@@ -143,7 +138,7 @@ class AtomicWriter:
             self._file.close()
             if self._tmp is not None:
                 os.replace(self._tmp, self._final)
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             self._cleanup()
             raise StorageError(f"could not store {self.key}: {exc}") from exc
         return self._storage.info(self.key)
@@ -249,7 +244,7 @@ class Storage:
             raw = self.fs.info(self.path(key))
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(key) from exc
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not stat {key}: {exc}") from exc
         if raw.get("type") != "file":
             raise ObjectNotFoundError(key)
@@ -294,7 +289,7 @@ class Storage:
             found = self.fs.find(base_path, detail=True)
         except FileNotFoundError:
             return
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not list {prefix!r}: {exc}") from exc
         for path in sorted(found):
             raw = found[path]
@@ -311,7 +306,7 @@ class Storage:
             return self.fs.open(self.path(key), "rb")
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(key) from exc
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not read {key}: {exc}") from exc
 
     def iter_read(
@@ -333,7 +328,7 @@ class Storage:
                     yield block
             except FileNotFoundError as exc:
                 raise ObjectNotFoundError(key) from exc
-            except BACKEND_ERRORS as exc:
+            except backend_errors() as exc:
                 raise StorageError(f"could not read {key}: {exc}") from exc
 
     def read_bytes(self, key: str) -> bytes:
@@ -344,7 +339,7 @@ class Storage:
         """An atomic writer for ``key``: see :class:`AtomicWriter`."""
         try:
             return AtomicWriter(self, key)
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not open {key} for writing: {exc}") from exc
 
     def write_bytes(self, key: str, data: bytes) -> ObjectInfo:
@@ -371,7 +366,7 @@ class Storage:
                 self.fs.copy(src, dst)
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(source) from exc
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not copy {source} to {destination}: {exc}") from exc
         return self.info(destination)
 
@@ -397,7 +392,7 @@ class Storage:
                     with open(self.path(source), "rb", buffering=0) as src:
                         _copy_file(src, out)
             os.replace(tmp, dst)
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, FileNotFoundError):
@@ -443,7 +438,7 @@ class Storage:
             self.fs.rm_file(path)
         except FileNotFoundError:
             pass
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not delete {key}: {exc}") from exc
 
     def delete_prefix(self, prefix: str) -> None:
@@ -455,7 +450,7 @@ class Storage:
             self.fs.rm(path, recursive=True)
         except FileNotFoundError:
             pass
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             raise StorageError(f"could not delete {prefix}: {exc}") from exc
 
 
