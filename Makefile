@@ -30,9 +30,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/avatars demo
 
-# Two pytest-xdist workers: most tests wait on servers and jobs, not on the CPU. Each worker
-# starts its own servers and scale-out stack (grouping tests by backend with --dist loadgroup
-# would save those starts, but it silently does nothing on pytest 9.2: pytest-xdist#1386).
+# Two pytest-xdist workers a tier. Work goes out by module, and every scale-out test as one
+# unit, so that module fixtures and the scale-out stack start once (tests/conftest.py's
+# pytest_xdist_make_scheduler; --dist loadgroup would say the same with marks, but it silently
+# does nothing on pytest 9.2: pytest-xdist#1386).
 # The tiers (tests/conftest.py): fast = the API in the test process on SQLite, the engine, the
 # protocol; e2e = live servers, PostgreSQL, S3, Dask, official clients (marker "e2e").
 PYTEST := $(BIN)/pytest -n 2 --durations=20

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,6 +104,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         live = E2E_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         if live or item.path in E2E_FILES or any(item.path.is_relative_to(f) for f in E2E_FOLDERS):
             item.add_marker(pytest.mark.e2e)
+
+
+_SCALEOUT_ID = re.compile(r"[\[-]scaleout[\]-]")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist, hand out whole modules (their module-scoped fixtures, e.g. the
+    official clients' reference flows and the web app with job workers, then start once, not
+    once per worker), and every scale-out variant as one unit: the SeaweedFS + Dask stack
+    (session-scoped) then starts in one worker only. Largest units first (xdist's
+    ``loadscopereorder``), so that the long scale-out unit does not become the tail."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndScaleout(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if _SCALEOUT_ID.search(nodeid):
+                return "scale-out stack"
+            return str(super()._split_scope(nodeid))
+
+    return ModulesAndScaleout(config, log)
 
 
 @pytest.fixture(scope="session")
