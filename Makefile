@@ -30,10 +30,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/avatars demo
 
-# Two pytest-xdist workers a tier. Work goes out by module, and every scale-out test as one
-# unit, so that module fixtures and the scale-out stack start once (tests/conftest.py's
-# pytest_xdist_make_scheduler; --dist loadgroup would say the same with marks, but it silently
-# does nothing on pytest 9.2: pytest-xdist#1386).
+# Two pytest-xdist workers a tier. Every scale-out test goes to one worker, as one unit, so
+# that the scale-out stack starts once (tests/conftest.py's pytest_xdist_make_scheduler;
+# --dist loadgroup would say it with marks, but it silently does nothing on pytest 9.2:
+# pytest-xdist#1386); the other tests go out one by one.
 # The tiers (tests/conftest.py): fast = the API in the test process on SQLite, the engine, the
 # protocol; e2e = live servers, PostgreSQL, S3, Dask, official clients (marker "e2e").
 PYTEST := $(BIN)/pytest -n 2 --durations=20

@@ -110,20 +110,18 @@ _SCALEOUT_ID = re.compile(r"[\[-]scaleout[\]-]")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under pytest-xdist, hand out whole modules (their module-scoped fixtures, e.g. the
-    official clients' reference flows and the web app with job workers, then start once, not
-    once per worker), and every scale-out variant as one unit: the SeaweedFS + Dask stack
-    (session-scoped) then starts in one worker only. Largest units first (xdist's
-    ``loadscopereorder``), so that the long scale-out unit does not become the tail."""
+    """Under pytest-xdist, every scale-out variant goes to one worker as one unit, so that the
+    SeaweedFS + Dask stack (session-scoped) and the modules' scale-out flows start once rather
+    than once per worker; every other test goes out on its own, as with ``--dist load``, which
+    keeps the workers' ends even. The unit goes first (xdist's ``loadscopereorder`` puts the
+    largest units first): it is long, and must not become the tail."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class ModulesAndScaleout(LoadScopeScheduling):
+    class ScaleoutTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if _SCALEOUT_ID.search(nodeid):
-                return "scale-out stack"
-            return str(super()._split_scope(nodeid))
+            return "scale-out stack" if _SCALEOUT_ID.search(nodeid) else nodeid
 
-    return ModulesAndScaleout(config, log)
+    return ScaleoutTogether(config, log)
 
 
 @pytest.fixture(scope="session")
