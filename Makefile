@@ -39,8 +39,8 @@ demo: $(STAMP)
 PYTEST := $(BIN)/pytest -n 2 --durations=20
 
 # Both tiers side by side: the end-to-end tier mostly waits on servers and jobs while the fast
-# tier fills the cores (on 2 idle cores: fast 3 minutes, end-to-end 7.5 alone); each tier's output is
-# printed whole when it ends.
+# tier fills the cores (on 2 idle cores: fast 3 minutes and end-to-end 7 alone, about 9 side by
+# side); each tier's output is printed whole when it ends.
 test: $(STAMP)
 	$(MAKE) -j2 --output-sync=target test-fast test-e2e
 

@@ -145,10 +145,10 @@ def _ensure_venv_locked(version: str) -> Path:
             capture_output=True,
             timeout=300,
         )
-        # Compiled now, once: a process that imports from a venv without bytecode compiles
-        # pandas & co. on every start when PYTHONDONTWRITEBYTECODE is set (3x the time).
-        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
-        install += requirements
+        # No --compile-bytecode: the tests run with bytecode caches on (the Makefile), so each
+        # module the flows import is compiled once, at its first import, and the rest of the
+        # venv (about three times as much) never is.
+        install = [uv, "pip", "install", "--quiet", "--python", str(python), *requirements]
     else:
         subprocess.run(
             [base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300
