@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -277,3 +278,14 @@ def test_enums_need_only_the_standard_library(module: str) -> None:
         if isinstance(node, ast.ImportFrom)
     }
     assert names <= {"__future__", "enum"}, names
+
+
+def test_the_engines_lazy_names_are_its_public_names_and_resolve() -> None:
+    """``avatars.engine`` loads its names on first use (PEP 562): the table of where each one
+    lives must list exactly the public names, and each must be found there."""
+    import avatars.engine as engine
+
+    assert set(engine._MODULES) == set(engine.__all__)
+    for name in engine.__all__:
+        module = importlib.import_module(f"avatars.engine.{engine._MODULES[name]}")
+        assert getattr(engine, name) is getattr(module, name), name
