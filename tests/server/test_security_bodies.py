@@ -9,10 +9,11 @@ body is read; uploads stream to storage.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -216,23 +217,55 @@ def test_every_endpoint_but_the_public_ones_authenticates_before_the_body(
 
 
 def test_web_page_bodies_are_bounded(app: TestClient) -> None:
-    """The web pages check their session cookie themselves; their bodies are bounded all the
-    same (AVATAR_MAX_REQUEST_BYTES; their uploads AVATAR_MAX_UPLOAD_BYTES) and counted while
-    they stream."""
+    """The web pages' bodies are bounded as the API's: the forms anybody may post (login,
+    password reset) at the public limit, the others at AVATAR_MAX_REQUEST_BYTES, the uploads
+    at AVATAR_MAX_UPLOAD_BYTES, from Content-Length and while they stream."""
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     big = b"name=" + b"x" * (300 * 1024)
-    for path in ("/login", "/keys"):
-        declared = app.post(path, content=big, headers=form)
-        assert declared.status_code == 413, (path, declared.text[:200])
-        assert "AVATAR_MAX_REQUEST_BYTES" in declared.text
+    login_form = app.post("/login", content=big, headers=form)
+    assert login_form.status_code == 413, login_form.text[:200]
+    assert "public endpoint" in login_form.text
+    declared = app.post("/keys", content=big, headers=form)
+    assert declared.status_code == 413, declared.text[:200]
+    assert "AVATAR_MAX_REQUEST_BYTES" in declared.text
 
     def streamed() -> Iterator[bytes]:
         yield big
 
-    assert app.post("/keys", content=streamed(), headers=form).status_code == 413
+    counted = app.post("/login", content=streamed(), headers=form)  # no Content-Length
+    assert counted.status_code == 413 and "public endpoint" in counted.text
     upload = app.put("/uploads/t.csv", content=b"1\n" * (512 * 1024))
     assert (
         upload.status_code != 413
     )  # 1 MB: within the upload limit (the page then asks for a session)
     too_big = app.put("/uploads/t.csv", content=b"1" * (3 * MB))
     assert too_big.status_code == 413 and "AVATAR_MAX_UPLOAD_BYTES" in too_big.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/keys"), ("POST", "/admin/users"), ("POST", "/runs/new"), ("PUT", "/uploads/t.csv")],
+)
+def test_a_web_form_without_a_login_is_refused_before_it_is_read(
+    app: TestClient, method: str, path: str
+) -> None:
+    """A visitor who is not logged in is sent to the login page before the server reads a
+    byte of a body that needs a login: otherwise anybody could make it read (and parse)
+    AVATAR_MAX_REQUEST_BYTES per request. The body is counted as the application pulls it."""
+    pulled: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            pulled.append(1)
+            yield b"name=" + b"x" * 16_000
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            return await client.request(method, path, content=body(), headers=headers)
+
+    response = asyncio.run(post())
+    assert response.status_code == 303, response.text[:200]
+    assert response.headers["location"].startswith("/login")
+    assert pulled == [], f"{len(pulled)} chunks of the body were read before the refusal"

@@ -77,8 +77,14 @@ PUBLIC_BODIES = frozenset(
 )
 #: Streamed uploads, bounded by AVATAR_MAX_UPLOAD_BYTES (the S3 endpoint bounds its own).
 UPLOADS = (("PUT", re.compile(r"/api/datasets/[^/]+")),)
+#: The web pages' forms anybody may post (avatars.server.web.pages): small, as the API's public
+#: bodies. Every other web form needs a login, which the page checks before it reads the body.
+WEB_PUBLIC_FORMS = frozenset(
+    ("POST", path)
+    for path in ("/login", "/logout", "/language", "/password/forgot", "/password/reset")
+)
 #: The web pages' uploads (avatars.server.web.pages), bounded by AVATAR_MAX_UPLOAD_BYTES; the
-#: pages check their session cookie themselves.
+#: pages check their session cookie before they read a byte.
 WEB_UPLOADS = (("PUT", re.compile(r"/uploads/[^/]+")), ("POST", re.compile(r"/runs/new")))
 
 _S3_VERBS = {
@@ -323,7 +329,7 @@ def _install_guards(app: FastAPI, settings: Settings) -> None:
         return await authenticate_request(Request(scope))
 
     rules = BodyRules(
-        public=PUBLIC_BODIES,
+        public=PUBLIC_BODIES | WEB_PUBLIC_FORMS,
         uploads=UPLOADS,
         self_guarded=("/storage",),
         # /mcp: its gate checks the bearer API key before the MCP app reads the body

@@ -319,8 +319,8 @@ class BodyRules:
     max_upload_bytes: int
     gated: tuple[str, ...] = ()
     #: Where the API's credentials are required for a body; every other path is the web
-    #: pages', whose session cookie the page checks (bounded like ``gated``, its uploads
-    #: ``web_uploads`` by ``max_upload_bytes``). Empty: everywhere.
+    #: pages', which check their session cookie before they read a body (bounded like
+    #: ``gated``, its uploads ``web_uploads`` by ``max_upload_bytes``). Empty: everywhere.
     api_prefixes: tuple[str, ...] = ()
     web_uploads: tuple[tuple[str, re.Pattern[str]], ...] = ()
 

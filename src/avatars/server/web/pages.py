@@ -22,6 +22,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
@@ -133,12 +134,17 @@ class WebRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        needs_login = _depends_on(self.dependant, current_caller)
 
         async def route(request: Request) -> Response:
             ctx = _context(request)
             web = session.load(request, ctx)
             try:
                 if request.method not in session.SAFE_METHODS:
+                    if needs_login:
+                        # Before a byte of the body is read (the CSRF token may be in it):
+                        # a visitor who is not logged in cannot make the server read a form.
+                        await run_in_threadpool(current_caller, request)
                     session.check_csrf(web, await _sent_csrf(request))
                 response = await handler(request)
             except session.LoginRequired:
@@ -172,7 +178,15 @@ class WebRoute(APIRoute):
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    """Whether ``call`` is among the dependencies of a route, at any depth."""
+    return any(sub.call is call or _depends_on(sub, call) for sub in dependant.dependencies)
+
+
 def current_caller(request: Request) -> Caller:
+    known = getattr(request.state, "caller", None)
+    if isinstance(known, Caller):  # checked earlier in this request (WebRoute)
+        return known
     ctx = _context(request)
     caller = session.caller_of(ctx, session.load(request, ctx), ip=client_ip(request))
     if caller is None:
