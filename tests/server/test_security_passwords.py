@@ -116,3 +116,20 @@ def test_a_common_admin_password_stops_the_start(tmp_path: Path) -> None:
         TestClient(create_app(settings, run_jobs=False)),
     ):
         pass
+
+
+def test_an_unknown_name_costs_the_same_verification_as_a_wrong_password() -> None:
+    """A login for a name nobody has is verified against a hash of the hasher's own cost (no
+    user enumeration through timing), made on first use: importing the module hashes nothing."""
+    from argon2 import extract_parameters
+
+    from avatars.server import security
+
+    assert security.verify_password(None, "anything") is False
+    assert security._dummy is not None
+    dummy_hasher, dummy = security._dummy
+    assert dummy_hasher is security._hasher
+    known = security.hash_password("a known user's password")
+    assert extract_parameters(dummy) == extract_parameters(known)
+    assert security.verify_password(known, "a wrong password") is False
+    assert security.verify_password(known, "a known user's password") is True

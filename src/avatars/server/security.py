@@ -32,9 +32,17 @@ API_KEY_LENGTH = len(API_KEY_PREFIX) + 1 + 36 + 1 + 43
 ACCESS_KEY_ID_PREFIX = "AVK"
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so that a login for an unknown name takes
-# as long as one with a wrong password (no user enumeration through timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+#: The hash verified against when the user does not exist, so that a login for an unknown
+#: name takes as long as one with a wrong password (no user enumeration through timing). Made
+#: at the first such login, by the hasher of the time: importing the module costs no hash.
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(16)))
+    return _dummy[1]
 
 
 # -- passwords --------------------------------------------------------------------------------
@@ -46,7 +54,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        verified = _hasher.verify(password_hash or _dummy_hash(), password)
+        return verified and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
