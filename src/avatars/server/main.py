@@ -195,12 +195,23 @@ def _start_jobs(state: AppState) -> Dispatcher:
 
     def warm_then_dispatch() -> None:
         # Claiming waits for warm workers, so a job's heartbeat starts as soon as it is claimed.
+        # The executor is attached before its warm-up: a server stopped meanwhile shuts down
+        # the worker processes being started (dispatcher.attach) instead of leaving them.
         while True:
+            executor: Executor | None = None
             try:
-                dispatcher.executor = _executor(state, dispatcher)
+                executor = _executor(state, dispatcher)
+                if not dispatcher.attach(executor):
+                    return
+                executor.warm_up()
                 break
             except Exception:  # e.g. the Dask scheduler is not up yet: jobs wait in the queue
+                if dispatcher.stopping.is_set():
+                    return  # the stop interrupted the warm-up: nothing went wrong
                 log.exception("could not start the job executor; trying again in 10 s")
+                if executor is not None:
+                    executor.shutdown(wait=False)
+                    dispatcher.executor = None
             if dispatcher.stopping.wait(10):
                 return
         dispatcher.start()
@@ -222,9 +233,7 @@ def _executor(state: AppState, dispatcher: Dispatcher) -> Executor:
             dispatcher.on_crash,
             running_jobs=lambda: lifecycle.count_running(state.db),
         )
-    executor = LocalExecutor(settings.workers, settings.to_worker_json(), dispatcher.on_crash)
-    executor.warm_up()
-    return executor
+    return LocalExecutor(settings.workers, settings.to_worker_json(), dispatcher.on_crash)
 
 
 def _mcp_app(state: AppState) -> Any:

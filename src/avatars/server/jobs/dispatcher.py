@@ -72,6 +72,16 @@ class Dispatcher:
         """Set once :meth:`stop` was called."""
         return self._stop
 
+    def attach(self, executor: Executor) -> bool:
+        """Run the jobs on ``executor`` from now on. False, and the executor shut down, when
+        :meth:`stop` came first: whichever of the two runs second shuts it down, so an
+        executor still starting when the server stops leaves no process behind."""
+        self.executor = executor
+        if self._stop.is_set():
+            executor.shutdown(wait=False)
+            return False
+        return True
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -31,6 +31,8 @@ CrashHandler = Callable[[str, str], None]
 
 
 class Executor(Protocol):
+    def warm_up(self) -> None: ...
+
     def free_slots(self) -> int: ...
 
     def submit(self, job_name: str) -> None: ...
@@ -73,8 +75,11 @@ class LocalExecutor:
         )
 
     def warm_up(self) -> None:
-        """Start the worker processes now rather than at the first job (blocks until ready)."""
-        futures = [self._pool.submit(worker.warm_up) for _ in range(self.workers)]
+        """Start the worker processes now rather than at the first job (blocks until ready;
+        :meth:`shutdown` from another thread interrupts it with an exception)."""
+        with self._lock:
+            pool = self._pool
+        futures = [pool.submit(worker.warm_up) for _ in range(self.workers)]
         for future in futures:
             future.result(timeout=120)
 
@@ -162,6 +167,9 @@ class DaskExecutor:
         self._futures: dict[str, object] = {}
         self._closed = False
         self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+
+    def warm_up(self) -> None:
+        """Nothing to do: the cluster's workers start on their own."""
 
     def free_slots(self) -> int:
         if self._closed:
