@@ -109,6 +109,7 @@ from avatars.runner_config import (
     differential_privacy_block,
     exclude_block,
     imputation_block,
+    not_identifier_names,
     plain_number,
     privacy_metrics_block,
     processors_parameters,
@@ -411,6 +412,7 @@ class Runner:
         processors: list[Any] | None = None,
         pseudonymized_columns: dict[str, Any] | None = None,
         use_excluded_variables_in_metrics: bool = False,
+        not_identifiers: list[str] | None = None,
     ) -> None:
         """Set the avatarization and metrics parameters of a table (replacing earlier ones).
 
@@ -426,6 +428,11 @@ class Runner:
         ``ValueError``) in the server's words, e.g. ``k: Input should be greater than or equal
         to 2 (got 1)``; a column the table lacks, or a feature this platform's engine cannot
         run yet, a ``ValueError`` naming the keyword.
+
+        ``pseudonymized_columns`` replaces identifying columns by pseudonyms;
+        ``not_identifiers`` (this platform's extension) names columns that the platform's
+        identifier detection flags wrongly (a measurement with an ID-like name, say): they are
+        avatarized as variables (``identifier: false`` in the YAML).
         """
         entry = self.config.check_table(table_name)
         data_augmentation = data_augmentation_parameters(
@@ -435,6 +442,7 @@ class Runner:
         )
         processors_block = processors_parameters(processors)
         pseudonyms = pseudonymization_parameters(pseudonymized_columns)
+        declared_variables = not_identifier_names(not_identifiers, pseudonyms or {})
 
         exclude = exclude_block(
             exclude_variable_names, exclude_variable_method, exclude_replacement_strategy
@@ -500,6 +508,7 @@ class Runner:
             column_weights=list(column_weights or {}),
             target=[target] if target is not None else None,
             pseudonymized_columns=list(pseudonyms or {}),
+            not_identifiers=declared_variables,
         )
         self.config.set_table_parameters(
             table_name,
@@ -511,6 +520,8 @@ class Runner:
         )
         if pseudonyms:
             entry.set_pseudonymization(pseudonyms)
+        if declared_variables:
+            entry.set_not_identifiers(declared_variables)
 
     def update_parameters(self, table_name: str, **kwargs: Any) -> None:
         """Change some parameters of a table, keeping the others."""

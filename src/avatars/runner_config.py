@@ -159,6 +159,18 @@ class TableEntry:
             if name not in listed
         ]
 
+    def set_not_identifiers(self, names: list[str]) -> None:
+        """Declare the named columns not to identify anyone (``identifier: false``, adding
+        the column when the table lists no such column yet): the platform's identifier
+        detection flagged them wrongly, and they are avatarized as variables."""
+        for column in self.columns:
+            if column["field"] in names:
+                column["identifier"] = False
+        listed = {c["field"] for c in self.columns}
+        self.columns += [
+            {"field": name, "identifier": False} for name in names if name not in listed
+        ]
+
     def to_schema(self) -> dict[str, Any]:
         return _drop_none(
             {
@@ -463,6 +475,30 @@ def processors_parameters(processors: Any) -> list[dict[str, Any]] | None:
 
 #: A strategy given by name, with its one argument after a colon (``"FAKER:EMAIL"``).
 _STRATEGY_ARGUMENT = {"FAKER": "pii_type", "CONSTANT": "value", "SPECIFIC_ID": "pattern"}
+
+
+def not_identifier_names(not_identifiers: Any, pseudonymized: Collection[str]) -> list[str]:
+    """The column names of ``set_parameters(not_identifiers=...)``, checked: a list of names,
+    none of them also given a pseudonymization strategy (a column cannot be both)."""
+    if not_identifiers is None:
+        return []
+    if isinstance(not_identifiers, str) or not isinstance(not_identifiers, list | tuple | set):
+        raise ValueError(
+            f"not_identifiers: expected a list of column names, got {not_identifiers!r}"
+        )
+    names = []
+    for name in not_identifiers:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"not_identifiers: expected a column name, got {name!r}")
+        names.append(name)
+    both = [n for n in names if n in pseudonymized]
+    if both:
+        raise ValueError(
+            f"not_identifiers: {', '.join(map(repr, both))} also in pseudonymized_columns; "
+            "a column is either pseudonymized (it identifies people) or declared not to "
+            "identify anyone, not both"
+        )
+    return names
 
 
 def pseudonymization_parameters(pseudonymized_columns: Any) -> dict[str, dict[str, Any]] | None:

@@ -74,6 +74,42 @@ def test_identifiers_are_refused_with_the_safe_choices(
         assert words in message, words
 
 
+def test_a_column_flagged_wrongly_is_declared_not_an_identifier(manager: Manager) -> None:
+    """Daily steps named ``steps_num`` look like an integer code (an identifier's name, all
+    distinct); declared not an identifier, the column is avatarized as a variable."""
+    rng = np.random.default_rng(5)
+    table = patients(120, seed=5).drop(columns=["email"])
+    table["steps_num"] = rng.choice(np.arange(2_000, 20_000), len(table), replace=False)
+    refused = manager.create_runner("steps_refused", seed=2)
+    refused.add_table("patients", table, primary_key="patient_id")
+    refused.set_parameters("patients", k=5)
+    refused.run(jobs_to_run=[JobKind.standard])
+    with pytest.raises(JobFailedError, match=r"not_identifiers=\['steps_num'\]"):
+        refused.shuffled("patients")
+
+    runner = manager.create_runner("steps_declared", seed=2)
+    runner.add_table("patients", table, primary_key="patient_id")
+    with pytest.raises(ValueError, match="not_identifiers: no column 'steps' in table"):
+        runner.set_parameters("patients", k=5, not_identifiers=["steps"])
+    with pytest.raises(ValueError, match=r"either pseudonymized .* or declared not to"):
+        runner.set_parameters(
+            "patients",
+            k=5,
+            not_identifiers=["steps_num"],
+            pseudonymized_columns={"steps_num": "UUID4"},
+        )
+    runner.set_parameters("patients", k=5, not_identifiers=["steps_num"])
+    columns = {c["field"]: c for c in runner.config.tables["patients"].columns}
+    assert columns["steps_num"]["identifier"] is False
+    assert "identifier: false" in runner.get_yaml()
+    runner.run(jobs_to_run=[JobKind.standard])
+    avatars = runner.shuffled("patients")
+    steps = avatars["steps_num"].astype(float)
+    assert steps.between(2_000, 20_000).all()  # a variable's avatars: within its range
+    # averaged over neighbours, not copied through
+    assert len(set(steps) & set(table["steps_num"].astype(float))) < len(table) / 2
+
+
 def test_keys_and_pseudonyms_keyed_with_the_organizations_secret(
     platform: Any, user: Any, manager: Manager, table: pd.DataFrame
 ) -> None:

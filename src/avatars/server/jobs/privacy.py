@@ -143,7 +143,8 @@ def identifier_choices(error: IdentifierColumnsError, table: str) -> str:
         "keep the link to the original records, and every result says so): exclude "
         "it with `explicit_replacement_strategy: true` in exclude_variables (our SDK writes it "
         "when set_parameters is given exclude_variable_method). Not an identifier: "
-        "`identifier: false` on the column"
+        f"`identifier: false` on the column (set_parameters('{table}', "
+        f"not_identifiers=['{first}']))"
     )
 
 
