@@ -326,7 +326,8 @@ def _assemble(
     assignments: dict[tuple[str, str], np.ndarray],
     seed: int,
 ) -> dict[str, AvatarTable]:
-    """New keys, foreign keys from the assignments, the original columns, shuffled rows."""
+    """New keys, foreign keys from the assignments, the original columns, shuffled rows (an
+    independent table without primary key: its avatars' own columns, shuffled)."""
     forbidden = _original_key_values(graph)
     new_keys = {
         name: pseudonymous_keys(len(graph.tables[name].data), _rng(seed, name, _KEYS), forbidden)
@@ -336,7 +337,8 @@ def _assemble(
     for name in graph.order:
         table = graph.tables[name]
         unshuffled = runs[name].unshuffled[graph.own_columns(name)].copy()
-        unshuffled[graph.primary_key(name)] = new_keys[name]
+        if table.primary_key is not None:  # optional for an independent table
+            unshuffled[table.primary_key] = new_keys[name]
         for link in graph.parent_links(name):
             parent_rows = assignments[(link.child, link.foreign_key)]
             unshuffled[link.foreign_key] = new_keys[link.parent][parent_rows]
