@@ -97,6 +97,21 @@ def test_a_linked_table_without_primary_key(frames: dict[str, pd.DataFrame]) -> 
     )
 
 
+def test_an_independent_table_is_checked_too(frames: dict[str, pd.DataFrame]) -> None:
+    """A table that no link uses may have no key; a key it declares is checked as any other."""
+    tables, links = schema(frames)
+    survey = frames["doctor"].drop(columns=["d_id"])
+    graph = validate_tables([*tables, Table("survey", survey)], links)
+    assert graph.is_independent("survey") and not graph.is_independent("doctor")
+    assert graph.key_columns("survey") == [] and graph.own_columns("survey") == ["job", "age"]
+    message = refused([*tables, Table("survey", survey, "survey_id")], links)
+    assert "table 'survey', column 'survey_id'" in message
+    assert "primary key is not a column" in message
+    twice = survey.assign(s_id=[1, 1, *range(2, len(survey))])
+    message = refused([*tables, Table("survey", twice, "s_id")], links)
+    assert "table 'survey', column 's_id': the primary key is not unique" in message
+
+
 def test_duplicated_primary_keys_are_counted(frames: dict[str, pd.DataFrame]) -> None:
     patient = frames["patient"].copy()
     patient.loc[[5, 6, 7], "p_id"] = [1, 1, 2]  # values 1 and 2 now appear twice or more
