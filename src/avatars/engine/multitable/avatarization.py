@@ -14,6 +14,10 @@
 5. give every avatar row a new pseudonymous primary key (:mod:`~avatars.engine.multitable.keys`),
    set the foreign keys from the assignment, and shuffle every table.
 
+An *independent* table (no link uses it, no series table) has no enrichment and no link: it is
+the single-table avatarization of its own rows, then step 5 (new keys if it has a primary key,
+which is optional for it; shuffled rows).
+
 Series tables (``time_series`` links, :mod:`avatars.engine.timeseries`) take another road: their
 series are aligned and projected (:class:`~avatars.engine.timeseries.SeriesEncoder`, fitted in
 step 2, before any avatar is built), the features join their individual table's enriched table
