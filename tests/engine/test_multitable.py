@@ -285,3 +285,99 @@ def test_datetimes_booleans_missing_values_and_exclusions() -> None:
     assert not any(c.endswith("::height") for c in result.tables["visit"].enrichment_columns)
     privacy = privacy_metrics_tables(tables, links, result.unshuffled(), seed=0)
     assert all(m.hidden_rate is not None for m in privacy)
+
+
+# -- independent tables: no link uses them, avatarized on their own ---------------------------
+def independent_tables() -> tuple[list[Table], list[Link]]:
+    """Patients and their visits (linked), doctors with their key but no link, and a keyless
+    survey table."""
+    rng = np.random.default_rng(3)
+    survey = pd.DataFrame(
+        {"score": rng.normal(50, 10, 80).round(1), "answer": rng.choice(["yes", "no"], 80)}
+    )
+    visit = pd.read_csv(EXAMPLES / "visit.csv").drop(columns=["doctor_id"])
+    tables = [
+        Table("patient", pd.read_csv(EXAMPLES / "patient.csv"), "p_id"),
+        Table("visit", visit, "visit_id"),
+        Table("doctor", pd.read_csv(EXAMPLES / "doctor.csv"), "d_id"),
+        Table("survey", survey),
+    ]
+    return tables, [Link("patient", "p_id", "visit", "patient_id")]
+
+
+def test_two_independent_tables_without_keys() -> None:
+    rng = np.random.default_rng(0)
+    first = pd.DataFrame({"x": rng.normal(size=60), "y": rng.choice(list("abc"), 60)})
+    second = pd.DataFrame({"u": rng.normal(size=40), "v": rng.integers(0, 9, 40)})
+    tables = [Table("first", first), Table("second", second, parameters=TableParameters(k=5))]
+    result = avatarize_tables(tables, [], seed=0)
+    assert not result.links and not result.warnings
+    for table in tables:
+        avatar = result.tables[table.name]
+        assert list(avatar.avatars.columns) == list(table.data.columns)
+        assert len(avatar.avatars) == len(avatar.unshuffled) == len(table.data)
+        assert avatar.enrichment_columns == []  # avatarized on its own rows
+        assert list(avatar.avatarization.unshuffled.columns) == list(table.data.columns)
+        # the deliverable is the unshuffled avatars in another order
+        assert not avatar.avatars.equals(avatar.unshuffled)
+        ordered = avatar.avatars.sort_values(list(table.data.columns)).reset_index(drop=True)
+        assert ordered.equals(
+            avatar.unshuffled.sort_values(list(table.data.columns)).reset_index(drop=True)
+        )
+    assert result.metadata["tables"]["first"]["k"] == 6  # the single-table advice: 0.75·√60
+    privacy = privacy_metrics_tables(tables, [], result.unshuffled(), seed=0)
+    assert {(m.table, m.computation_type) for m in privacy} == {
+        ("first", ComputationType.standalone),
+        ("second", ComputationType.standalone),
+    }
+    assert set(signal_metrics_tables(tables, [], result.avatars()).tables) == {"first", "second"}
+
+
+def test_independent_tables_beside_a_linked_pair() -> None:
+    tables, links = independent_tables()
+    result = avatarize_tables(tables, links, seed=0)
+    linked = [t for t in tables if t.name in ("patient", "visit")]
+    check_keys(linked, links, result)
+    assert [r.link for r in result.links] == links
+    assert result.tables["doctor"].enrichment_columns == []
+    assert result.tables["survey"].enrichment_columns == []
+    assert result.tables["patient"].enrichment_columns  # the linked ones are enriched
+    # the independent table with a key: new pseudonymous keys, none an original key value
+    originals = {
+        str(v)
+        for table, column in (
+            ("patient", "p_id"),
+            ("visit", "visit_id"),
+            ("visit", "patient_id"),
+            ("doctor", "d_id"),
+        )
+        for v in tables[["patient", "visit", "doctor"].index(table)].data[column]
+    }
+    doctor = result.tables["doctor"]
+    keys = doctor.avatars["d_id"]
+    assert keys.is_unique and keys.notna().all()
+    assert not set(keys.astype(str)) & originals
+    # shuffled: the deliverable's row order does not follow the unshuffled (original) order
+    position = pd.Index(keys).get_indexer(doctor.unshuffled["d_id"])
+    assert sorted(position) == list(range(len(keys)))
+    assert abs(spearmanr(np.arange(len(keys)), position).statistic) < 0.3
+    privacy = privacy_metrics_tables(tables, links, result.unshuffled(), seed=0)
+    types = {(m.table, m.computation_type) for m in privacy}
+    assert ("doctor", ComputationType.standalone) in types
+    assert ("survey", ComputationType.standalone) in types
+    assert ("doctor", ComputationType.to_top_enriched) not in types
+    assert ("patient", ComputationType.to_top_enriched) in types
+    signal = signal_metrics_tables(tables, links, result.avatars())
+    assert set(signal.tables) == {"patient", "visit", "doctor", "survey"}
+    assert len(signal.links) == 1
+
+
+def test_independent_tables_same_seed_same_bytes() -> None:
+    tables, links = independent_tables()
+    first = avatarize_tables(tables, links, seed=5)
+    again = avatarize_tables(list(reversed(tables)), links, seed=5)
+    other = avatarize_tables(tables, links, seed=6)
+    for name in ("patient", "visit", "doctor", "survey"):
+        csv = first.tables[name].avatars.to_csv(index=False).encode()
+        assert csv == again.tables[name].avatars.to_csv(index=False).encode()
+        assert csv != other.tables[name].avatars.to_csv(index=False).encode()

@@ -75,10 +75,41 @@ def test_a_primary_key_that_is_not_a_column(frames: dict[str, pd.DataFrame]) -> 
     assert "primary key is not a column" in message
 
 
-def test_a_table_without_primary_key(frames: dict[str, pd.DataFrame]) -> None:
+def test_a_linked_table_without_primary_key(frames: dict[str, pd.DataFrame]) -> None:
+    """A table without key is avatarized on its own; a link still needs its parent's key (and
+    its child's: the avatar children get new keys). Each table is named once."""
+    tables, links = schema(frames)
+    tables[1] = Table("doctor", frames["doctor"])
+    tables[2] = Table("visit", frames["visit"])
+    message = refused(tables, links)
+    assert "(2 problem(s))" in message
+    assert (
+        "table 'doctor': has no primary key, and link doctor.d_id → visit.doctor_id starts at "
+        "it: a table that a link uses needs a primary key column"
+    ) in message
+    assert (
+        "table 'visit': has no primary key, and link patient.p_id → visit.patient_id leads to it"
+    ) in message
     tables, links = schema(frames)
     tables[1] = Table("doctor", frames["doctor"], "")
-    assert "table 'doctor': every table needs a primary key" in refused(tables, links)
+    assert "table 'doctor': the primary key must be a column name or None, got ''" in refused(
+        tables, links
+    )
+
+
+def test_an_independent_table_is_checked_too(frames: dict[str, pd.DataFrame]) -> None:
+    """A table that no link uses may have no key; a key it declares is checked as any other."""
+    tables, links = schema(frames)
+    survey = frames["doctor"].drop(columns=["d_id"])
+    graph = validate_tables([*tables, Table("survey", survey)], links)
+    assert graph.is_independent("survey") and not graph.is_independent("doctor")
+    assert graph.key_columns("survey") == [] and graph.own_columns("survey") == ["job", "age"]
+    message = refused([*tables, Table("survey", survey, "survey_id")], links)
+    assert "table 'survey', column 'survey_id'" in message
+    assert "primary key is not a column" in message
+    twice = survey.assign(s_id=[1, 1, *range(2, len(survey))])
+    message = refused([*tables, Table("survey", twice, "s_id")], links)
+    assert "table 'survey', column 's_id': the primary key is not unique" in message
 
 
 def test_duplicated_primary_keys_are_counted(frames: dict[str, pd.DataFrame]) -> None:

@@ -132,6 +132,44 @@ def test_sensitive_link_is_flagged(manager: Manager) -> None:
         assert "sensitive_original_order_assignment" in document["metadata"]["warnings"][0]
 
 
+def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path) -> None:
+    """Patients and their visits linked; doctors (with their key) and a keyless survey in the
+    same set, linked to nothing: each avatarized on its own, every job's results per table."""
+    patient = pd.read_csv(EXAMPLES / "patient.csv")
+    visit = pd.read_csv(EXAMPLES / "visit.csv").drop(columns=["doctor_id"])
+    doctor = pd.read_csv(EXAMPLES / "doctor.csv")
+    survey = doctor.drop(columns=["d_id"]).head(40)
+    originals = {"patient": patient, "visit": visit, "doctor": doctor, "survey": survey}
+    runner = manager.create_runner("mixed", seed=0)
+    runner.add_table("patient", patient, primary_key="p_id", individual_level=True)
+    runner.add_table(
+        "visit", visit, primary_key="visit_id", foreign_keys=["patient_id"], individual_level=False
+    )
+    runner.add_table("doctor", doctor, primary_key="d_id")
+    runner.add_table("survey", survey)
+    runner.add_link("patient", "p_id", "visit", "patient_id")
+    for name in originals:
+        runner.set_parameters(name, k=5)
+    runner.run(jobs_to_run=ALL)
+    results = runner.get_all_results()
+    for field in ("shuffled", "sensitive_unshuffled", "original_projections", "privacy_metrics"):
+        assert set(getattr(results, field)) == set(originals), field
+    for name, original in originals.items():
+        avatars = runner.shuffled(name)
+        assert list(avatars.columns) == list(original.columns)
+        assert len(avatars) == len(runner.projections(name)[0]) == len(original)
+        assert runner.privacy_metrics(name)[0]["metadata"]["table_name"] == name
+    assert [d["metadata"]["computation_type"] for d in runner.privacy_metrics("doctor")] == [
+        "standalone"
+    ]
+    doctors = runner.shuffled("doctor")["d_id"]
+    assert doctors.is_unique and not set(doctors.astype(str)) & set(doctor["d_id"].astype(str))
+    assert runner.shuffled("visit")["patient_id"].isin(runner.shuffled("patient")["p_id"]).all()
+    assert set(runner.render_signal_metrics_summary()) == set(originals)
+    saved = runner.download_report(str(tmp_path / "report.pdf"))
+    assert Path(saved[0]).read_bytes().startswith(b"%PDF-")
+
+
 def test_sensors_time_series(manager: Manager) -> None:
     vanilla = pd.read_csv(EXAMPLES / "sensors_vanilla.csv")
     series1 = pd.read_csv(EXAMPLES / "sensors_timeseries1.csv")

@@ -341,11 +341,6 @@ def test_a_table_name_that_looks_escaped_gets_its_results(
         assert set(results.privacy_metrics) == set(results.signal_metrics) == {table}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="several unlinked tables in one set go to the linked engine, which needs a primary "
-    "key per table; running independent tables one by one is not built yet",
-)
 def test_lookalike_table_names_in_one_run_get_their_own_results(
     manager: Manager, iris: pd.DataFrame
 ) -> None:

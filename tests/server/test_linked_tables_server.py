@@ -232,6 +232,25 @@ def test_identifier_without_link(
     )
 
 
+def test_link_from_a_table_without_primary_key(
+    platform: Any, api: httpx.Client, user: Any, uploaded: dict
+) -> None:
+    """A table without key runs on its own; a link still needs its parent's key."""
+    tables = _hospital_tables()
+    tables[0]["columns"] = []  # patient: no primary key, still the parent of visit
+    text = _schema_yaml("keyless_parent", tables, parameters=PARAMETERS)
+    _fails_naming(
+        platform,
+        api,
+        user,
+        "keyless_parent",
+        text,
+        "table 'patient': has no primary key, and link patient.p_id → visit.patient_id starts "
+        "at it",
+        "needs a primary key column",
+    )
+
+
 def _series_tables(series_file: str) -> list:
     return [
         {

@@ -54,6 +54,12 @@ computation type, signal) 211 s wall / 49 s CPU, of which linking 109 s wall; pe
 0.36 GB; children-per-parent KS 0.0004. Greedy: 92 s wall / 31 s CPU. More in
 ``docs/multitable.md``.
 
+Independent tables: a table that no link uses and that is not a series table is avatarized
+on its own rows (no enrichment: the single-table avatarization, with the single-table k advice
+floor of 5), then gets new pseudonymous keys if it has a primary key (optional for it) and is
+shuffled. A set may hold only independent tables, or mix them with linked ones; a link still
+needs a primary key on both its tables. Their privacy is ``standalone``, their signal per table.
+
 Series tables (method.md §6.2): a table with a time column (``Table(...,
 time_series_time="t")``) linked to its individual table by ``LinkMethod.TIME_SERIES`` is not
 avatarized on its own: :class:`~avatars.engine.timeseries.SeriesEncoder` turns its series into

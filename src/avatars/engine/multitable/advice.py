@@ -3,7 +3,9 @@
 Rule (ours, measured in ``docs/multitable.md``): the single-table advisor's
 ``k = round(0.75·√n)`` (:func:`avatars.engine.advise_parameters`), clipped to [10, 20] instead
 of [5, 20], and below the table's number of rows; ``ncp`` is left to the default (5, or fewer
-dimensions). Tables are advised on their own rows: a child table's k counts its rows.
+dimensions). Tables are advised on their own rows: a child table's k counts its rows. An
+independent table (no link uses it, no series table) is not enriched: it keeps the single-table
+clip [5, 20].
 
 A table with series tables (``time_series`` links) gets the larger of that k and the k of
 :func:`avatars.engine.timeseries.advise_time_series` (the smallest k whose measured hidden rate
@@ -29,10 +31,14 @@ from avatars.engine.timeseries.advice import advise_time_series
 
 K_MIN, K_MAX = 10, 20
 
+#: An independent table (no link, no series) has no enrichment column: it gets the
+#: single-table advisor's floor (:func:`avatars.engine.advise_parameters`).
+K_MIN_INDEPENDENT = 5
 
-def advised_k(n_rows: int) -> int:
-    """``round(0.75·√n)`` clipped to [K_MIN, K_MAX] and to [2, n − 1]."""
-    k = int(np.clip(round(0.75 * np.sqrt(n_rows)), K_MIN, K_MAX))
+
+def advised_k(n_rows: int, k_min: int = K_MIN) -> int:
+    """``round(0.75·√n)`` clipped to [k_min, K_MAX] and to [2, n − 1]."""
+    k = int(np.clip(round(0.75 * np.sqrt(n_rows)), k_min, K_MAX))
     return max(2, min(k, n_rows - 1))
 
 
@@ -60,7 +66,7 @@ def advise_tables(
         table = graph.tables[name]
         n = len(table.data)
         entry: dict[str, Any] = {
-            "k": advised_k(n),
+            "k": advised_k(n, K_MIN_INDEPENDENT if graph.is_independent(name) else K_MIN),
             "ncp": None,
             "n_rows": n,
             "individual_level": graph.individual_level[name],

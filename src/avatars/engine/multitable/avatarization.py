@@ -14,6 +14,10 @@
 5. give every avatar row a new pseudonymous primary key (:mod:`~avatars.engine.multitable.keys`),
    set the foreign keys from the assignment, and shuffle every table.
 
+An *independent* table (no link uses it, no series table) has no enrichment and no link: it is
+the single-table avatarization of its own rows, then step 5 (new keys if it has a primary key,
+which is optional for it; shuffled rows).
+
 Series tables (``time_series`` links, :mod:`avatars.engine.timeseries`) take another road: their
 series are aligned and projected (:class:`~avatars.engine.timeseries.SeriesEncoder`, fitted in
 step 2, before any avatar is built), the features join their individual table's enriched table
@@ -326,7 +330,8 @@ def _assemble(
     assignments: dict[tuple[str, str], np.ndarray],
     seed: int,
 ) -> dict[str, AvatarTable]:
-    """New keys, foreign keys from the assignments, the original columns, shuffled rows."""
+    """New keys, foreign keys from the assignments, the original columns, shuffled rows (an
+    independent table without primary key: its avatars' own columns, shuffled)."""
     forbidden = _original_key_values(graph)
     new_keys = {
         name: pseudonymous_keys(len(graph.tables[name].data), _rng(seed, name, _KEYS), forbidden)
@@ -336,7 +341,8 @@ def _assemble(
     for name in graph.order:
         table = graph.tables[name]
         unshuffled = runs[name].unshuffled[graph.own_columns(name)].copy()
-        unshuffled[graph.primary_key(name)] = new_keys[name]
+        if table.primary_key is not None:  # optional for an independent table
+            unshuffled[table.primary_key] = new_keys[name]
         for link in graph.parent_links(name):
             parent_rows = assignments[(link.child, link.foreign_key)]
             unshuffled[link.foreign_key] = new_keys[link.parent][parent_rows]

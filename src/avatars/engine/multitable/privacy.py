@@ -418,9 +418,8 @@ def _check_avatars(
                 )
             )
             continue
-        key = graph.primary_key(name)
-        keys = frame[key]
-        if keys.isna().any() or keys.duplicated().any():
+        key = table.primary_key  # None: an independent table without one
+        if key is not None and (frame[key].isna().any() or frame[key].duplicated().any()):
             problems.append(
                 SchemaProblem("the avatar primary key is missing or not unique", name, key)
             )

@@ -14,6 +14,11 @@ avatarized on its own: its series become feature columns of its individual table
 (:class:`~avatars.engine.timeseries.SeriesEncoder`), and the validated graph keeps it apart
 (:attr:`TableGraph.series`) from the tables linked by assignment.
 
+An *independent table* (no link starts at it or leads to it, and it has no series table) is
+avatarized on its own rows, as a single table; its primary key is optional (if it has one, its
+avatars get new pseudonymous keys). Every table that a link uses needs a primary key: a link
+starts at its parent's key, and a child's avatars get new keys.
+
 :func:`validate_tables` checks everything before any work and returns a :class:`TableGraph`
 (tables in an order where parents come before their children, the links of each table, the
 columns that are avatarized). Every problem found is reported at once, each naming its table
@@ -91,7 +96,8 @@ class Table:
     ``individual_level``: its rows are distinct physical persons (privacy is measured on them);
     ``None`` means True for a table without parent (which must be individual level) and False
     for a child table. ``time_series_time``: the time column of a series table (then
-    ``primary_key`` is an optional row identifier; every other table needs one).
+    ``primary_key`` is an optional row identifier). ``primary_key`` is optional for a table
+    that no link uses (an independent table); every table that a link uses needs one.
     """
 
     name: str
@@ -195,10 +201,16 @@ class TableGraph:
     series: dict[str, SeriesLink] = field(default_factory=dict)  # series tables, by name
 
     def primary_key(self, table: str) -> str:
-        """The primary key of a table of :attr:`tables` (validated: always set)."""
+        """The primary key of a table that a link uses (validated: always set; a table that no
+        link uses may have none, see :meth:`is_independent`)."""
         key = self.tables[table].primary_key
-        assert key is not None
+        assert key is not None, f"table '{table}' has no primary key"
         return key
+
+    def is_independent(self, table: str) -> bool:
+        """True for a table that no link uses (no parent, no child, no series table): it is
+        avatarized on its own rows, like a single table; its primary key is optional."""
+        return not (self.parent_links(table) or self.child_links(table) or self.series_of(table))
 
     def series_of(self, table: str) -> list[SeriesLink]:
         """The series tables whose individual table is ``table``, by name."""
@@ -220,7 +232,9 @@ class TableGraph:
         )
 
     def key_columns(self, table: str) -> list[str]:
-        return [self.primary_key(table)] + [k.foreign_key for k in self.parent_links(table)]
+        """The primary key (if any) and the foreign keys: replaced by new pseudonymous values."""
+        key = self.tables[table].primary_key
+        return ([] if key is None else [key]) + [k.foreign_key for k in self.parent_links(table)]
 
     def own_columns(self, table: str) -> list[str]:
         """The columns that are avatarized: all but the primary and foreign keys."""
@@ -266,7 +280,8 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
     """
     problems: list[SchemaProblem] = []
     every_table = _check_tables(tables, problems)
-    good_links = _check_links(links, every_table, problems)
+    keyed_links = _check_linked_keys(links, every_table, problems)
+    good_links = _check_links(keyed_links, every_table, problems)
     if problems:
         raise SchemaError(problems)
     by_name = {n: t for n, t in every_table.items() if t.time_series_time is None}
@@ -283,7 +298,7 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
         child_keys[link.child].add(link.foreign_key)
     types: dict[str, dict[str, ColumnType]] = {}
     for name, table in by_name.items():
-        keys = {table.primary_key} | child_keys[name]
+        keys = {table.primary_key} - {None} | child_keys[name]
         types[name] = _check_parameters(table, {str(k) for k in keys}, problems)
     resolved = _check_series_parameters(every_table, series, problems)
     if problems:
@@ -468,12 +483,19 @@ def _check_tables(tables: Sequence[Table], problems: list[SchemaProblem]) -> dic
                 )
             )
             continue
-        if time is not None and table.primary_key is None:
-            pass  # a series table's row identifier is optional
-        elif not isinstance(table.primary_key, str) or not table.primary_key:
-            problems.append(SchemaProblem("every table needs a primary key column", table=name))
+        # optional here (a series table's row identifier, an independent table's key); a
+        # table that a link starts at or leads to needs one (_check_linked_keys)
+        if table.primary_key is not None and (
+            not isinstance(table.primary_key, str) or not table.primary_key
+        ):
+            problems.append(
+                SchemaProblem(
+                    f"the primary key must be a column name or None, got {table.primary_key!r}",
+                    table=name,
+                )
+            )
             continue
-        elif time is not None and table.primary_key == time:
+        if time is not None and table.primary_key == time:
             problems.append(
                 SchemaProblem(
                     "the primary key and the time column must be different columns",
@@ -500,6 +522,45 @@ def _check_tables(tables: Sequence[Table], problems: list[SchemaProblem]) -> dic
             continue
         by_name[name] = table
     return by_name
+
+
+def _check_linked_keys(
+    links: Sequence[Link], tables: dict[str, Table], problems: list[SchemaProblem]
+) -> Sequence[Link]:
+    """A table without primary key is avatarized on its own; one that a link starts at (its
+    parent key) or leads to (the new keys its avatars get) needs one: named once per table.
+    Returns the links whose tables have their keys (the others are not checked further)."""
+    if isinstance(links, Link) or not isinstance(links, Sequence):
+        return links  # _check_links says what is wrong
+    keyless: set[str] = set()
+    kept: list[Link] = []
+    for link in links:
+        if not isinstance(link, Link):
+            kept.append(link)
+            continue
+        ends = [(link.parent, "starts at")]
+        child = tables.get(link.child)
+        if child is not None and child.time_series_time is None:
+            ends.append((link.child, "leads to"))  # a series table's row identifier: optional
+        missing = [
+            (name, verb)
+            for name, verb in ends
+            if name in tables and tables[name].primary_key is None
+        ]
+        for name, verb in missing:
+            if name not in keyless:
+                keyless.add(name)
+                problems.append(
+                    SchemaProblem(
+                        f"has no primary key, and link {link.describe()} {verb} it: a table "
+                        "that a link uses needs a primary key column (declare it; only a table "
+                        "that no link uses is avatarized without one)",
+                        table=name,
+                    )
+                )
+        if not missing:
+            kept.append(link)
+    return kept
 
 
 def _check_links(

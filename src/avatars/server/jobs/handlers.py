@@ -278,7 +278,8 @@ def _check_spec(spec: ParametersSpec, *, linked: bool = False) -> None:
 
 
 def _check_common(label: str, params: Any) -> None:
-    """What a linked schema's tables cannot take yet (a single table takes them all:
+    """What the tables of a linked schema, or of a schema of several tables, cannot take yet
+    (a single table takes them all:
     :mod:`avatars.server.jobs.single_table`)."""
     for name in (
         "use_categorical_reduction",
@@ -287,8 +288,8 @@ def _check_common(label: str, params: Any) -> None:
     ):
         if getattr(params, name, None):
             raise JobError(
-                f"{label}: {name} is not supported on linked tables yet (it runs on a schema "
-                "of one table)"
+                f"{label}: {name} is not supported in a schema of several or linked tables "
+                "yet (it runs on a schema of one table)"
             )
 
 

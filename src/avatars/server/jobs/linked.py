@@ -3,8 +3,12 @@
 A schema runs here when it has several tables, links or a time column (:func:`is_linked`);
 a single table without them keeps the single-table handlers, where a primary key is one of the
 table's privacy choices (new keys for the avatars, :mod:`avatars.server.jobs.privacy`) beside
-pseudonymized columns. The YAML's pieces
-become the engine's (:func:`load_schema`):
+pseudonymized columns. Several tables need no link: a table that no link uses and that is not
+a series table (an *independent* table) is avatarized by the engine on its own rows, with or
+without a primary key (if it has one, its avatars get new pseudonymous keys), and its results
+are written under its name like any other table's (its privacy: ``standalone`` only); a link
+still needs a primary key on both its tables. The YAML's pieces become the engine's
+(:func:`load_schema`):
 
 - each ``AvatarSchema`` table → :class:`avatars.engine.multitable.Table` (its data, its
   ``primary_key`` column, its ``time_series_time`` column, ``individual_level``), with the

@@ -1,7 +1,7 @@
-"""Which handlers run a job: a linked schema's (several tables, links, keys, series tables)
-go to :mod:`avatars.server.jobs.linked`, a differentially private avatarization of one table
-to :mod:`avatars.server.jobs.dp`, every other one to :mod:`avatars.server.jobs.handlers`.
-The worker calls :func:`run_handler`."""
+"""Which handlers run a job: a multi-table schema's (several tables, linked or independent;
+links; series tables) go to :mod:`avatars.server.jobs.linked`, a differentially private
+avatarization of one table to :mod:`avatars.server.jobs.dp`, every other one to
+:mod:`avatars.server.jobs.handlers`. The worker calls :func:`run_handler`."""
 
 from __future__ import annotations
 
