@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 from avatars.engine.multitable import (
     Link,
     MultiTableResult,
+    SchemaError,
     Table,
     TableParameters,
     advise_tables,
@@ -381,3 +382,44 @@ def test_independent_tables_same_seed_same_bytes() -> None:
         csv = first.tables[name].avatars.to_csv(index=False).encode()
         assert csv == again.tables[name].avatars.to_csv(index=False).encode()
         assert csv != other.tables[name].avatars.to_csv(index=False).encode()
+
+
+def test_the_attackers_knowledge_is_measured_on_its_table(
+    example: tuple[list[Table], list[Link], MultiTableResult],
+) -> None:
+    """A table's ``known_variables`` and ``target`` (the privacy document's attacker) give its
+    computations the linkability and inference metrics; the other tables are measured as
+    before. Unknown columns are refused, naming table and column."""
+    tables, links, result = example
+    attacked = [
+        Table(
+            t.name,
+            t.data,
+            t.primary_key,
+            parameters=TableParameters(
+                known_variables=["gender", "age"], target="weight", quantile_threshold=10
+            ),
+        )
+        if t.name == "patient"
+        else t
+        for t in tables
+    ]
+    privacy = privacy_metrics_tables(
+        attacked,
+        links,
+        result.unshuffled(),
+        seed=0,
+        computation_types=[ComputationType.standalone],
+    )
+    names = {m.table: {row["name"] for row in m.to_dict()["metrics"]} for m in privacy}
+    assert {"correlation_protection_rate", "inference_continuous"} <= names["patient"]
+    assert not {"correlation_protection_rate", "inference_continuous"} & names["doctor"]
+    unknown = [
+        Table(t.name, t.data, t.primary_key, parameters=TableParameters(known_variables=["zip"]))
+        if t.name == "doctor"
+        else t
+        for t in tables
+    ]
+    with pytest.raises(SchemaError, match=r"known_variables names an unknown column") as caught:
+        privacy_metrics_tables(unknown, links, result.unshuffled(), seed=0)
+    assert any(p.table == "doctor" and p.column == "zip" for p in caught.value.problems)

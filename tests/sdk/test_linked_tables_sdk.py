@@ -150,6 +150,8 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     runner.add_link("patient", "p_id", "visit", "patient_id")
     for name in originals:
         runner.set_parameters(name, k=5)
+    # the privacy metrics' attacker, on one table
+    runner.set_parameters("patient", k=5, known_variables=["gender", "age"], target="weight")
     runner.run(jobs_to_run=ALL)
     results = runner.get_all_results()
     for field in ("shuffled", "sensitive_unshuffled", "original_projections", "privacy_metrics"):
@@ -162,6 +164,11 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     assert [d["metadata"]["computation_type"] for d in runner.privacy_metrics("doctor")] == [
         "standalone"
     ]
+    attacked = {m["name"] for m in runner.privacy_metrics("patient")[0]["metrics"]}
+    assert {"correlation_protection_rate", "inference_continuous"} <= attacked
+    assert "inference_continuous" not in {
+        m["name"] for m in runner.privacy_metrics("doctor")[0]["metrics"]
+    }
     doctors = runner.shuffled("doctor")["d_id"]
     assert doctors.is_unique and not set(doctors.astype(str)) & set(doctor["d_id"].astype(str))
     assert runner.shuffled("visit")["patient_id"].isin(runner.shuffled("patient")["p_id"]).all()

@@ -61,6 +61,7 @@ from avatars.engine.multitable.schema import (
     SchemaProblem,
     Table,
     TableGraph,
+    TableParameters,
     validate_tables,
 )
 from avatars.engine.neighbors import build_tree, nearest_lowest_index, tie_tolerance
@@ -106,6 +107,23 @@ class TablePrivacyMetrics:
             out["hidden_rate"] = self.individual_hidden_rate
         out["multi_table"] = details
         return {"metadata": metadata, **out}
+
+
+def _attacker(
+    params: TableParameters, columns: Sequence[str], excluded: Sequence[str]
+) -> dict[str, Any]:
+    """The attacker's knowledge of a table (``known_variables``, ``target``), for a
+    computation whose compared columns hold it all (they are the table's own columns: every
+    computation of its rows has them unless excluded)."""
+    known = list(params.known_variables or ())
+    wanted = known + ([params.target] if params.target is not None else [])
+    if not known or any(c not in columns or c in excluded for c in wanted):
+        return {}
+    return {
+        "known_variables": known,
+        "target": params.target,
+        "quantile_threshold": params.quantile_threshold,
+    }
 
 
 def privacy_metrics_tables(
@@ -167,6 +185,8 @@ def privacy_metrics_tables(
             "imputation": params.imputation,
             "exclude_variables": excluded,
         }
+        if name not in graph.series:
+            common.update(_attacker(params, view.original.columns, excluded))
         metrics = privacy_metrics(view.original, view.avatars, seed=seed, **common)
         if name in graph.series:
             results.append(TablePrivacyMetrics(name, ctype, owner, view.columns, metrics))

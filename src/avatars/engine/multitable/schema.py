@@ -87,6 +87,12 @@ class TableParameters:
     #: alignment); the other fields do not apply to a series table, whose series are
     #: avatarized with its individual table (that table's k, ncp, ...).
     time_series: SeriesParameters | Mapping[str, Any] | None = None
+    #: The privacy metrics' attacker (:func:`avatars.engine.privacy_metrics`): the table's own
+    #: columns they know, the one they want, the quantile threshold of the continuous
+    #: inference. Measured wherever the table's rows are compared (its computations).
+    known_variables: Sequence[str] = ()
+    target: str | None = None
+    quantile_threshold: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -757,6 +763,8 @@ def _check_parameters(
         ("column_types", list(params.column_types or {})),
         ("column_weights", list(params.column_weights or {})),
         ("exclude_variables", list(params.exclude_variables or ())),
+        ("known_variables", list(params.known_variables or ())),
+        ("target", [params.target] if params.target is not None else []),
     ]
     bad = False
     for parameter, columns in named:

@@ -38,7 +38,9 @@ Results (protocol.md §5.5; the clients read the table from the file name or fro
 - privacy_metrics: one document per table and computation type, ``<t>.privacy.json`` for the
   first (the headline: ``standalone``, or ``to_bottom_id_propagated`` for a table whose rows are
   not persons) and ``<t>.<computation type>[.<reference>].privacy.json`` for the others; the
-  official client lists them in that order under ``runner.privacy_metrics(t)``;
+  official client lists them in that order under ``runner.privacy_metrics(t)``; a table's
+  ``known_variables``, ``target`` and ``quantile_threshold`` (the attacker) add the linkability
+  and inference metrics to its computations;
 - signal_metrics: ``<t>.signal.json`` per table (a table that is a link's child also carries
   that link's relational metrics under ``multi_table.links``);
 - both: ``privacy_metrics_summary.json`` / ``signal_metrics_summary.json`` =
@@ -292,6 +294,10 @@ def load_schema(
                     exclude_variables=exclude or (),
                     exclude_method=method,
                     time_series=_series_parameters((time_series or {}).get(table.name)),
+                    # the privacy document's attacker (absent from the other documents)
+                    known_variables=getattr(override, "known_variables", None) or (),
+                    target=getattr(override, "target", None),
+                    quantile_threshold=getattr(override, "quantile_threshold", None),
                 ),
             )
         )
