@@ -162,3 +162,16 @@ def test_identifiers_and_linked_schemas_are_refused(manager: Manager) -> None:
     message = str(failed.value)
     assert "avatarization_open_dp (differential privacy) on a schema of linked" in message
     assert "unit of privacy" in message
+
+    # two independent tables in one set: refused too, in words that do not speak of links
+    independent = manager.create_runner("dp_independent")
+    independent.add_table("patient", parents)
+    independent.add_table("dose", children.drop(columns=["v_id", "p_id"]))
+    independent.set_parameters("patient", open_dp_epsilon=1.0)
+    independent.set_parameters("dose", k=5)
+    independent.run(jobs_to_run=[JobKind.standard])
+    with pytest.raises(JobFailedError) as failed:
+        independent.wait(JobKind.standard, timeout=120)
+    message = str(failed.value)
+    assert "on a schema of several tables (table(s) 'patient')" in message
+    assert "in a set of its own, or use k" in message and "linked" not in message

@@ -53,18 +53,27 @@ from avatars.server.jobs.privacy_budget import (
 )
 
 
-def refuse_linked(spec: ParametersSpec) -> None:
-    """DP on a linked schema: refused, saying why (called by the linked handlers)."""
+def refuse_linked(spec: ParametersSpec, *, linked: bool = True) -> None:
+    """DP on a schema of several tables: refused, saying why (called before the linked
+    handlers). ``linked``: some table has links or series (else the tables are independent)."""
     for name in ("avatarization_open_dp", "avatarization_fast_dp"):
         tables = getattr(spec, name) or {}
-        if tables:
+        if not tables:
+            continue
+        named = ", ".join(map(repr, tables))
+        if not linked:
             raise JobError(
-                f"{name} (differential privacy) on a schema of linked tables or series "
-                f"(table(s) {', '.join(map(repr, tables))}) is not supported: the unit of "
-                "privacy there is an individual with all their rows in every linked table, "
-                "and no bound on those rows is enforced yet; avatarize a single "
-                "individual-level table with differential privacy, or use k"
+                f"{name} (differential privacy) on a schema of several tables (table(s) "
+                f"{named}) is not supported yet; avatarize each table with differential "
+                "privacy in a set of its own, or use k"
             )
+        raise JobError(
+            f"{name} (differential privacy) on a schema of linked tables or series "
+            f"(table(s) {named}) is not supported: the unit of "
+            "privacy there is an individual with all their rows in every linked table, "
+            "and no bound on those rows is enforced yet; avatarize a single "
+            "individual-level table with differential privacy, or use k"
+        )
 
 
 def run_dp_standard(job: JobInput, doc: AvatarizationDocument) -> dict[str, list[str]]:

@@ -18,7 +18,8 @@ def run_handler(job: JobInput) -> dict[str, list[str]]:
         raise JobError(f"the set has no parameters document named '{job.parameters_name}'")
     if linked.applies(job, doc):
         if isinstance(doc, AvatarizationDocument):
-            dp.refuse_linked(doc.spec)
+            tables = linked.schema_tables(job, doc) or []
+            dp.refuse_linked(doc.spec, linked=any(t.links or t.time_series_time for t in tables))
         return linked.run_linked(job, doc)
     if isinstance(doc, AvatarizationDocument) and asks_for_dp(doc.spec):
         return dp.run_dp_standard(job, doc)
