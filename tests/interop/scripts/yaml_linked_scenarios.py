@@ -85,6 +85,16 @@ def scenario_patient_doctor_visit() -> Runner:
     return runner
 
 
+def scenario_independent_tables() -> Runner:
+    """Two tables linked to nothing, without keys: each avatarized on its own."""
+    runner = Runner(client(), "independent", seed=2)
+    runner.add_table("survey", DOCTOR.drop(columns=["d_id"]))
+    runner.add_table("patient", PATIENT.drop(columns=["p_id"]))
+    runner.set_parameters("survey", k=2)
+    runner.set_parameters("patient", k=2, known_variables=["gender"], target="age")
+    return runner
+
+
 def scenario_sensitive_link_deleted_and_added() -> Runner:
     runner = hospital(Runner(client(), "sens"))
     runner.add_link("patient", "p_id", "visit", "patient_id")
