@@ -8,6 +8,7 @@ import pandas as pd
 
 from avatars.processors._base import (
     ProcessorError,
+    check_column_names,
     check_columns,
     check_name,
     check_new_columns,
@@ -67,15 +68,14 @@ class InterRecordBoundedRangeDifferenceProcessor:
         sort_by_variable: str | None = None,
         should_round_output: bool = True,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_start_variable", target_start_variable),
-            ("target_end_variable", target_end_variable),
-            ("new_first_variable_name", new_first_variable_name),
-            ("new_range_variable", new_range_variable),
-            ("new_difference_variable_name", new_difference_variable_name),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_start_variable=target_start_variable,
+            target_end_variable=target_end_variable,
+            new_first_variable_name=new_first_variable_name,
+            new_range_variable=new_range_variable,
+            new_difference_variable_name=new_difference_variable_name,
+        )
         if sort_by_variable is not None:
             check_name(sort_by_variable, argument="sort_by_variable")
         if target_start_variable == target_end_variable:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from avatars.processors._base import (
+    check_column_names,
     check_columns,
-    check_name,
     check_new_columns,
     check_no_missing,
     check_numeric,
@@ -56,13 +56,12 @@ class InterRecordCumulatedDifferenceProcessor:
         new_difference_variable_name: str,
         keep_record_order: bool = False,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_variable", target_variable),
-            ("new_first_variable_name", new_first_variable_name),
-            ("new_difference_variable_name", new_difference_variable_name),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_variable=target_variable,
+            new_first_variable_name=new_first_variable_name,
+            new_difference_variable_name=new_difference_variable_name,
+        )
         self.id_variable = id_variable
         self.target_variable = target_variable
         self.new_first_variable_name = new_first_variable_name

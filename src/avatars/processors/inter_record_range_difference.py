@@ -9,8 +9,8 @@ import pandas as pd
 
 from avatars.processors._base import (
     ProcessorError,
+    check_column_names,
     check_columns,
-    check_name,
     check_new_columns,
     check_no_missing,
     check_numeric,
@@ -65,16 +65,15 @@ class InterRecordRangeDifferenceProcessor:
         new_difference_variable: str,
         keep_record_order: bool = False,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_start_variable", target_start_variable),
-            ("target_end_variable", target_end_variable),
-            ("sort_by_variable", sort_by_variable),
-            ("new_first_variable", new_first_variable),
-            ("new_range_variable", new_range_variable),
-            ("new_difference_variable", new_difference_variable),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_start_variable=target_start_variable,
+            target_end_variable=target_end_variable,
+            sort_by_variable=sort_by_variable,
+            new_first_variable=new_first_variable,
+            new_range_variable=new_range_variable,
+            new_difference_variable=new_difference_variable,
+        )
         if target_start_variable == target_end_variable:
             raise ProcessorError(
                 f"target_end_variable: {target_end_variable!r} is also target_start_variable"
