@@ -11,12 +11,11 @@ from avatars.processors._base import (
     ProcessorError,
     check_column_names,
     check_columns,
-    check_new_columns,
     check_no_missing,
-    check_numeric,
     ordered_like,
 )
 from avatars.processors._records import (
+    check_records,
     cumsum_in_group,
     first_of_group,
     numbers,
@@ -92,26 +91,26 @@ class InterRecordRangeDifferenceProcessor:
         return [self.target_start_variable, self.target_end_variable]
 
     @property
-    def _new(self) -> list[tuple[str, str]]:
-        return [
-            ("new_range_variable", self.new_range_variable),
-            ("new_first_variable", self.new_first_variable),
-            ("new_difference_variable", self.new_difference_variable),
-        ]
+    def _new(self) -> dict[str, str]:
+        return {
+            "new_range_variable": self.new_range_variable,
+            "new_first_variable": self.new_first_variable,
+            "new_difference_variable": self.new_difference_variable,
+        }
 
     def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the start/end pair replaced by range, first and difference columns."""
-        check_columns(df, [self.id_variable], argument="id_variable", table="df")
-        check_no_missing(df, [self.id_variable], argument="id_variable", table="df")
-        for argument, column in zip(
-            ("target_start_variable", "target_end_variable"), self._targets, strict=True
-        ):
-            check_columns(df, [column], argument=argument, table="df")
-            check_numeric(df, [column], argument=argument, table="df")
-            check_no_missing(df, [column], argument=argument, table="df")
-        check_columns(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_no_missing(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_new_columns(df, self._new, table="df")
+        check_records(
+            df,
+            table="df",
+            id_variable=self.id_variable,
+            numeric={
+                "target_start_variable": self.target_start_variable,
+                "target_end_variable": self.target_end_variable,
+            },
+            sort_by_variable=self.sort_by_variable,
+            new_columns=self._new,
+        )
         order = ordered_positions(df[self.id_variable], df[self.sort_by_variable])
         starts = starts_of_groups(df[self.id_variable].iloc[order])
         start = numbers(df[self.target_start_variable])[order]
@@ -125,12 +124,7 @@ class InterRecordRangeDifferenceProcessor:
 
     def postprocess(self, source: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
         """``dest`` with the start/end pair rebuilt from first value, gaps and ranges."""
-        check_columns(dest, [self.id_variable], argument="id_variable", table="dest")
-        check_no_missing(dest, [self.id_variable], argument="id_variable", table="dest")
-        for argument, column in self._new:
-            check_columns(dest, [column], argument=argument, table="dest")
-            check_numeric(dest, [column], argument=argument, table="dest")
-            check_no_missing(dest, [column], argument=argument, table="dest")
+        check_records(dest, table="dest", id_variable=self.id_variable, numeric=self._new)
         if self.keep_record_order:
             check_columns(source, [self.id_variable], argument="id_variable", table="source")
             check_columns(
@@ -153,7 +147,7 @@ class InterRecordRangeDifferenceProcessor:
         none_yet = np.zeros_like(ranges)
         earlier_ranges = previous_in_group(cumsum_in_group(ranges, starts), starts, none_yet)
         start = first + cumsum_in_group(gaps, starts) + earlier_ranges
-        out = dest.drop(columns=[column for _, column in self._new])
+        out = dest.drop(columns=list(self._new.values()))
         out[self.target_start_variable] = scatter(start, order)
         out[self.target_end_variable] = scatter(start + ranges, order)
         return ordered_like(out, source)
