@@ -32,6 +32,7 @@ __all__ = [
     "apply_change",
     "bounds",
     "check_records",
+    "check_start_and_end",
     "cumsum_in_group",
     "first_of_group",
     "numbers",
@@ -69,6 +70,14 @@ def check_records(
         check_no_missing(df, [sort_by_variable], argument="sort_by_variable", table=table)
     if new_columns is not None:
         check_new_columns(df, list(new_columns.items()), table=table)
+
+
+def check_start_and_end(target_start_variable: str, target_end_variable: str) -> None:
+    """A start/end pair is two columns."""
+    if target_start_variable == target_end_variable:
+        raise ProcessorError(
+            f"target_end_variable: {target_end_variable!r} is also target_start_variable"
+        )
 
 
 def ordered_positions(ids: pd.Series, by: pd.Series | None = None) -> np.ndarray:

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 
 from avatars.processors._base import (
-    ProcessorError,
     check_column_names,
     check_columns,
     check_name,
@@ -18,6 +17,7 @@ from avatars.processors._records import (
     apply_change,
     bounds,
     check_records,
+    check_start_and_end,
     first_of_group,
     ordered_positions,
     previous_in_group,
@@ -77,10 +77,7 @@ class InterRecordBoundedRangeDifferenceProcessor:
         )
         if sort_by_variable is not None:
             check_name(sort_by_variable, argument="sort_by_variable")
-        if target_start_variable == target_end_variable:
-            raise ProcessorError(
-                f"target_end_variable: {target_end_variable!r} is also target_start_variable"
-            )
+        check_start_and_end(target_start_variable, target_end_variable)
         self.id_variable = id_variable
         self.target_start_variable = target_start_variable
         self.target_end_variable = target_end_variable

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from avatars.processors._base import (
-    ProcessorError,
     check_column_names,
     check_columns,
     check_no_missing,
@@ -16,6 +15,7 @@ from avatars.processors._base import (
 )
 from avatars.processors._records import (
     check_records,
+    check_start_and_end,
     cumsum_in_group,
     first_of_group,
     numbers,
@@ -73,10 +73,7 @@ class InterRecordRangeDifferenceProcessor:
             new_range_variable=new_range_variable,
             new_difference_variable=new_difference_variable,
         )
-        if target_start_variable == target_end_variable:
-            raise ProcessorError(
-                f"target_end_variable: {target_end_variable!r} is also target_start_variable"
-            )
+        check_start_and_end(target_start_variable, target_end_variable)
         self.id_variable = id_variable
         self.target_start_variable = target_start_variable
         self.target_end_variable = target_end_variable
