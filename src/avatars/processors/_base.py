@@ -95,6 +95,13 @@ def check_name(value: Any, *, argument: str) -> None:
         raise ProcessorError(f"{argument}: expected a column name, got {value!r}")
 
 
+def check_column_names(**arguments: Any) -> None:
+    """Each keyword argument (a constructor argument by its name) is a column name, checked in
+    the order given: ``check_column_names(id_variable=id_variable, ...)``."""
+    for argument, value in arguments.items():
+        check_name(value, argument=argument)
+
+
 def check_names(value: Any, *, argument: str, allow_empty: bool = False) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ProcessorError(f"{argument}: expected a list of column names, got {value!r}")

@@ -1,5 +1,5 @@
-"""What the inter-record processors share: records ordered per individual, and changes
-expressed as a share of the room left to a bound.
+"""What the inter-record processors share: the checks of the tables they read, records ordered
+per individual, and changes expressed as a share of the room left to a bound.
 
 Bounded change (the ``InterRecordBounded*`` processors): from ``previous`` to ``value`` in
 ``[lb, ub]``::
@@ -14,16 +14,25 @@ for any ``change`` in ``[-1, 1]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from avatars.processors._base import ProcessorError
+from avatars.processors._base import (
+    ProcessorError,
+    check_columns,
+    check_new_columns,
+    check_no_missing,
+    check_numeric,
+)
 
 __all__ = [
     "apply_change",
     "bounds",
+    "check_records",
+    "check_start_and_end",
     "cumsum_in_group",
     "first_of_group",
     "numbers",
@@ -34,6 +43,41 @@ __all__ = [
     "scatter",
     "starts_of_groups",
 ]
+
+
+def check_records(
+    df: pd.DataFrame,
+    *,
+    table: str,
+    id_variable: str,
+    numeric: Mapping[str, str],
+    sort_by_variable: str | None = None,
+    new_columns: Mapping[str, str] | None = None,
+) -> None:
+    """What an inter-record processor needs of a table: ``id_variable``, each column of
+    ``numeric`` (argument name: column) and ``sort_by_variable`` (when given) are columns of
+    ``table`` without missing values, those of ``numeric`` numeric; ``new_columns`` (argument
+    name: column) are free names. Checked column by column in that order: the error names the
+    first argument and column at fault."""
+    check_columns(df, [id_variable], argument="id_variable", table=table)
+    check_no_missing(df, [id_variable], argument="id_variable", table=table)
+    for argument, column in numeric.items():
+        check_columns(df, [column], argument=argument, table=table)
+        check_numeric(df, [column], argument=argument, table=table)
+        check_no_missing(df, [column], argument=argument, table=table)
+    if sort_by_variable is not None:
+        check_columns(df, [sort_by_variable], argument="sort_by_variable", table=table)
+        check_no_missing(df, [sort_by_variable], argument="sort_by_variable", table=table)
+    if new_columns is not None:
+        check_new_columns(df, list(new_columns.items()), table=table)
+
+
+def check_start_and_end(target_start_variable: str, target_end_variable: str) -> None:
+    """A start/end pair is two columns."""
+    if target_start_variable == target_end_variable:
+        raise ProcessorError(
+            f"target_end_variable: {target_end_variable!r} is also target_start_variable"
+        )
 
 
 def ordered_positions(ids: pd.Series, by: pd.Series | None = None) -> np.ndarray:

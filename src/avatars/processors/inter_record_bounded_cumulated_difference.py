@@ -7,16 +7,15 @@ import numpy as np
 import pandas as pd
 
 from avatars.processors._base import (
+    check_column_names,
     check_columns,
-    check_name,
-    check_new_columns,
-    check_no_missing,
     check_numeric,
     ordered_like,
 )
 from avatars.processors._records import (
     apply_change,
     bounds,
+    check_records,
     first_of_group,
     numbers,
     ordered_positions,
@@ -56,13 +55,12 @@ class InterRecordBoundedCumulatedDifferenceProcessor:
         new_difference_variable_name: str,
         should_round_output: bool = False,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_variable", target_variable),
-            ("new_first_variable_name", new_first_variable_name),
-            ("new_difference_variable_name", new_difference_variable_name),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_variable=target_variable,
+            new_first_variable_name=new_first_variable_name,
+            new_difference_variable_name=new_difference_variable_name,
+        )
         self.id_variable = id_variable
         self.target_variable = target_variable
         self.new_first_variable_name = new_first_variable_name
@@ -74,20 +72,21 @@ class InterRecordBoundedCumulatedDifferenceProcessor:
         """The official client's attribute name for ``should_round_output``."""
         return self.should_round_output
 
+    @property
+    def _new(self) -> dict[str, str]:
+        return {
+            "new_first_variable_name": self.new_first_variable_name,
+            "new_difference_variable_name": self.new_difference_variable_name,
+        }
+
     def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the target replaced by the first value and relative change columns."""
-        check_columns(df, [self.id_variable], argument="id_variable", table="df")
-        check_columns(df, [self.target_variable], argument="target_variable", table="df")
-        check_numeric(df, [self.target_variable], argument="target_variable", table="df")
-        check_no_missing(df, [self.id_variable], argument="id_variable", table="df")
-        check_no_missing(df, [self.target_variable], argument="target_variable", table="df")
-        check_new_columns(
+        check_records(
             df,
-            [
-                ("new_first_variable_name", self.new_first_variable_name),
-                ("new_difference_variable_name", self.new_difference_variable_name),
-            ],
             table="df",
+            id_variable=self.id_variable,
+            numeric={"target_variable": self.target_variable},
+            new_columns=self._new,
         )
         lb, ub = bounds(df, [self.target_variable], table="df")
         order = ordered_positions(df[self.id_variable])
@@ -102,15 +101,7 @@ class InterRecordBoundedCumulatedDifferenceProcessor:
 
     def postprocess(self, source: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
         """``dest`` with the target rebuilt within ``source``'s bounds."""
-        new = [self.new_first_variable_name, self.new_difference_variable_name]
-        check_columns(dest, [self.id_variable], argument="id_variable", table="dest")
-        check_no_missing(dest, [self.id_variable], argument="id_variable", table="dest")
-        for argument, column in zip(
-            ("new_first_variable_name", "new_difference_variable_name"), new, strict=True
-        ):
-            check_columns(dest, [column], argument=argument, table="dest")
-            check_numeric(dest, [column], argument=argument, table="dest")
-            check_no_missing(dest, [column], argument=argument, table="dest")
+        check_records(dest, table="dest", id_variable=self.id_variable, numeric=self._new)
         check_columns(source, [self.target_variable], argument="target_variable", table="source")
         check_numeric(source, [self.target_variable], argument="target_variable", table="source")
         lb, ub = bounds(source, [self.target_variable], table="source")
@@ -126,7 +117,7 @@ class InterRecordBoundedCumulatedDifferenceProcessor:
                 previous = min(max(float(first[i]), lb), ub)
             previous = apply_change(previous, float(changes[i]), lb, ub)
             values[i] = previous
-        out = dest.drop(columns=new)
+        out = dest.drop(columns=list(self._new.values()))
         rebuilt = scatter(values, order)
         out[self.target_variable] = (
             np.rint(rebuilt).astype("int64") if self.should_round_output else rebuilt

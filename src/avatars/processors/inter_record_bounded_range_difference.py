@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 
 from avatars.processors._base import (
-    ProcessorError,
+    check_column_names,
     check_columns,
     check_name,
-    check_new_columns,
-    check_no_missing,
     check_numeric,
     ordered_like,
 )
 from avatars.processors._records import (
     apply_change,
     bounds,
+    check_records,
+    check_start_and_end,
     first_of_group,
     ordered_positions,
     previous_in_group,
@@ -67,21 +67,17 @@ class InterRecordBoundedRangeDifferenceProcessor:
         sort_by_variable: str | None = None,
         should_round_output: bool = True,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_start_variable", target_start_variable),
-            ("target_end_variable", target_end_variable),
-            ("new_first_variable_name", new_first_variable_name),
-            ("new_range_variable", new_range_variable),
-            ("new_difference_variable_name", new_difference_variable_name),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_start_variable=target_start_variable,
+            target_end_variable=target_end_variable,
+            new_first_variable_name=new_first_variable_name,
+            new_range_variable=new_range_variable,
+            new_difference_variable_name=new_difference_variable_name,
+        )
         if sort_by_variable is not None:
             check_name(sort_by_variable, argument="sort_by_variable")
-        if target_start_variable == target_end_variable:
-            raise ProcessorError(
-                f"target_end_variable: {target_end_variable!r} is also target_start_variable"
-            )
+        check_start_and_end(target_start_variable, target_end_variable)
         self.id_variable = id_variable
         self.target_start_variable = target_start_variable
         self.target_end_variable = target_end_variable
@@ -96,27 +92,26 @@ class InterRecordBoundedRangeDifferenceProcessor:
         return [self.target_start_variable, self.target_end_variable]
 
     @property
-    def _new(self) -> list[tuple[str, str]]:
-        return [
-            ("new_range_variable", self.new_range_variable),
-            ("new_first_variable_name", self.new_first_variable_name),
-            ("new_difference_variable_name", self.new_difference_variable_name),
-        ]
+    def _new(self) -> dict[str, str]:
+        return {
+            "new_range_variable": self.new_range_variable,
+            "new_first_variable_name": self.new_first_variable_name,
+            "new_difference_variable_name": self.new_difference_variable_name,
+        }
 
     def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the start/end pair replaced by range, first and difference columns."""
-        check_columns(df, [self.id_variable], argument="id_variable", table="df")
-        check_no_missing(df, [self.id_variable], argument="id_variable", table="df")
-        for argument, column in zip(
-            ("target_start_variable", "target_end_variable"), self._targets, strict=True
-        ):
-            check_columns(df, [column], argument=argument, table="df")
-            check_numeric(df, [column], argument=argument, table="df")
-            check_no_missing(df, [column], argument=argument, table="df")
-        if self.sort_by_variable is not None:
-            check_columns(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-            check_no_missing(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_new_columns(df, self._new, table="df")
+        check_records(
+            df,
+            table="df",
+            id_variable=self.id_variable,
+            numeric={
+                "target_start_variable": self.target_start_variable,
+                "target_end_variable": self.target_end_variable,
+            },
+            sort_by_variable=self.sort_by_variable,
+            new_columns=self._new,
+        )
         lb, ub = bounds(df, self._targets, table="df")
         by = df[self.sort_by_variable] if self.sort_by_variable is not None else None
         order = ordered_positions(df[self.id_variable], by)
@@ -135,12 +130,7 @@ class InterRecordBoundedRangeDifferenceProcessor:
 
     def postprocess(self, source: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
         """``dest`` with the start/end pair rebuilt within ``source``'s bounds."""
-        check_columns(dest, [self.id_variable], argument="id_variable", table="dest")
-        check_no_missing(dest, [self.id_variable], argument="id_variable", table="dest")
-        for argument, column in self._new:
-            check_columns(dest, [column], argument=argument, table="dest")
-            check_numeric(dest, [column], argument=argument, table="dest")
-            check_no_missing(dest, [column], argument=argument, table="dest")
+        check_records(dest, table="dest", id_variable=self.id_variable, numeric=self._new)
         for argument, column in zip(
             ("target_start_variable", "target_end_variable"), self._targets, strict=True
         ):
@@ -160,7 +150,7 @@ class InterRecordBoundedRangeDifferenceProcessor:
                 previous = min(max(float(first[i]), lb), ub)
             start[i] = apply_change(previous, float(gaps[i]), lb, ub)
             end[i] = previous = apply_change(start[i], float(ranges[i]), lb, ub)
-        out = dest.drop(columns=[column for _, column in self._new])
+        out = dest.drop(columns=list(self._new.values()))
         for column, values in zip(self._targets, (start, end), strict=True):
             rebuilt = scatter(values, order)
             out[column] = np.rint(rebuilt).astype("int64") if self.should_round_output else rebuilt

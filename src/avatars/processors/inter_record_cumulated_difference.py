@@ -5,14 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from avatars.processors._base import (
+    check_column_names,
     check_columns,
-    check_name,
-    check_new_columns,
-    check_no_missing,
-    check_numeric,
     ordered_like,
 )
 from avatars.processors._records import (
+    check_records,
     cumsum_in_group,
     first_of_group,
     numbers,
@@ -56,33 +54,33 @@ class InterRecordCumulatedDifferenceProcessor:
         new_difference_variable_name: str,
         keep_record_order: bool = False,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_variable", target_variable),
-            ("new_first_variable_name", new_first_variable_name),
-            ("new_difference_variable_name", new_difference_variable_name),
-        ):
-            check_name(value, argument=argument)
+        check_column_names(
+            id_variable=id_variable,
+            target_variable=target_variable,
+            new_first_variable_name=new_first_variable_name,
+            new_difference_variable_name=new_difference_variable_name,
+        )
         self.id_variable = id_variable
         self.target_variable = target_variable
         self.new_first_variable_name = new_first_variable_name
         self.new_difference_variable_name = new_difference_variable_name
         self.keep_record_order = bool(keep_record_order)
 
+    @property
+    def _new(self) -> dict[str, str]:
+        return {
+            "new_first_variable_name": self.new_first_variable_name,
+            "new_difference_variable_name": self.new_difference_variable_name,
+        }
+
     def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the target replaced by the first value and difference columns."""
-        check_columns(df, [self.id_variable], argument="id_variable", table="df")
-        check_columns(df, [self.target_variable], argument="target_variable", table="df")
-        check_numeric(df, [self.target_variable], argument="target_variable", table="df")
-        check_no_missing(df, [self.id_variable], argument="id_variable", table="df")
-        check_no_missing(df, [self.target_variable], argument="target_variable", table="df")
-        check_new_columns(
+        check_records(
             df,
-            [
-                ("new_first_variable_name", self.new_first_variable_name),
-                ("new_difference_variable_name", self.new_difference_variable_name),
-            ],
             table="df",
+            id_variable=self.id_variable,
+            numeric={"target_variable": self.target_variable},
+            new_columns=self._new,
         )
         order = ordered_positions(df[self.id_variable], df[self.target_variable])
         starts = starts_of_groups(df[self.id_variable].iloc[order])
@@ -96,15 +94,7 @@ class InterRecordCumulatedDifferenceProcessor:
 
     def postprocess(self, source: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
         """``dest`` with the target rebuilt from the first value and the differences."""
-        new = [self.new_first_variable_name, self.new_difference_variable_name]
-        check_columns(dest, [self.id_variable], argument="id_variable", table="dest")
-        for argument, column in zip(
-            ("new_first_variable_name", "new_difference_variable_name"), new, strict=True
-        ):
-            check_columns(dest, [column], argument=argument, table="dest")
-            check_numeric(dest, [column], argument=argument, table="dest")
-            check_no_missing(dest, [column], argument=argument, table="dest")
-        check_no_missing(dest, [self.id_variable], argument="id_variable", table="dest")
+        check_records(dest, table="dest", id_variable=self.id_variable, numeric=self._new)
         if self.keep_record_order:
             check_columns(source, [self.id_variable], argument="id_variable", table="source")
             check_columns(
@@ -119,6 +109,6 @@ class InterRecordCumulatedDifferenceProcessor:
         starts = starts_of_groups(dest[self.id_variable].iloc[order])
         first = first_of_group(numbers(dest[self.new_first_variable_name])[order], starts)
         steps = numbers(dest[self.new_difference_variable_name])[order]
-        out = dest.drop(columns=new)
+        out = dest.drop(columns=list(self._new.values()))
         out[self.target_variable] = scatter(first + cumsum_in_group(steps, starts), order)
         return ordered_like(out, source)

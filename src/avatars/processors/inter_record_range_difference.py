@@ -8,15 +8,14 @@ import numpy as np
 import pandas as pd
 
 from avatars.processors._base import (
-    ProcessorError,
+    check_column_names,
     check_columns,
-    check_name,
-    check_new_columns,
     check_no_missing,
-    check_numeric,
     ordered_like,
 )
 from avatars.processors._records import (
+    check_records,
+    check_start_and_end,
     cumsum_in_group,
     first_of_group,
     numbers,
@@ -65,20 +64,16 @@ class InterRecordRangeDifferenceProcessor:
         new_difference_variable: str,
         keep_record_order: bool = False,
     ) -> None:
-        for argument, value in (
-            ("id_variable", id_variable),
-            ("target_start_variable", target_start_variable),
-            ("target_end_variable", target_end_variable),
-            ("sort_by_variable", sort_by_variable),
-            ("new_first_variable", new_first_variable),
-            ("new_range_variable", new_range_variable),
-            ("new_difference_variable", new_difference_variable),
-        ):
-            check_name(value, argument=argument)
-        if target_start_variable == target_end_variable:
-            raise ProcessorError(
-                f"target_end_variable: {target_end_variable!r} is also target_start_variable"
-            )
+        check_column_names(
+            id_variable=id_variable,
+            target_start_variable=target_start_variable,
+            target_end_variable=target_end_variable,
+            sort_by_variable=sort_by_variable,
+            new_first_variable=new_first_variable,
+            new_range_variable=new_range_variable,
+            new_difference_variable=new_difference_variable,
+        )
+        check_start_and_end(target_start_variable, target_end_variable)
         self.id_variable = id_variable
         self.target_start_variable = target_start_variable
         self.target_end_variable = target_end_variable
@@ -93,26 +88,26 @@ class InterRecordRangeDifferenceProcessor:
         return [self.target_start_variable, self.target_end_variable]
 
     @property
-    def _new(self) -> list[tuple[str, str]]:
-        return [
-            ("new_range_variable", self.new_range_variable),
-            ("new_first_variable", self.new_first_variable),
-            ("new_difference_variable", self.new_difference_variable),
-        ]
+    def _new(self) -> dict[str, str]:
+        return {
+            "new_range_variable": self.new_range_variable,
+            "new_first_variable": self.new_first_variable,
+            "new_difference_variable": self.new_difference_variable,
+        }
 
     def preprocess(self, df: pd.DataFrame) -> pd.DataFrame:
         """``df`` with the start/end pair replaced by range, first and difference columns."""
-        check_columns(df, [self.id_variable], argument="id_variable", table="df")
-        check_no_missing(df, [self.id_variable], argument="id_variable", table="df")
-        for argument, column in zip(
-            ("target_start_variable", "target_end_variable"), self._targets, strict=True
-        ):
-            check_columns(df, [column], argument=argument, table="df")
-            check_numeric(df, [column], argument=argument, table="df")
-            check_no_missing(df, [column], argument=argument, table="df")
-        check_columns(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_no_missing(df, [self.sort_by_variable], argument="sort_by_variable", table="df")
-        check_new_columns(df, self._new, table="df")
+        check_records(
+            df,
+            table="df",
+            id_variable=self.id_variable,
+            numeric={
+                "target_start_variable": self.target_start_variable,
+                "target_end_variable": self.target_end_variable,
+            },
+            sort_by_variable=self.sort_by_variable,
+            new_columns=self._new,
+        )
         order = ordered_positions(df[self.id_variable], df[self.sort_by_variable])
         starts = starts_of_groups(df[self.id_variable].iloc[order])
         start = numbers(df[self.target_start_variable])[order]
@@ -126,12 +121,7 @@ class InterRecordRangeDifferenceProcessor:
 
     def postprocess(self, source: pd.DataFrame, dest: pd.DataFrame) -> pd.DataFrame:
         """``dest`` with the start/end pair rebuilt from first value, gaps and ranges."""
-        check_columns(dest, [self.id_variable], argument="id_variable", table="dest")
-        check_no_missing(dest, [self.id_variable], argument="id_variable", table="dest")
-        for argument, column in self._new:
-            check_columns(dest, [column], argument=argument, table="dest")
-            check_numeric(dest, [column], argument=argument, table="dest")
-            check_no_missing(dest, [column], argument=argument, table="dest")
+        check_records(dest, table="dest", id_variable=self.id_variable, numeric=self._new)
         if self.keep_record_order:
             check_columns(source, [self.id_variable], argument="id_variable", table="source")
             check_columns(
@@ -154,7 +144,7 @@ class InterRecordRangeDifferenceProcessor:
         none_yet = np.zeros_like(ranges)
         earlier_ranges = previous_in_group(cumsum_in_group(ranges, starts), starts, none_yet)
         start = first + cumsum_in_group(gaps, starts) + earlier_ranges
-        out = dest.drop(columns=[column for _, column in self._new])
+        out = dest.drop(columns=list(self._new.values()))
         out[self.target_start_variable] = scatter(start, order)
         out[self.target_end_variable] = scatter(start + ranges, order)
         return ordered_like(out, source)
