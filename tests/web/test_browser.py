@@ -36,6 +36,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 RUN_TIMEOUT_MS = 300_000
+ADVICE_TIMEOUT_MS = 120_000
 LOCAL_SCHEMES = ("data", "blob", "about", "chrome-error")
 #: After the figures were checked once, pages are read as soon as their HTML is: each figure
 #: carries plotly.js inline, and loading the frames again would take most of the test's time.
@@ -198,6 +199,16 @@ def test_from_a_csv_file_to_a_verdict_a_report_and_avatars(
     choice.select_option("UUID4")
     assert page.locator("#type-1").input_value() == "int"  # Clump_Thickness
     assert page.locator("#k").input_value() == "20"  # advised for 683 rows
+    # the advice for a privacy target: an advice job, whose page follows it, then the form
+    # again with the advised parameters (Enter in the target's field asks for it)
+    page.fill("#target_value", "85")
+    page.locator("#target_value").press("Enter")
+    page.wait_for_url(f"{base}/advice/*")
+    page.locator(".advice-result").wait_for(timeout=ADVICE_TIMEOUT_MS)
+    assert page.locator(".advice-result").inner_text().startswith("For Hidden rate > 85: ")
+    assert page.locator("#identifier-0").input_value() == "UUID4"  # the choices are kept
+    assert page.locator("#target_value").input_value() == "85"
+    page.fill("#k", "20")  # this run keeps the shape rule's k
     page.fill("#display_name", "wbcd trial")
     steps.shot("check")
     page.locator("#display_name").press("Enter")  # the keyboard runs it (not the advice)

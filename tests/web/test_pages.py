@@ -18,6 +18,8 @@ from web_helpers import (
     ADMIN_PASSWORD,
     AIDS_CSV,
     IRIS_CSV,
+    Browser,
+    Person,
     WebApp,
     csrf_of,
     job_names,
@@ -26,10 +28,10 @@ from web_helpers import (
 )
 
 from avatars.engine.identifiers import IdentifierKind
-from avatars.protocol.documents import parse_resource_set
+from avatars.protocol.documents import AdviceDocument, parse_resource_set
 from avatars.protocol.enums import JobKind, JobStatus
 from avatars.runner_config import RunnerConfig
-from avatars.server.db.models import ResourceSet
+from avatars.server.db.models import Job, ResourceSet
 from avatars.server.main import create_app
 from avatars.server.services import accounts
 from avatars.server.web import analysis, i18n
@@ -254,6 +256,86 @@ def test_another_organizations_user_cannot_see_a_run(web: WebApp) -> None:
         assert cancel.status_code == 404
     assert "Cancel the run" in browser.get(run).text  # still running: nobody else cancelled it
     assert colleague.get("/admin/users").status_code == 403
+
+
+def _advice_page(web: WebApp, person: Person) -> tuple[Browser, str]:
+    """``person`` asks the check page of a table with a record number (its key) for advice;
+    the advice's page (its job stays queued: no job workers here)."""
+    browser = web.logged_in(person)
+    iris = pd.read_csv(IRIS_CSV)
+    table = pd.concat([pd.DataFrame({"record_id": range(1001, 1001 + len(iris))}), iris], axis=1)
+    assert browser.upload("records.csv", table.to_csv(index=False).encode()).status_code == 200
+    page = browser.get("/tables/records.csv").text
+    form = {
+        "csrf_token": csrf_of(page),
+        "display_name": "advised",
+        "k": "3",
+        "seed": "7",
+        "type-1": "category",
+        "identifier-0": "key",
+        "target_metric": "hidden_rate",
+        "target_value": "90",
+    }
+    asked = browser.client.post("/tables/records.csv/advice", data=form)
+    # the request makes the job and answers at once, with the advice's page
+    assert asked.status_code == 303, text_of(asked.text)[:2000]
+    advice = str(asked.headers["location"])
+    assert re.fullmatch(r"/advice/[0-9a-f-]{36}", advice), advice
+    return browser, advice
+
+
+def test_advice_for_a_target_is_a_job_that_its_page_follows(web: WebApp) -> None:
+    owner = web.person(organization="clinic")
+    browser, advice = _advice_page(web, owner)
+    with web.state.db.reading() as session:
+        job = session.get(Job, advice.rsplit("/", 1)[1])
+        assert job is not None and job.user_id == owner.id
+        assert (job.kind, job.status) == (JobKind.advice.value, JobStatus.queued.value)
+        resource_set = parse_resource_set(session.get(ResourceSet, job.set_name).yaml)
+    # the set the SDK's advise_parameters(targets=...) sends, with the page's choices
+    document = resource_set.parameters(job.parameters_name)
+    assert isinstance(document, AdviceDocument)
+    assert document.spec.advice.targets == {"hidden_rate": 90.0}
+    schema = resource_set.schema(document.spec.schema_name)
+    assert schema is not None
+    table = schema.spec.tables[0]
+    assert table.data is not None and table.data.file == "records.csv"
+    assert table.primary_key == "record_id" and table.column_types()["sepal.length"] == "category"
+    waiting = browser.get(advice)
+    assert waiting.status_code == 200
+    assert f'data-poll="{advice}/progress"' in waiting.text  # the run page's script polls it
+    assert '<noscript><meta http-equiv="refresh"' in waiting.text  # and without JavaScript
+    assert "Hidden rate > 90" in text_of(waiting.text)
+    progress = browser.get(f"{advice}/progress")
+    assert progress.headers["X-Run-Done"] == "0" and "Advice waiting" in text_of(progress.text)
+    french = browser.get(advice, headers={"Accept-Language": "fr"})
+    assert "Conseil pour « records.csv »" in text_of(french.text)
+    assert str(job.set_name) not in browser.get("/").text  # an advice is not a run
+    for outsider in (
+        web.logged_in(web.person(organization="clinic")),
+        web.logged_in(web.person(organization="other")),
+        web.logged_in(web.person(organization="other", admin=True)),
+    ):
+        for path in (advice, f"{advice}/progress"):
+            response = outsider.get(path)
+            assert response.status_code == 404, (path, response.status_code)
+            assert "does not exist, or it is not yours" in text_of(response.text)
+    # a failed job: the check page again, with its message and the form as it was
+    with web.state.db.writing() as session:
+        failed = session.get(Job, advice.rsplit("/", 1)[1])
+        assert failed is not None
+        failed.status, failed.exception = JobStatus.error.value, "the search broke"
+    page = browser.get(advice)
+    assert page.status_code == 200
+    assert "No advice could be found: the search broke" in text_of(page.text)
+    assert re.search(r'<input id="k" name="k" type="number"[^>]*value="3"', page.text)
+    assert 'value="advised"' in page.text and 'value="90"' in page.text
+    assert re.search(
+        r'<select id="identifier-0"[^>]*>.*?<option value="key" selected>', page.text, re.S
+    )
+    assert re.search(
+        r'<select id="type-1"[^>]*>.*?<option value="category" selected>', page.text, re.S
+    )
 
 
 # -- what the pages load ------------------------------------------------------------------------

@@ -817,7 +817,10 @@ def run_signal(job: JobInput, doc: SignalMetricsDocument) -> dict[str, list[str]
 
 
 def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
+    """Each table's advice; with ``advice.targets``, the measured search, on a sample of at
+    most ``SEARCH_MAX_ROWS`` rows of a larger table (the web pages' advice is this job)."""
     from avatars.engine import advise_parameters
+    from avatars.engine.advice import SEARCH_MAX_ROWS
 
     schema = _schema(job, doc.spec.schema_name)
     tables = job.resources.original_schema(schema).spec.tables
@@ -841,6 +844,7 @@ def run_advice(job: JobInput, doc: AdviceDocument) -> dict[str, list[str]]:
                         holdout=holdout.frame if holdout is not None else None,
                         exclude_variables=treatments.not_avatarized() or None,
                         not_identifiers=treatments.not_identifiers or None,
+                        max_rows=SEARCH_MAX_ROWS,
                     ),
                     JobError,
                 ),

@@ -11,9 +11,11 @@ or from a job's result files; nothing is made up:
   would copy the real identifiers onto the avatars: never offered. The choice reaches the job
   through the resource set (:func:`avatars.server.web.runs.start_run`).
 - **advice**: :func:`avatars.engine.advice.advise_parameters` on the columns that will be
-  avatarized: the shape rules when the check page opens, and the measured search for a privacy
-  target when the person asks for one (:func:`advise_for_target`: it avatarizes candidates on
-  a sample of at most ``SEARCH_MAX_ROWS`` rows, a few seconds on a thousand rows).
+  avatarized: the shape rules when the check page opens; the measured search for a privacy
+  target when the person asks for one is an advice job (a job worker avatarizes candidates on
+  a sample of at most ``SEARCH_MAX_ROWS`` rows: seconds to a minute), never this process;
+  :func:`check_target` checks the target before the job is made, :func:`advised` reads the
+  job's result back into the check page's report.
 - **verdict**: :func:`avatars.engine.metric_rows.privacy_verdict` on the privacy result:
   ``pass`` only when every checked target holds and no warning says that the avatars carry
   identifiers; what passed, what did not, the warnings and what to change, in plain words.
@@ -22,15 +24,15 @@ or from a job's result files; nothing is made up:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from avatars.engine.advice import (
-    SEARCH_MAX_ROWS,
     SEARCHABLE_METRICS,
     advise_parameters,
+    parse_targets,
     table_summary,
 )
 from avatars.engine.identifiers import IdentifierKind, detect_identifiers
@@ -157,12 +159,12 @@ def inspect_table(df: pd.DataFrame, column_types: Mapping[str, str] | None = Non
                 ).value,
             )
         )
-    return TableReport(rows=len(df), columns=columns, advice=_advice(advice, df))
+    has_missing = any(c.missing_share > 0 for c in columns)
+    return TableReport(rows=len(df), columns=columns, advice=_advice(advice, has_missing))
 
 
-def _advice(advice: Mapping[str, Any], df: pd.DataFrame) -> Advice:
+def _advice(advice: Mapping[str, Any], has_missing: bool) -> Advice:
     imputation = advice.get("imputation") or {}
-    has_missing = bool(df.isna().any().any())
     search = advice.get("search")
     if not isinstance(search, Mapping):
         return Advice(
@@ -191,51 +193,57 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def advise_for_target(
-    df: pd.DataFrame,
-    metric: str,
-    threshold: float,
-    *,
-    column_types: Mapping[str, str] | None = None,
-    leave_out: Sequence[str] = (),
-    seed: int = 0,
-) -> TableReport:
-    """The check page's table report with the parameters that meet ``metric``'s target
-    (``threshold``, compared as the metric's default target is: ``hidden_rate`` 95 means
-    "> 95"), found by :func:`advise_parameters`' measured search on the columns that will be
-    avatarized (``leave_out``: the identifiers). Raises the engine's errors for bad input."""
+def check_target(metric: str, threshold: float) -> dict[str, float]:
+    """The advice document's ``targets`` for ``metric``'s target ``threshold`` (compared as
+    the metric's default target is: ``hidden_rate`` 95 means "> 95"), checked as the advice
+    job will read it. Raises the engine's :class:`InvalidParameterError` naming the field."""
     from avatars.engine.errors import InvalidParameterError
 
     if metric not in ADVICE_METRICS:
         raise InvalidParameterError(
             "target_metric", f"expected one of {', '.join(ADVICE_METRICS)}, got {metric!r}"
         )
-    report = inspect_table(df, column_types)
-    advice = advise_parameters(
-        df,
-        column_types=column_types or None,
-        targets={metric: threshold},
-        exclude_variables=list(leave_out) or None,
-        seed=seed,
-        max_rows=SEARCH_MAX_ROWS,
-    )
-    return TableReport(rows=report.rows, columns=report.columns, advice=_advice(advice, df))
+    targets = {metric: threshold}
+    parse_targets(targets)
+    return targets
+
+
+def advised(report: TableReport, advice: Mapping[str, Any]) -> TableReport:
+    """The check page's ``report`` with the parameters of an advice job's result (``advice``:
+    the table's entry of ``advice.json``, :func:`advise_parameters`' output)."""
+    return replace(report, advice=_advice(advice, report.has_missing))
 
 
 def describe_advice(advice: Advice, language: Language) -> list[str]:
     """The advice in plain words: what was searched, what the suggestion measured."""
     if not advice.targets:
         return []
-    wanted = ", ".join(
-        f"{metric_name(name, language)} {format_target(target, language)}"
-        for name, target in advice.targets.items()
-    )
+    wanted = describe_wanted(advice.targets, language)
     measured = ", ".join(
         f"{metric_name(name, language)} {format_metric_value(value, unit, language)}"
         for name, value, unit, _target in advice.measured
     )
     key = "advice_target_met" if advice.met else "advice_target_missed"
     return [translate(key, language, targets=wanted, k=advice.k, ncp=advice.ncp, measured=measured)]
+
+
+def target_strings(targets: Mapping[str, float | str]) -> dict[str, str]:
+    """``{metric: target string}`` of an advice document's ``targets`` (``{"hidden_rate":
+    85}`` → ``{"hidden_rate": "> 85"}``); empty when they do not parse."""
+    from avatars.engine.errors import AvatarsEngineError
+
+    try:
+        return parse_targets(targets) if targets else {}
+    except AvatarsEngineError:
+        return {}
+
+
+def describe_wanted(targets: Mapping[str, str], language: Language) -> str:
+    """Targets (``{metric: target string}``) in plain words: "Hidden rate > 85"."""
+    return ", ".join(
+        f"{metric_name(name, language)} {format_target(target, language)}"
+        for name, target in targets.items()
+    )
 
 
 def targets_checked() -> dict[str, str]:

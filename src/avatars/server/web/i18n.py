@@ -207,10 +207,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "advice_target_intro": (
         "The platform avatarizes candidate parameters on a sample of the table (the columns "
-        "that identify people left out) and measures them: a few seconds to a minute.",
+        "that identify people left out) and measures them, as a job: a few seconds to a "
+        "minute, and a page follows it.",
         "La plateforme avatarise des paramètres candidats sur un échantillon de la table (sans "
-        "les colonnes qui identifient des personnes) et les mesure : de quelques secondes à une "
-        "minute.",
+        "les colonnes qui identifient des personnes) et les mesure, dans une tâche : de "
+        "quelques secondes à une minute, qu'une page suit.",
     ),
     "target_metric": ("Privacy metric", "Métrique de confidentialité"),
     "target_value": ("Target (in the metric's unit)", "Cible (dans l'unité de la métrique)"),
@@ -231,6 +232,25 @@ _TEXT: dict[str, tuple[str, str]] = {
         "{targets}.",
     ),
     "use_advice": ("Use the advice", "Utiliser le conseil"),
+    # advice page (while the advice job waits or runs)
+    "advice_wait_title": ("Advice for “{name}”", "Conseil pour « {name} »"),
+    "advice_wait_intro": (
+        "The platform is measuring candidate parameters for {targets} on a sample of the "
+        "table: from a few seconds to a minute. The form comes back with the advice when it "
+        "is ready.",
+        "La plateforme mesure des paramètres candidats pour {targets} sur un échantillon de la "
+        "table : de quelques secondes à une minute. Le formulaire revient avec le conseil dès "
+        "qu'il est prêt.",
+    ),
+    "advice_failed": (
+        "No advice could be found: {reason}",
+        "Aucun conseil n'a pu être trouvé : {reason}",
+    ),
+    "advice_gone": (
+        "its result is no longer available; ask for the advice again",
+        "son résultat n'est plus disponible ; redemandez le conseil",
+    ),
+    "back_to_table": ("Back to the table", "Retour à la table"),
     "param_k": (
         "Number of neighbours, k (more = more private, less detailed)",
         "Nombre de voisins, k (plus = plus confidentiel, moins détaillé)",

@@ -39,7 +39,7 @@ from avatars.engine.texts import (
     metric_meaning,
     metric_name,
 )
-from avatars.protocol.enums import ColumnType, ImputeMethod
+from avatars.protocol.enums import ColumnType, ImputeMethod, JobStatus
 from avatars.server.deps import client_ip, state_of
 from avatars.server.errors import STATUS_OF, summarize_validation
 from avatars.server.middleware import BodyTooLarge
@@ -561,31 +561,57 @@ def _check_form(form: Any, report: analysis.TableReport) -> dict[str, Any]:
 @router.post("/tables/{name}/advice", response_class=HTMLResponse)
 async def advise(request: Request, name: str, caller: WebCaller) -> Response:
     """Advice for a privacy target: the check page's form (its "find the parameters" button
-    posts it here), shown again with the parameters that meet the target."""
+    posts it here) becomes an advice job; the advice's page follows it. A bad form is the
+    check page again, naming the problem (422)."""
     ctx = _context(request)
     report = await run_in_threadpool(runs.inspect_dataset, ctx, caller, name)
     values = _check_form(await request.form(), report)
+    choices = runs.AdviceChoices(
+        dataset=name,
+        target_metric=values["target_metric"],
+        target_value=values["target_value"],
+        types=values["types"],
+        identifier_choices=values["choices"],
+        form={field: values[field] for field in runs.FORM_FIELDS},
+    )
     try:
-        text = values["target_value"].strip().replace(",", ".")
-        try:
-            threshold = float(text)
-        except ValueError:
-            raise InvalidInput(f"target: {text!r} is not a number") from None
-        advised = await run_in_threadpool(
-            runs.advise_dataset,
-            ctx,
-            caller,
-            name,
-            values["target_metric"],
-            threshold,
-            [c.name for c in report.identifiers],
-            values["types"],
-        )
+        job_name = await runs.start_advice(ctx, caller, choices, run_in_threadpool)
     except InvalidInput as exc:
         message = translate("invalid_form", language_of(request), reason=exc.message)
         return _check_page(request, caller, name, report, values=values, error=message, status=422)
-    values.update(k=advised.advice.k, ncp=advised.advice.ncp)
-    return _check_page(request, caller, name, advised, values=values)
+    return _redirect(f"/advice/{job_name}")
+
+
+@router.get("/advice/{job_name}", response_class=HTMLResponse)
+def advice_page(request: Request, job_name: str, caller: WebCaller) -> Response:
+    """An advice for a privacy target: its progress while its job waits or runs (the page
+    polls its progress fragment, or reloads without JavaScript), then the check page with the
+    advised k and ncp in the form, or with the job's error."""
+    ctx = _context(request)
+    view = runs.advice_view(ctx, caller, job_name)
+    language = language_of(request)
+    if not view.done:
+        wanted = analysis.describe_wanted(view.targets, language)
+        return render(request, "advice.html", caller=caller, nav="new", advice=view, wanted=wanted)
+    report = runs.advised_report(ctx, caller, view)
+    values, error = dict(view.values), None
+    if view.advice is not None:
+        values.update(k=report.advice.k, ncp=report.advice.ncp)
+    else:  # the job failed, or its result expired meanwhile
+        reason = view.job.exception or translate(f"status_{view.job.status}", language)
+        if view.job.status == JobStatus.finished.value:
+            reason = translate("advice_gone", language)
+        error = translate("advice_failed", language, reason=reason)
+    return _check_page(request, caller, view.dataset, report, values=values, error=error)
+
+
+@router.get("/advice/{job_name}/progress", response_class=HTMLResponse)
+def advice_progress(request: Request, job_name: str, caller: WebCaller) -> Response:
+    """The advice page's progress fragment (as a run's); ``X-Run-Done: 1`` once the job is
+    over (the page then loads the advice)."""
+    line = runs.advice_progress(_context(request), caller, job_name)
+    headers = {"X-Run-Done": "1" if line.done else "0"}
+    return render(request, "progress.html", caller=caller, jobs=[line], headers=headers)
 
 
 @router.post("/tables/{name}/run")

@@ -1,6 +1,7 @@
 """Runs as the web pages see them: tables to start from, starting a run, following it, its
-results. No HTTP here: the pages (:mod:`avatars.server.web.pages`) call these functions, which
-call the services, as the REST API does.
+results; and the advice for a privacy target. No HTTP here: the pages
+(:mod:`avatars.server.web.pages`) call these functions, which call the services, as the REST API
+does.
 
 A run started from the web is what the SDK's ``Runner.run()`` makes: the same resource-set YAML
 (written by :class:`avatars.runner_config.RunnerConfig`, the SDK's own writer), stored with
@@ -8,6 +9,11 @@ A run started from the web is what the SDK's ``Runner.run()`` makes: the same re
 the basic report and the PIA report) created by :func:`services.jobs.create_flow`. Results,
 reports and metrics are therefore those of an SDK run, and the SDK can open a web run
 (``manager.create_runner_from_id(set_name)``).
+
+The advice for a privacy target is what ``Runner.advise_parameters(targets=...)`` makes: a
+resource set with the table and an advice document with ``advice.targets``, and its advice job
+(:func:`start_advice`); a job worker runs the measured search, the advice's page follows the
+job and shows the check page again with what it advised (:func:`advice_view`).
 
 The result page reads only what the jobs already wrote and whose size does not grow with the
 number of rows: the metrics JSON files, the run metadata and the figures' index. Figures and
@@ -37,9 +43,16 @@ from avatars.engine.errors import AvatarsEngineError
 from avatars.engine.io import format_of, read_table, write_table
 from avatars.engine.metric_rows import MetricRow
 from avatars.engine.texts import Language, tr
-from avatars.protocol.documents import ResourceSetError, SchemaDocument, parse_resource_set
+from avatars.protocol.documents import (
+    AdviceDocument,
+    MetadataDocument,
+    ResourceSetError,
+    SchemaDocument,
+    parse_resource_set,
+)
 from avatars.protocol.enums import (
     FAILURE_STATUSES,
+    AdviceType,
     ColumnType,
     ImputeMethod,
     JobKind,
@@ -160,26 +173,6 @@ def inspect_dataset(ctx: Context, caller: Caller, name: str) -> analysis.TableRe
     return report
 
 
-def advise_dataset(
-    ctx: Context,
-    caller: Caller,
-    name: str,
-    metric: str,
-    threshold: float,
-    leave_out: list[str],
-    column_types: dict[str, str] | None = None,
-) -> analysis.TableReport:
-    """The check page's report of one of the caller's tables with the parameters that meet a
-    privacy target (:func:`analysis.advise_for_target`: measured, seconds on a sample)."""
-    _info, df = read_dataset(ctx, caller, name, column_types)
-    try:
-        return analysis.advise_for_target(
-            df, metric, threshold, column_types=column_types, leave_out=leave_out
-        )
-    except AvatarsEngineError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
 # -- starting a run -------------------------------------------------------------------------------
 
 
@@ -204,14 +197,12 @@ def table_name_of(dataset: str) -> str:
     return stem or "table"
 
 
-def _checked(choices: RunChoices, report: analysis.TableReport) -> None:
-    name = choices.display_name.strip()
-    if not name or any(c in name for c in _NAME_FORBIDDEN):
-        raise InvalidInput("the run's name must not be empty nor contain '/', '?' or '#'")
-    resources.check_display_name(name)
-    choices.display_name = name
+def _checked_columns(
+    types: dict[str, str], identifier_choices: dict[str, str], report: analysis.TableReport
+) -> analysis.IdentifierPlan:
+    """The form's column types and identifier choices checked against the table; the plan."""
     known = {c.name for c in report.columns}
-    for column, kind in choices.types.items():
+    for column, kind in types.items():
         if column not in known:
             raise InvalidInput(f"types: no column {column!r} in the table")
         try:
@@ -220,17 +211,54 @@ def _checked(choices: RunChoices, report: analysis.TableReport) -> None:
             allowed = ", ".join(t.value for t in ColumnType)
             raise InvalidInput(f"type of {column!r}: {kind!r} is not one of {allowed}") from None
     try:
-        plan = analysis.identifier_plan(choices.identifier_choices, report)
+        plan = analysis.identifier_plan(identifier_choices, report)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     if len(plan.not_avatarized) >= len(known):
         raise InvalidInput("every column would be left out: keep at least one to avatarize")
+    return plan
+
+
+def _checked(choices: RunChoices, report: analysis.TableReport) -> None:
+    name = choices.display_name.strip()
+    if not name or any(c in name for c in _NAME_FORBIDDEN):
+        raise InvalidInput("the run's name must not be empty nor contain '/', '?' or '#'")
+    resources.check_display_name(name)
+    choices.display_name = name
+    _checked_columns(choices.types, choices.identifier_choices, report)
     if choices.imputation_method is not None:
         try:
             ImputeMethod(choices.imputation_method)
         except ValueError:
             raise InvalidInput(f"unknown imputation method {choices.imputation_method!r}") from None
     ReportLanguage(choices.language)
+
+
+def _add_table(
+    config: RunnerConfig,
+    table: str,
+    file: str,
+    types: dict[str, str],
+    plan: analysis.IdentifierPlan | None,
+    *,
+    drop: bool = False,
+) -> None:
+    """The table, its types and the identifiers' plan as column flags: the key column
+    (``primary_key``), the pseudonymized columns (the schema's ``pseudonymization`` strategy
+    objects) and, with ``drop``, the columns left out (``drop: true``; a run uploads a copy
+    without them instead)."""
+    entry = config.add_table(
+        table, file, types=dict(types), primary_key=plan.key if plan is not None else None
+    )
+    flags: dict[str, dict[str, Any]] = {}
+    if plan is not None:
+        flags = {c: {"pseudonymization": dict(s)} for c, s in plan.pseudonymize.items()}
+        if drop:
+            flags.update({c: {"drop": True} for c in plan.drop})
+    for column in entry.columns:
+        column.update(flags.get(column["field"], {}))
+    missing = set(flags) - {c["field"] for c in entry.columns}
+    entry.columns += [{"field": c, **flags[c]} for c in sorted(missing)]
 
 
 def resource_set_yaml(
@@ -248,17 +276,7 @@ def resource_set_yaml(
         seed=choices.seed,
         annotations={"client_type": "web", "client_version": __version__},
     )
-    entry = config.add_table(
-        table, file, types=dict(types), primary_key=plan.key if plan is not None else None
-    )
-    pseudonymize = plan.pseudonymize if plan is not None else {}
-    for column in entry.columns:
-        if column["field"] in pseudonymize:
-            column["pseudonymization"] = dict(pseudonymize[column["field"]])
-    missing = set(pseudonymize) - {c["field"] for c in entry.columns}
-    entry.columns += [
-        {"field": c, "pseudonymization": dict(pseudonymize[c])} for c in sorted(missing)
-    ]
+    _add_table(config, table, file, types, plan)
     imputation = (
         imputation_block(choices.imputation_method, None, None, None)
         if choices.imputation_method
@@ -339,6 +357,205 @@ async def start_run(
     return row.id
 
 
+# -- advice for a privacy target ------------------------------------------------------------------
+# The measured search avatarizes candidates: seconds to a minute of CPU. It is an advice job, as
+# ``Runner.advise_parameters(targets=...)`` makes one, run by a job worker; the pages follow it.
+
+#: The metadata annotation that keeps, with a web advice's resource set, the check form's own
+#: fields as typed (the schema holds the types and the identifier choices, the advice document
+#: the target): the advice's page shows the form again with them.
+FORM_ANNOTATION = "web_check_form"
+#: The check form's fields kept in :data:`FORM_ANNOTATION`.
+FORM_FIELDS = ("display_name", "k", "ncp", "seed", "imputation", "report_language", "target_value")
+
+
+@dataclass
+class AdviceChoices:
+    """The check page's form, when its "find the parameters" button posts it."""
+
+    dataset: str
+    target_metric: str
+    target_value: str  # as typed
+    types: dict[str, str]
+    identifier_choices: dict[str, str] = field(default_factory=dict)
+    #: The form's fields of :data:`FORM_FIELDS`, as typed.
+    form: dict[str, str] = field(default_factory=dict)
+
+
+def _threshold(text: str) -> float:
+    text = text.strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise InvalidInput(f"target: {text!r} is not a number") from None
+
+
+def _advice_display_name(dataset: str) -> str:
+    name = table_name_of(dataset)
+    for forbidden in _NAME_FORBIDDEN:
+        name = name.replace(forbidden, "_")
+    return name[:200]
+
+
+def advice_set_yaml(
+    choices: AdviceChoices, targets: dict[str, float], plan: analysis.IdentifierPlan
+) -> tuple[str, str]:
+    """The YAML ``Runner.advise_parameters(targets=...)`` would send for the table, and the
+    name of its advice document: the table with the form's types and the identifiers' plan as
+    column flags (as :func:`resource_set_yaml` writes them for a run; the columns left out are
+    flagged ``drop: true``), an advice document with ``advice.targets``, and the form's other
+    fields in the metadata's :data:`FORM_ANNOTATION`."""
+    form = {name: str(choices.form.get(name, "")) for name in FORM_FIELDS}
+    config = RunnerConfig(
+        _advice_display_name(choices.dataset),
+        annotations={
+            "client_type": "web",
+            "client_version": __version__,
+            FORM_ANNOTATION: json.dumps(form, ensure_ascii=False),
+        },
+    )
+    table = table_name_of(choices.dataset)
+    _add_table(config, table, choices.dataset, choices.types, plan, drop=True)
+    document = config.create_advice([AdviceType.PARAMETERS], dict(targets))
+    try:
+        return config.get_yaml(), document
+    except (ValueError, ResourceSetError) as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+async def start_advice(
+    ctx: Context, caller: Caller, choices: AdviceChoices, offload: Offload
+) -> str:
+    """Check the form (the target first), store the advice's resource set and create its
+    advice job; the job's name. A job worker runs the measured search
+    (``handlers.run_advice``: ``advise_parameters`` with the targets, on a sample of at most
+    ``SEARCH_MAX_ROWS`` rows), never this process."""
+    report = await offload(inspect_dataset, ctx, caller, choices.dataset)
+    threshold = _threshold(choices.target_value)
+    try:
+        targets = analysis.check_target(choices.target_metric, threshold)
+    except AvatarsEngineError as exc:
+        raise InvalidInput(str(exc)) from None
+    plan = _checked_columns(choices.types, choices.identifier_choices, report)
+    text, document = advice_set_yaml(choices, targets, plan)
+    display_name = _advice_display_name(choices.dataset)
+    row = await offload(resources.create_set, ctx, caller, display_name, text)
+    job = await offload(jobs.create_job, ctx, caller, set_name=row.id, parameters_name=document)
+    return job.name
+
+
+@dataclass
+class AdviceView:
+    """A web advice: its job, the table and the check form it was asked from, and the
+    advice once the job has finished."""
+
+    job: JobLine
+    dataset: str
+    #: The check form's values (:func:`avatars.server.web.pages._check_form`'s shape).
+    values: dict[str, Any]
+    #: The wanted targets, ``{metric: target string}`` (``{"hidden_rate": "> 85"}``).
+    targets: dict[str, str]
+    #: The table's entry of the job's ``advice.json`` (``advise_parameters``' output).
+    advice: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.job.done
+
+
+def _advice_job(ctx: Context, caller: Caller, job_name: str) -> Job:
+    """An advice job the caller may see (:class:`NotFound` otherwise, and for other jobs)."""
+    job = jobs.get_job(ctx, caller, job_name)
+    if job.kind != JobKind.advice.value or job.deleted_at is not None:
+        raise NotFound.of("job")
+    return job
+
+
+def advice_progress(ctx: Context, caller: Caller, job_name: str) -> JobLine:
+    """The advice job's line (what the progress fragment polls)."""
+    return _line(_advice_job(ctx, caller, job_name))
+
+
+def _choice_of(column: Any) -> str | None:
+    """The check page's identifier choice that a schema column's flags say."""
+    strategy = column.strategy()
+    if column.drop:
+        return "drop"
+    if strategy is not None:
+        return str(strategy.kind)
+    if column.primary_key or column.identifier:
+        return "key"
+    return None
+
+
+def _advice_form(
+    yaml_text: str, document: str
+) -> tuple[str, Any, dict[str, Any], dict[str, float | str]]:
+    """``(dataset, its schema table, the check form's values, the targets)`` of an advice
+    set."""
+    try:
+        resource_set = parse_resource_set(yaml_text, check_references=False)
+    except ResourceSetError:  # pragma: no cover - stored sets were validated
+        raise NotFound.of("job") from None
+    advice = resource_set.parameters(document)
+    schema = (
+        resource_set.schema(advice.spec.schema_name) if isinstance(advice, AdviceDocument) else None
+    )
+    tables = resource_set.original_schema(schema).spec.tables if schema is not None else []
+    table = tables[0] if tables else None
+    data = table.data if table is not None else None
+    if not isinstance(advice, AdviceDocument) or table is None or data is None or not data.file:
+        raise NotFound.of("job")  # not an advice of the check page
+    metadata = next(iter(resource_set.of_kind(MetadataDocument.KIND)), None)
+    annotations = getattr(metadata, "annotations", None) or {}
+    try:
+        form = json.loads(str(annotations.get(FORM_ANNOTATION) or "{}"))
+    except ValueError:
+        form = {}
+    targets = dict(advice.spec.advice.targets or {})
+    values: dict[str, Any] = {
+        name: str(form[name]) for name in FORM_FIELDS if isinstance(form, dict) and name in form
+    }
+    if targets:
+        metric, threshold = next(iter(targets.items()))
+        values["target_metric"] = metric
+        values.setdefault("target_value", str(threshold))
+    values["types"] = {c: t.value for c, t in table.column_types().items()}
+    values["choices"] = {
+        c.field: choice for c in table.columns or [] if (choice := _choice_of(c)) is not None
+    }
+    return str(data.file), table, values, targets
+
+
+def advice_view(ctx: Context, caller: Caller, job_name: str) -> AdviceView:
+    """A web advice the caller may see (:class:`NotFound` for another organization's), with
+    its result once its job has finished."""
+    job = _advice_job(ctx, caller, job_name)
+    row = resources.get_set(ctx, caller, job.set_name)
+    dataset, table, values, targets = _advice_form(row.yaml, job.parameters_name)
+    view = AdviceView(
+        job=_line(job), dataset=dataset, values=values, targets=analysis.target_strings(targets)
+    )
+    if job.status == JobStatus.finished.value:
+        try:
+            outputs = results.result_keys(ctx, caller, job.name)
+        except (NotFound, Conflict):  # expired or deleted meanwhile
+            return view
+        found = _json_result(ctx, outputs.get(ResultKind.advice.value, []))
+        entries = [e for e in found or [] if isinstance(e, dict)]
+        entry = next((e for e in entries if e.get("table_name") == table.name), None)
+        if entry is not None and isinstance(entry.get("advice"), dict):
+            view.advice = entry["advice"]
+    return view
+
+
+def advised_report(ctx: Context, caller: Caller, view: AdviceView) -> analysis.TableReport:
+    """The check page's report of the advice's table, with the advised parameters when the
+    job found them."""
+    report = inspect_dataset(ctx, caller, view.dataset)
+    return analysis.advised(report, view.advice) if view.advice is not None else report
+
+
 # -- following a run ------------------------------------------------------------------------------
 
 
@@ -401,6 +618,9 @@ def list_runs(ctx: Context, caller: Caller, limit: int = 500) -> list[RunSummary
     grouped: dict[uuid.UUID, list[Job]] = {}
     for job in jobs.list_jobs(ctx, caller, jobs.JobFilter(limit=limit)):
         grouped.setdefault(job.set_name, []).append(job)
+    # a web advice's set (its one advice job) is not a run
+    advice = JobKind.advice.value
+    grouped = {s: m for s, m in grouped.items() if any(j.kind != advice for j in m)}
     runs = [
         RunSummary(
             set_name=set_name,

@@ -1,5 +1,6 @@
 // The web application's only script: the upload with a progress bar (drag and drop), the
-// live progress of a run, and the advice button. Every page works without it, less nicely.
+// live progress of a run or of an advice, and the advice button. Every page works without
+// it, less nicely.
 // It talks only to this server, and sends the session's CSRF token with every change.
 "use strict";
 
@@ -82,7 +83,7 @@
     });
   }
 
-  // -- a run's live progress: the fragment again every second, the results once done -------
+  // -- a run's or an advice's live progress: the fragment again every second, then the page ---
   var progress = document.querySelector("#progress[data-poll]");
   if (progress) {
     var url = progress.dataset.poll;
