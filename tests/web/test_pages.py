@@ -313,6 +313,8 @@ def test_advice_for_a_target_is_a_job_that_its_page_follows(web: WebApp) -> None
     assert str(job.set_name) not in browser.get("/").text  # an advice is not a run
     for outsider in (
         web.logged_in(web.person(organization="clinic")),
+        # the advice's page is the check page of the owner's upload: not even their admin's
+        web.logged_in(web.person(organization="clinic", admin=True)),
         web.logged_in(web.person(organization="other")),
         web.logged_in(web.person(organization="other", admin=True)),
     ):

@@ -464,9 +464,15 @@ class AdviceView:
 
 
 def _advice_job(ctx: Context, caller: Caller, job_name: str) -> Job:
-    """An advice job the caller may see (:class:`NotFound` otherwise, and for other jobs)."""
+    """An advice job of the caller's own (:class:`NotFound` otherwise, and for other jobs).
+    Its own only, administrators included: the advice's page is the check page of one of the
+    caller's uploaded tables, which a colleague does not have."""
     job = jobs.get_job(ctx, caller, job_name)
-    if job.kind != JobKind.advice.value or job.deleted_at is not None:
+    if (
+        job.kind != JobKind.advice.value
+        or job.deleted_at is not None
+        or job.user_id != caller.user_id
+    ):
         raise NotFound.of("job")
     return job
 
