@@ -340,6 +340,26 @@ def test_advice_for_a_target_is_a_job_that_its_page_follows(web: WebApp) -> None
     )
 
 
+def test_an_advice_can_be_cancelled_from_its_page(web: WebApp) -> None:
+    browser, advice = _advice_page(web, web.person(organization="clinic"))
+    waiting = browser.get(advice)
+    assert f'action="{advice}/cancel"' in waiting.text and "Cancel the advice" in waiting.text
+    csrf = csrf_of(waiting.text)
+    outsider = web.logged_in(web.person(organization="clinic"))
+    refused = outsider.client.post(f"{advice}/cancel", data={"csrf_token": outsider.csrf("/")})
+    assert refused.status_code == 404
+    cancelled = browser.client.post(f"{advice}/cancel", data={"csrf_token": csrf})
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == advice
+    with web.state.db.reading() as session:
+        job = session.get(Job, advice.rsplit("/", 1)[1])
+        assert job is not None and job.status == JobStatus.cancelled.value
+    page = browser.get(advice)
+    assert "No advice could be found: cancelled" in text_of(page.text)
+    assert 'value="90"' in page.text  # the form as it was
+    again = browser.client.post(f"{advice}/cancel", data={"csrf_token": csrf_of(page.text)})
+    assert again.status_code == 303  # over already: nothing to do
+
+
 # -- what the pages load ------------------------------------------------------------------------
 
 _REFERENCES = re.compile(r"""(?:src|href|action|poster|data-poll)\s*=\s*["']([^"']*)["']""", re.I)

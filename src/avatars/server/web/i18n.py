@@ -289,6 +289,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "job_report_pia": ("Impact assessment (Word)", "Analyse d'impact (Word)"),
     "job_advice": ("Advice", "Conseil"),
     "cancel_run": ("Cancel the run", "Annuler le traitement"),
+    "cancel_advice": ("Cancel the advice", "Annuler la recherche de paramètres"),
     "run_failed": ("The run did not finish: {reason}", "Le traitement n'a pas abouti : {reason}"),
     "verdict": ("Verdict: {verdict}", "Verdict : {verdict}"),
     "verdict_pass": ("Safe to share", "Partageable"),

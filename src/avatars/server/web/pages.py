@@ -605,6 +605,12 @@ def advice_page(request: Request, job_name: str, caller: WebCaller) -> Response:
     return _check_page(request, caller, view.dataset, report, values=values, error=error)
 
 
+@router.post("/advice/{job_name}/cancel")
+def cancel_advice(request: Request, job_name: str, caller: WebCaller) -> Response:
+    runs.cancel_advice(_context(request), caller, job_name)
+    return _redirect(f"/advice/{job_name}")
+
+
 @router.get("/advice/{job_name}/progress", response_class=HTMLResponse)
 def advice_progress(request: Request, job_name: str, caller: WebCaller) -> Response:
     """The advice page's progress fragment (as a run's); ``X-Run-Done: 1`` once the job is

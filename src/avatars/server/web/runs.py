@@ -23,6 +23,7 @@ downloads are streamed from storage when the browser asks for them.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -475,6 +476,15 @@ def _advice_job(ctx: Context, caller: Caller, job_name: str) -> Job:
     ):
         raise NotFound.of("job")
     return job
+
+
+def cancel_advice(ctx: Context, caller: Caller, job_name: str) -> None:
+    """Cancel the advice's job unless it is over (its page then says the advice was
+    cancelled)."""
+    job = _advice_job(ctx, caller, job_name)
+    if not JobStatus(job.status).is_terminal:
+        with contextlib.suppress(Conflict):  # it ended meanwhile
+            jobs.cancel_job(ctx, caller, job.name)
 
 
 def advice_progress(ctx: Context, caller: Caller, job_name: str) -> JobLine:
