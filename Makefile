@@ -1,6 +1,6 @@
 # Two entry points, both safe on a fresh machine (they create .venv on first use):
 #   make demo   avatarize a bundled example through the embedded platform and show its metrics
-#   make test   the whole test suite: make test-fast, then (if it passed) make test-e2e
+#   make test   the whole test suite: make test-fast and make test-e2e, side by side
 PYTHON ?= python3
 
 # Python's bytecode cache stays on, whatever the machine says (some CI images set
