@@ -89,7 +89,13 @@ def static_images(
     document: Document, tables: Sequence[PreparedTable]
 ) -> dict[tuple[str, str], list[bytes]]:
     """The PNG pages of every figure the document references."""
-    by_name = {t.name: t for t in tables}
+    with static.collector_paused():
+        return _static_images(document, {t.name: t for t in tables})
+
+
+def _static_images(
+    document: Document, by_name: dict[str, PreparedTable]
+) -> dict[tuple[str, str], list[bytes]]:
     images: dict[tuple[str, str], list[bytes]] = {}
     for ref in document.figure_refs():
         data = by_name[ref.table].figures

@@ -9,6 +9,7 @@ the text width of an A4 page with 2 cm margins.
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 from collections.abc import Iterator
@@ -45,6 +46,23 @@ _STYLE: dict[Any, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while figures are drawn. A matplotlib figure is a web of
+    reference cycles (figure, canvas, axes, artists): the collector's passes during drawing
+    find nothing to free and cost about a fifth of the rendering (measured on AIDS' pages: 0.95
+    → 0.78 s); the figures are freed by the first pass after it (a few MB meanwhile). The
+    pause is process-wide and lasts about a second; the collector is turned back on only if
+    it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
