@@ -342,6 +342,9 @@ def test_advice_for_a_target_is_a_job_that_its_page_follows(web: WebApp) -> None
 
 def test_an_advice_can_be_cancelled_from_its_page(web: WebApp) -> None:
     browser, advice = _advice_page(web, web.person(organization="clinic"))
+    job_name = advice.rsplit("/", 1)[1]
+    shown = browser.client.get(f"/jobs/{job_name}")  # the audit log's links to a job
+    assert shown.status_code == 303 and shown.headers["location"] == advice
     waiting = browser.get(advice)
     assert f'action="{advice}/cancel"' in waiting.text and "Cancel the advice" in waiting.text
     csrf = csrf_of(waiting.text)

@@ -43,7 +43,7 @@ from avatars.protocol.enums import ColumnType, ImputeMethod, JobStatus
 from avatars.server.deps import client_ip, state_of
 from avatars.server.errors import STATUS_OF, summarize_validation
 from avatars.server.middleware import BodyTooLarge
-from avatars.server.services import accounts, datasets, events, jobs, keys
+from avatars.server.services import accounts, datasets, events, keys
 from avatars.server.services.context import Caller, Context
 from avatars.server.services.errors import (
     Forbidden,
@@ -710,9 +710,9 @@ def _media_type(name: str) -> str:
 
 @router.get("/jobs/{job_name}")
 def job_page(request: Request, job_name: str, caller: WebCaller) -> Response:
-    """A job's page is its run's page (404 for a job the caller may not see)."""
-    job = jobs.get_job(_context(request), caller, job_name)
-    return _redirect(f"/runs/{job.set_name}")
+    """A job's page is its run's page, or a web advice's page (404 for a job the caller may
+    not see)."""
+    return _redirect(runs.job_page(_context(request), caller, job_name))
 
 
 # -- API keys -------------------------------------------------------------------------------------

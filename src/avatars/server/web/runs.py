@@ -478,6 +478,17 @@ def _advice_job(ctx: Context, caller: Caller, job_name: str) -> Job:
     return job
 
 
+def job_page(ctx: Context, caller: Caller, job_name: str) -> str:
+    """Where a job is shown: a web advice of the caller's on its advice page, any other job
+    on its run's page (:class:`NotFound` for a job the caller may not see)."""
+    job = jobs.get_job(ctx, caller, job_name)
+    if job.kind == JobKind.advice.value and job.user_id == caller.user_id:
+        with contextlib.suppress(NotFound):  # an advice asked through the API: its run
+            _advice_form(resources.get_set(ctx, caller, job.set_name).yaml, job.parameters_name)
+            return f"/advice/{job.name}"
+    return f"/runs/{job.set_name}"
+
+
 def cancel_advice(ctx: Context, caller: Caller, job_name: str) -> None:
     """Cancel the advice's job unless it is over (its page then says the advice was
     cancelled)."""
