@@ -12,7 +12,14 @@
    parent is its own variables and an avatar child is the parent variables it was avatarized
    with (:mod:`~avatars.engine.multitable.assignment`);
 5. give every avatar row a new pseudonymous primary key (:mod:`~avatars.engine.multitable.keys`),
-   set the foreign keys from the assignment, and shuffle every table.
+   set the foreign keys from the assignment, deal each pseudonymized column's pseudonyms to
+   the avatars (:func:`table_pseudonyms`, :func:`deal`: a random derangement, so that no
+   pseudonym rides on the avatar of its own original row), and shuffle every table.
+
+Pseudonymized columns (``TableParameters.pseudonymize``) are not avatarized: they are not own
+columns (:meth:`~avatars.engine.multitable.schema.TableGraph.own_columns`), so steps 2-4 and
+the metrics never see them; ``HASH_SHA256`` needs ``pseudonymization_secret`` (refused before
+any work without it, naming table and column), which no result or metadata holds.
 
 An *independent* table (no link uses it, no series table) has no enrichment and no link: it is
 the single-table avatarization of its own rows, then step 5 (new keys if it has a primary key,

@@ -4,7 +4,9 @@ The engine's own small dataclasses (the protocol's pydantic ``Table``/``Link`` m
 ``avatars.protocol``; a server handler or the CLI converts them):
 
 - :class:`Table`: a name, its data, its primary key, whether its rows are physical persons
-  (``individual_level``) and its :class:`TableParameters` (k, ncp, column types, ...);
+  (``individual_level``) and its :class:`TableParameters` (k, ncp, column types, ...; its
+  ``pseudonymize`` names columns replaced by pseudonyms: they are not own columns,
+  :meth:`TableGraph.own_columns`, and never avatarized);
 - :class:`Link`: ``parent.parent_key → child.foreign_key`` with a
   :class:`~avatars.protocol.enums.LinkMethod`.
 
