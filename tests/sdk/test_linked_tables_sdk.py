@@ -179,7 +179,7 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     assert Path(saved[0]).read_bytes().startswith(b"%PDF-")
 
 
-def test_pseudonymized_columns_of_a_linked_table(manager: Manager) -> None:
+def test_pseudonymized_columns_of_a_linked_table(manager: Manager, tmp_path: Path) -> None:
     """Patients with an e-mail (FAKER) and a hospital code (HASH_SHA256, keyed with the
     organization's secret) linked to their visits: standard, privacy and signal run; the
     avatars carry pseudonyms, never an original value nor a plain hash, and the metrics leave
@@ -203,7 +203,7 @@ def test_pseudonymized_columns_of_a_linked_table(manager: Manager) -> None:
         },
     )
     runner.set_parameters("visit", k=5)
-    runner.run(jobs_to_run=[JobKind.standard, JobKind.privacy_metrics, JobKind.signal_metrics])
+    runner.run(jobs_to_run=ALL)
     avatars = runner.shuffled("patient")
     assert list(avatars.columns) == list(patient.columns) and len(avatars) == len(patient)
     emails = avatars["email"]
@@ -228,6 +228,12 @@ def test_pseudonymized_columns_of_a_linked_table(manager: Manager) -> None:
     assert runner.privacy_metrics("patient")[0]["hidden_rate"] >= 80
     signal = runner.signal_metrics("patient")[0]
     assert "email" not in repr(signal["details"]) and "code" not in repr(signal["details"])
+    # pseudonyms have no distribution to draw, in the figures or the report
+    figures = runner.get_specific_result("patient", JobKind.standard, runner_results().FIGURES)
+    distribution = "".join(figures["distribution"])
+    assert "email" not in distribution and '"age"' in distribution, distribution[-3000:]
+    html = Path(runner.download_html_report(str(tmp_path / "report.html"))).read_text()
+    assert "hospital.example.org" not in html
 
 
 def test_sensors_time_series(manager: Manager) -> None:
