@@ -10,6 +10,7 @@ metrics, summaries, report (issues 17 and 18).
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from scipy.stats import ks_2samp
 
 from avatars.manager import Manager
 from avatars.models import JobKind
+from avatars.protocol.schema import FakeDataStrategy, HashSha256Strategy
 from avatars.runner import AlignmentMethod, LinkMethod, ProjectionType
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
@@ -175,6 +177,63 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     assert set(runner.render_signal_metrics_summary()) == set(originals)
     saved = runner.download_report(str(tmp_path / "report.pdf"))
     assert Path(saved[0]).read_bytes().startswith(b"%PDF-")
+
+
+def test_pseudonymized_columns_of_a_linked_table(manager: Manager, tmp_path: Path) -> None:
+    """Patients with an e-mail (FAKER) and a hospital code (HASH_SHA256, keyed with the
+    organization's secret) linked to their visits: standard, privacy and signal run; the
+    avatars carry pseudonyms, never an original value nor a plain hash, and the metrics leave
+    the columns out."""
+    patient = pd.read_csv(EXAMPLES / "patient.csv")
+    patient["email"] = [f"patient{i}@hospital.example.org" for i in patient["p_id"]]
+    patient["code"] = [f"H-{i:05d}" for i in patient["p_id"]]
+    visit = pd.read_csv(EXAMPLES / "visit.csv").drop(columns=["doctor_id"])
+    runner = manager.create_runner("linked_pseudonyms", seed=0)
+    runner.add_table("patient", patient, primary_key="p_id", individual_level=True)
+    runner.add_table(
+        "visit", visit, primary_key="visit_id", foreign_keys=["patient_id"], individual_level=False
+    )
+    runner.add_link("patient", "p_id", "visit", "patient_id")
+    runner.set_parameters(
+        "patient",
+        k=5,
+        pseudonymized_columns={
+            "email": FakeDataStrategy(pii_type="EMAIL"),
+            "code": HashSha256Strategy(),
+        },
+    )
+    runner.set_parameters("visit", k=5)
+    runner.run(jobs_to_run=ALL)
+    avatars = runner.shuffled("patient")
+    assert list(avatars.columns) == list(patient.columns) and len(avatars) == len(patient)
+    emails = avatars["email"]
+    assert emails.str.contains("@").all() and emails.is_unique
+    assert not set(emails) & set(patient["email"])
+    digests = set(avatars["code"])
+    assert len(digests) == len(patient) and all(len(d) == 64 and int(d, 16) >= 0 for d in digests)
+    assert not digests & {hashlib.sha256(c.encode()).hexdigest() for c in patient["code"]}
+    # the organization's key, as a single table's: digests of the same codes join
+    single = manager.create_runner("single_pseudonyms", seed=1)
+    single.add_table("patient", patient.drop(columns=["email"]).head(40), primary_key="p_id")
+    single.set_parameters("patient", k=5, pseudonymized_columns={"code": HashSha256Strategy()})
+    single.run(jobs_to_run=[JobKind.standard])
+    assert set(single.shuffled("patient")["code"]) <= digests
+    assert runner.shuffled("visit")["patient_id"].isin(avatars["p_id"]).all()
+    metadata = runner._download("standard", runner_results().METADATA)["standard"]
+    assert metadata["tables"]["patient"]["pseudonymized"] == ["email", "code"]
+    assert metadata["multi_table"]["pseudonymized"] == {"patient": ["email", "code"]}
+    for document in runner.privacy_metrics("patient") + runner.privacy_metrics("visit"):
+        columns = document["multi_table"]["columns"]
+        assert not {c for c in columns if "email" in c or "code" in c}, columns
+    assert runner.privacy_metrics("patient")[0]["hidden_rate"] >= 80
+    signal = runner.signal_metrics("patient")[0]
+    assert "email" not in repr(signal["details"]) and "code" not in repr(signal["details"])
+    # pseudonyms have no distribution to draw, in the figures or the report
+    figures = runner.get_specific_result("patient", JobKind.standard, runner_results().FIGURES)
+    distribution = "".join(figures["distribution"])
+    assert "email" not in distribution and '"age"' in distribution, distribution[-3000:]
+    html = Path(runner.download_html_report(str(tmp_path / "report.html"))).read_text()
+    assert "hospital.example.org" not in html
 
 
 def test_sensors_time_series(manager: Manager) -> None:

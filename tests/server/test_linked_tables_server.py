@@ -59,8 +59,11 @@ def _schema_yaml(
         columns = table.get("columns") or []
         if columns:
             lines.append("    columns:")
-            for field, flag in columns:
-                lines += [f"    - field: {field}", f"      {flag}: true"]
+            for field, flag in columns:  # a flag with a colon is written as it is
+                lines += [
+                    f"    - field: {field}",
+                    f"      {flag if ':' in flag else flag + ': true'}",
+                ]
         links = table.get("links") or []
         if links:
             lines.append("    links:")
@@ -248,6 +251,40 @@ def test_link_from_a_table_without_primary_key(
         "table 'patient': has no primary key, and link patient.p_id → visit.patient_id starts "
         "at it",
         "needs a primary key column",
+    )
+
+
+def test_a_pseudonymized_foreign_key_is_refused(
+    platform: Any, api: httpx.Client, user: Any, uploaded: dict
+) -> None:
+    """Pseudonymized columns run on linked tables; a key cannot be one (its avatars get new
+    keys already), nor can a flat strategy that needs the object's fields."""
+    tables = _hospital_tables()
+    tables[2]["columns"][1] = (
+        "patient_id",
+        "identifier: true\n      pseudonymization:\n        kind: UUID4",
+    )
+    text = _schema_yaml("pseudonymized_key", tables, parameters=PARAMETERS)
+    _fails_naming(
+        platform,
+        api,
+        user,
+        "pseudonymized_key",
+        text,
+        "table 'visit', column 'patient_id'",
+        "pseudonymize names a key column",
+    )
+    tables = _hospital_tables()
+    tables[0]["columns"].append(("gender", "pseudonymization_strategy: CONSTANT"))
+    text = _schema_yaml("flat_constant", tables, parameters=PARAMETERS)
+    _fails_naming(
+        platform,
+        api,
+        user,
+        "flat_constant",
+        text,
+        "column 'gender' of table 'patient'",
+        "needs the strategy object form",
     )
 
 

@@ -54,6 +54,16 @@ computation type, signal) 211 s wall / 49 s CPU, of which linking 109 s wall; pe
 0.36 GB; children-per-parent KS 0.0004. Greedy: 92 s wall / 31 s CPU. More in
 ``docs/multitable.md``.
 
+Pseudonymized columns (``TableParameters(pseudonymize={column: strategy})``, the single
+table's strategies of :mod:`avatars.engine.pseudonymization`; ``avatarize_tables(...,
+pseudonymization_secret=...)`` keys ``HASH_SHA256``): the column is not avatarized — left out
+of its table's projection and neighbours, of the enrichment of the tables linked to it, of the
+link spaces and of the privacy and signal metrics — and each avatar row of the table gets a
+pseudonym of the column's values, dealt by a random derangement from the run's seed and
+``table.column`` (no pseudonym rides on the avatar of its own original row). A pseudonymized
+column cannot be a key, excluded, weighted, known to the attacker or a series table's column;
+``HASH_SHA256`` without a secret is refused, naming table and column.
+
 Independent tables: a table that no link uses and that is not a series table is avatarized
 on its own rows (no enrichment: the single-table avatarization, with the single-table k advice
 floor of 5), then gets new pseudonymous keys if it has a primary key (optional for it) and is

@@ -12,7 +12,14 @@
    parent is its own variables and an avatar child is the parent variables it was avatarized
    with (:mod:`~avatars.engine.multitable.assignment`);
 5. give every avatar row a new pseudonymous primary key (:mod:`~avatars.engine.multitable.keys`),
-   set the foreign keys from the assignment, and shuffle every table.
+   set the foreign keys from the assignment, deal each pseudonymized column's pseudonyms to
+   the avatars (:func:`table_pseudonyms`, :func:`deal`: a random derangement, so that no
+   pseudonym rides on the avatar of its own original row), and shuffle every table.
+
+Pseudonymized columns (``TableParameters.pseudonymize``) are not avatarized: they are not own
+columns (:meth:`~avatars.engine.multitable.schema.TableGraph.own_columns`), so steps 2-4 and
+the metrics never see them; ``HASH_SHA256`` needs ``pseudonymization_secret`` (refused before
+any work without it, naming table and column), which no result or metadata holds.
 
 An *independent* table (no link uses it, no series table) has no enrichment and no link: it is
 the single-table avatarization of its own rows, then step 5 (new keys if it has a primary key,
@@ -70,6 +77,7 @@ from avatars.engine.multitable.schema import (
     validate_tables,
 )
 from avatars.engine.preprocessing import TableEncoder
+from avatars.engine.pseudonymization import PseudonymizationSpec, pseudonymize_values
 from avatars.engine.timeseries.data import SeriesDataError
 from avatars.engine.timeseries.features import SeriesEncoder
 from avatars.protocol.enums import ExcludeVariablesMethod, LinkMethod
@@ -94,8 +102,8 @@ SERIES_PARAMETERS_WARNING = (
     "'{parent}' (whose k, ncp, weights and imputation apply); its own {names} are not used"
 )
 
-# purposes of the seed streams (a stream per table or link and purpose)
-_AVATARIZE, _KEYS, _SHUFFLE, _ASSIGN, _SPACE, _SERIES = range(6)
+# purposes of the seed streams (a stream per table or link and purpose; new ones appended)
+_AVATARIZE, _KEYS, _SHUFFLE, _ASSIGN, _SPACE, _SERIES, _PSEUDONYMS, _DEAL = range(8)
 
 
 # =====================================================================================
@@ -187,6 +195,7 @@ def avatarize_tables(
     *,
     seed: int | None = None,
     summarize_children: bool = True,
+    pseudonymization_secret: bytes | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> MultiTableResult:
     """Avatarize linked tables (see the module and package docstrings).
@@ -205,12 +214,17 @@ def avatarize_tables(
     summarize_children
         Enrich parents with the means and modality shares of their children's variables
         (always with their number of children). Off: parents see only the counts.
+    pseudonymization_secret
+        The key of the ``HASH_SHA256`` pseudonyms (HMAC-SHA256) of the tables'
+        ``TableParameters.pseudonymize``; required when a column uses it. Never reported in
+        the result or its metadata.
     progress
         Called as ``progress(fraction, phase)``; it may raise to abort the run.
     """
     started = time.perf_counter()
     report = progress or (lambda fraction, phase: None)
     graph = validate_tables(tables, links)
+    _check_secret(graph, pseudonymization_secret)
     seed = _check_seed(seed)
     unset = [name for name in graph.order if graph.tables[name].parameters.k is None]
     advice = advise_tables(tables, links, graph=graph, names=unset)
@@ -244,7 +258,7 @@ def avatarize_tables(
         report(0.85 + 0.1 * (position + 1) / max(1, len(graph.links)), "linking")
 
     report(0.95, "keys")
-    out = _assemble(graph, plans, runs, assignments, seed)
+    out = _assemble(graph, plans, runs, assignments, seed, pseudonymization_secret)
     series_started = time.perf_counter()
     out.update(_assemble_series(graph, encoders, runs, out, seed))
     for parent in encoders:
@@ -275,6 +289,7 @@ def avatarize_tables(
         "tables": {name: out[name].parameters for name in [*graph.order, *graph.series]},
         "links": [r.to_dict() for r in link_results],
         "keeps_original_association": any(r.keeps_original_association for r in link_results),
+        "pseudonymized": {name: graph.pseudonymized_columns(name) for name in graph.pseudonymized},
         "warnings": warnings,
         "timings_seconds": {key: round(value, 4) for key, value in timings.items()},
     }
@@ -329,9 +344,10 @@ def _assemble(
     runs: dict[str, AvatarizationResult],
     assignments: dict[tuple[str, str], np.ndarray],
     seed: int,
+    secret: bytes | str | None = None,
 ) -> dict[str, AvatarTable]:
-    """New keys, foreign keys from the assignments, the original columns, shuffled rows (an
-    independent table without primary key: its avatars' own columns, shuffled)."""
+    """New keys, foreign keys from the assignments, pseudonyms, the original columns, shuffled
+    rows (an independent table without primary key: its avatars' own columns, shuffled)."""
     forbidden = _original_key_values(graph)
     new_keys = {
         name: pseudonymous_keys(len(graph.tables[name].data), _rng(seed, name, _KEYS), forbidden)
@@ -346,6 +362,9 @@ def _assemble(
         for link in graph.parent_links(name):
             parent_rows = assignments[(link.child, link.foreign_key)]
             unshuffled[link.foreign_key] = new_keys[link.parent][parent_rows]
+        for column, spec in graph.pseudonymized.get(name, {}).items():
+            pseudonyms = table_pseudonyms(table.data[column], spec, seed, name, secret)
+            unshuffled[column] = deal(pseudonyms, seed, name, column)
         unshuffled = unshuffled[[str(c) for c in table.data.columns]]
         permutation = _rng(seed, name, _SHUFFLE).permutation(len(unshuffled))
         out[name] = AvatarTable(
@@ -360,9 +379,73 @@ def _assemble(
                 "k_advised": table.parameters.k is None,
                 "ncp": runs[name].metadata["parameters"]["ncp"],
                 "enrichment_columns": plans[name].enrichment,
+                "pseudonymized": {
+                    c: spec.to_dict() for c, spec in graph.pseudonymized.get(name, {}).items()
+                },
             },
         )
     return out
+
+
+# =====================================================================================
+# pseudonyms
+# =====================================================================================
+def table_pseudonyms(
+    values: pd.Series,
+    spec: PseudonymizationSpec,
+    seed: int,
+    table: str,
+    secret: bytes | str | None = None,
+) -> np.ndarray:
+    """The pseudonyms of one column's original values, row ``i`` that of original row ``i``
+    (:func:`~avatars.engine.pseudonymization.pseudonymize_values`: consistent within the
+    column, ``HASH_SHA256`` keyed with ``secret``), drawn from the table's pseudonym stream
+    (the run's seed and the table's name; the column's name is mixed in by
+    ``pseudonymize_values``). Before :func:`deal`, which gives them to the avatars."""
+    pseudonyms = pseudonymize_values(
+        values.reset_index(drop=True),
+        spec,
+        seed=_stream_seed(seed, table, _PSEUDONYMS),
+        secret=secret,
+    )
+    return pseudonyms.to_numpy(dtype=object)
+
+
+def deal(pseudonyms: np.ndarray, seed: int, table: str, column: str) -> np.ndarray:
+    """The pseudonyms of :func:`table_pseudonyms` dealt to the unshuffled avatars: avatar ``i``
+    gets pseudonym ``π(i)``, ``π`` a random derangement (a permutation without a fixed point)
+    from the stream of the run's seed and ``table.column``. The order is independent of the
+    originals', and a pseudonym never rides on the avatar of its own original row, where
+    whoever holds the secret (or replays the seed) would link the two."""
+    n = len(pseudonyms)
+    if n < 2:  # validated: a table has at least 3 rows
+        return pseudonyms.copy()
+    rng = _rng(seed, f"{table}.{column}", _DEAL)
+    while True:  # rejection: a uniform permutation is a derangement with probability ≈ 1/e
+        order = rng.permutation(n)
+        if not np.any(order == np.arange(n)):
+            return pseudonyms[order]
+
+
+def _check_secret(graph: TableGraph, secret: bytes | str | None) -> None:
+    """``HASH_SHA256`` is a keyed hash: refused without ``pseudonymization_secret``, naming
+    every table and column that uses it."""
+    if secret is not None and len(secret) > 0:
+        return
+    problems = [
+        SchemaProblem(
+            "pseudonymized with HASH_SHA256, a keyed hash (HMAC-SHA256): give the secret that "
+            "keys it (pseudonymization_secret); a plain hash of an identifier falls to a "
+            "dictionary attack",
+            table=name,
+            column=column,
+        )
+        for name, specs in graph.pseudonymized.items()
+        for column, spec in specs.items()
+        if spec.strategy == "HASH_SHA256"
+    ]
+    if problems:
+        raise SchemaError(problems)
 
 
 # =====================================================================================

@@ -33,6 +33,9 @@ from the released series). A series table gets ``to_bottom_id_propagated`` (its 
 row ``i`` = individual ``i``) and ``full_enriched`` (its individual table's own columns and its
 features), both with its individual table as ``reference``; its individual table's
 ``to_top_enriched`` view holds the features of all its series tables.
+Pseudonymized columns (``TableParameters.pseudonymize``) are in no view: their avatars are
+pseudonyms, not synthesized values, so they are not measured as avatarized variables (a
+single table's metrics leave them out of the space too).
 Results carry ``metadata = {table_name, computation_type, reference}`` as the platform's
 privacy files do (``reference``: the individual-level table whose persons are assessed when it
 is not the table itself).

@@ -4,7 +4,9 @@ The engine's own small dataclasses (the protocol's pydantic ``Table``/``Link`` m
 ``avatars.protocol``; a server handler or the CLI converts them):
 
 - :class:`Table`: a name, its data, its primary key, whether its rows are physical persons
-  (``individual_level``) and its :class:`TableParameters` (k, ncp, column types, ...);
+  (``individual_level``) and its :class:`TableParameters` (k, ncp, column types, ...; its
+  ``pseudonymize`` names columns replaced by pseudonyms: they are not own columns,
+  :meth:`TableGraph.own_columns`, and never avatarized);
 - :class:`Link`: ``parent.parent_key → child.foreign_key`` with a
   :class:`~avatars.protocol.enums.LinkMethod`.
 
@@ -37,6 +39,7 @@ import pandas as pd
 from avatars.engine import AvatarsEngineError, ColumnType, resolve_column_types
 from avatars.engine.errors import InvalidParameterError
 from avatars.engine.imputation import ImputationParameters
+from avatars.engine.pseudonymization import PseudonymizationSpec
 from avatars.engine.timeseries.data import SeriesDataError, SeriesTable, read_series
 from avatars.engine.timeseries.features import (
     ResolvedParameters,
@@ -73,6 +76,13 @@ class TableParameters:
     ``categorical_assignment`` are passed to it unchanged; they name the table's own columns,
     never its keys. The same ``ncp``, types, weights and imputation are used by the privacy
     metrics and by the space in which the table's avatar children are attached to it.
+
+    ``pseudonymize``: ``{column: strategy}`` (``"FAKER:EMAIL"``, ``"HASH_SHA256"``, a mapping or
+    a strategy object: :meth:`~avatars.engine.pseudonymization.PseudonymizationSpec.parse`), as
+    :func:`avatars.engine.avatarize`'s: the column is not avatarized (left out of the
+    projection, the neighbours, the enrichment of other tables, the links and the metrics) and
+    its avatars get pseudonyms of its values, dealt in an order independent of the originals'.
+    A pseudonymized column cannot be a key, excluded, weighted or known to the attacker.
     """
 
     k: int | None = None
@@ -93,6 +103,7 @@ class TableParameters:
     known_variables: Sequence[str] = ()
     target: str | None = None
     quantile_threshold: int | None = None
+    pseudonymize: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +216,8 @@ class TableGraph:
     individual_level: dict[str, bool]
     column_types: dict[str, dict[str, ColumnType]]  # own columns, resolved
     series: dict[str, SeriesLink] = field(default_factory=dict)  # series tables, by name
+    #: each table's pseudonymized columns and their parsed strategies (in the data's order)
+    pseudonymized: dict[str, dict[str, PseudonymizationSpec]] = field(default_factory=dict)
 
     def primary_key(self, table: str) -> str:
         """The primary key of a table that a link uses (validated: always set; a table that no
@@ -243,9 +256,14 @@ class TableGraph:
         return ([] if key is None else [key]) + [k.foreign_key for k in self.parent_links(table)]
 
     def own_columns(self, table: str) -> list[str]:
-        """The columns that are avatarized: all but the primary and foreign keys."""
-        keys = set(self.key_columns(table))
+        """The columns that are avatarized: all but the primary and foreign keys and the
+        pseudonymized columns (their avatars get pseudonyms, not synthesized values)."""
+        keys = set(self.key_columns(table)) | set(self.pseudonymized_columns(table))
         return [str(c) for c in self.tables[table].data.columns if c not in keys]
+
+    def pseudonymized_columns(self, table: str) -> list[str]:
+        """The table's pseudonymized columns (``TableParameters.pseudonymize``)."""
+        return list(self.pseudonymized.get(table, {}))
 
     def modelled_columns(self, table: str) -> list[str]:
         """Own columns that are not excluded: what enriches other tables and links them."""
@@ -303,9 +321,11 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
     for link in assigned:
         child_keys[link.child].add(link.foreign_key)
     types: dict[str, dict[str, ColumnType]] = {}
+    pseudonymized: dict[str, dict[str, PseudonymizationSpec]] = {}
     for name, table in by_name.items():
-        keys = {table.primary_key} - {None} | child_keys[name]
-        types[name] = _check_parameters(table, {str(k) for k in keys}, problems)
+        keys = {str(k) for k in {table.primary_key} - {None} | child_keys[name]}
+        pseudonymized[name] = _check_pseudonymized(table, keys, problems)
+        types[name] = _check_parameters(table, keys, set(pseudonymized[name]), problems)
     resolved = _check_series_parameters(every_table, series, problems)
     if problems:
         raise SchemaError(problems)
@@ -330,6 +350,7 @@ def validate_tables(tables: Sequence[Table], links: Sequence[Link]) -> TableGrap
             name: SeriesLink(every_table[name], link, resolved[name])
             for name, link in sorted(series.items())
         },
+        pseudonymized={name: specs for name, specs in pseudonymized.items() if specs},
     )
 
 
@@ -424,7 +445,28 @@ def _check_series_parameters(
             resolved[name] = resolve_parameters(name, given)
         except InvalidParameterError as error:
             problems.append(SchemaProblem(str(error), table=name))
+        _refuse_series_pseudonyms(table, series[name], problems)
     return resolved
+
+
+def _refuse_series_pseudonyms(table: Table, link: Link, problems: list[SchemaProblem]) -> None:
+    """A series table's columns are its keys, its time and the values of its series (numbers,
+    avatarized as series with its individual table): none of them can be pseudonymized."""
+    given = table.parameters.pseudonymize
+    for column in given or {}:
+        if column == table.time_series_time:
+            message = "the time column of a series table cannot be pseudonymized"
+        elif column in (table.primary_key, link.foreign_key):
+            message = (
+                "pseudonymize names a key column; keys are replaced by new pseudonymous "
+                "values already (a key cannot be pseudonymized)"
+            )
+        else:
+            message = (
+                "a series table's values are avatarized as series with its individual table; "
+                "they cannot be pseudonymized (pseudonymize a column of the individual table)"
+            )
+        problems.append(SchemaProblem(message, table=table.name, column=str(column)))
 
 
 def _check_series_data(
@@ -753,46 +795,20 @@ def _individual_levels(
 
 
 def _check_parameters(
-    table: Table, keys: set[str], problems: list[SchemaProblem]
+    table: Table, keys: set[str], pseudonymized: set[str], problems: list[SchemaProblem]
 ) -> dict[str, ColumnType]:
     """Parameters that name columns name own columns; k and ncp are in range. Returns the
-    resolved types of the own columns (empty when a problem prevents it)."""
+    resolved types of the own columns (empty when a problem prevents it). ``pseudonymized``:
+    the table's pseudonymized columns, which are not own columns (a type given them is not
+    used; a weight, the attacker's knowledge or target naming them is refused)."""
     name, params, data = table.name, table.parameters, table.data
-    own = [c for c in data.columns if c not in keys]
-    named: list[tuple[str, Sequence[str]]] = [
-        ("column_types", list(params.column_types or {})),
-        ("column_weights", list(params.column_weights or {})),
-        ("exclude_variables", list(params.exclude_variables or ())),
-        ("known_variables", list(params.known_variables or ())),
-        ("target", [params.target] if params.target is not None else []),
-    ]
-    bad = False
-    for parameter, columns in named:
-        for column in columns:
-            if column in keys:
-                problems.append(
-                    SchemaProblem(
-                        f"{parameter} names a key column; keys are replaced by new pseudonymous "
-                        "values, never avatarized",
-                        table=name,
-                        column=column,
-                    )
-                )
-                bad = True
-            elif column not in data.columns:
-                problems.append(
-                    SchemaProblem(
-                        f"{parameter} names an unknown column (own columns: {_list(own)})",
-                        table=name,
-                        column=column,
-                    )
-                )
-                bad = True
+    own = [c for c in data.columns if c not in keys and c not in pseudonymized]
+    bad = _check_named_columns(table, keys, pseudonymized, own, problems)
     if not own:
         problems.append(
             SchemaProblem(
-                "has no column besides its keys: there is nothing to avatarize (a pure link "
-                "table should be expressed as links)",
+                "has no column besides its keys and pseudonymized columns: there is nothing to "
+                "avatarize (a pure link table should be expressed as links)",
                 table=name,
             )
         )
@@ -827,11 +843,89 @@ def _check_parameters(
         problems.append(SchemaProblem(str(error), table=name))
     if bad:
         return {}
+    declared = {c: t for c, t in (params.column_types or {}).items() if c not in pseudonymized}
     try:
-        return resolve_column_types(data[own], params.column_types)
+        return resolve_column_types(data[own], declared or None)
     except AvatarsEngineError as error:
         problems.append(SchemaProblem(str(error), table=name))
         return {}
+
+
+def _check_named_columns(
+    table: Table,
+    keys: set[str],
+    pseudonymized: set[str],
+    own: list[str],
+    problems: list[SchemaProblem],
+) -> bool:
+    """Every column a parameter names is a column of the table, not a key, and not a
+    pseudonymized column where it would be modelled; True when a problem was found."""
+    params, data = table.parameters, table.data
+    named: list[tuple[str, Sequence[str]]] = [
+        ("column_types", list(params.column_types or {})),
+        ("column_weights", list(params.column_weights or {})),
+        ("exclude_variables", list(params.exclude_variables or ())),
+        ("known_variables", list(params.known_variables or ())),
+        ("target", [params.target] if params.target is not None else []),
+    ]
+    found = len(problems)
+    for parameter, columns in named:
+        for column in columns:
+            if column in keys:
+                message = (
+                    f"{parameter} names a key column; keys are replaced by new pseudonymous "
+                    "values, never avatarized"
+                )
+            elif column not in data.columns:
+                message = f"{parameter} names an unknown column (own columns: {_list(own)})"
+            elif column in pseudonymized and parameter not in ("column_types", "exclude_variables"):
+                message = (
+                    f"{parameter} names a pseudonymized column; it is not avatarized (its "
+                    "avatars get pseudonyms), so it cannot be weighted or known to the attacker"
+                )
+            else:
+                continue
+            problems.append(SchemaProblem(message, table=table.name, column=column))
+    return len(problems) > found
+
+
+def _check_pseudonymized(
+    table: Table, keys: set[str], problems: list[SchemaProblem]
+) -> dict[str, PseudonymizationSpec]:
+    """``TableParameters.pseudonymize`` parsed, in the data's column order: each column is a
+    column of the table, neither a key nor excluded, with a strategy
+    :meth:`~avatars.engine.pseudonymization.PseudonymizationSpec.parse` accepts."""
+    given = table.parameters.pseudonymize
+    if not given:
+        return {}
+    if not isinstance(given, Mapping):
+        problems.append(
+            SchemaProblem(f"pseudonymize: expected {{column: strategy}}, got {given!r}", table.name)
+        )
+        return {}
+    excluded = set(table.parameters.exclude_variables or ())
+    specs: dict[str, PseudonymizationSpec] = {}
+    for column, spec in given.items():
+        if column in keys:
+            message = (
+                "pseudonymize names a key column; keys are replaced by new pseudonymous "
+                "values already (a key cannot be pseudonymized)"
+            )
+        elif column not in table.data.columns:
+            message = f"pseudonymize names an unknown column (columns: {_list(table.data.columns)})"
+        elif column in excluded:
+            message = (
+                "the column is both excluded and pseudonymized: give it one treatment "
+                "(exclude_variables or pseudonymize)"
+            )
+        else:
+            try:
+                specs[str(column)] = PseudonymizationSpec.parse(spec, str(column))
+            except AvatarsEngineError as error:
+                problems.append(SchemaProblem(str(error), table=table.name, column=str(column)))
+            continue
+        problems.append(SchemaProblem(message, table=table.name, column=str(column)))
+    return {str(c): specs[str(c)] for c in table.data.columns if str(c) in specs}
 
 
 def _check_primary_key(table: Table, problems: list[SchemaProblem]) -> None:

@@ -1,6 +1,7 @@
 """Signal metrics of linked avatar tables: per table, and per link the relations between tables.
 
-- Per table: :func:`avatars.engine.signal_metrics` on the table's own columns (keys left out).
+- Per table: :func:`avatars.engine.signal_metrics` on the table's own columns (keys and
+  pseudonymized columns left out: new tokens, no signal of the original values).
 - Per link ``parent → child``:
 
   * **children per parent**: the distribution of the number of children of each parent row,

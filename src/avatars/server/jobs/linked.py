@@ -18,6 +18,12 @@ still needs a primary key on both its tables. The YAML's pieces become the engin
 - each table's ``links`` entry ``{field, to: {table, field}, method}`` → ``Link(table, field,
   to.table, to.field, method)`` (the link is declared on the parent: ``field`` is its primary
   key, ``to.field`` the child's foreign key);
+- a column with a ``pseudonymization`` (or the flat ``pseudonymization_strategy``) →
+  ``TableParameters.pseudonymize`` of its table, as a single table's: not avatarized, its
+  avatars get pseudonyms; ``HASH_SHA256`` is keyed with the organization's secret
+  (``handlers._pseudonymization_secret``, the single table's), never written to a result, a
+  log or a message. The run metadata lists them (``tables.<t>.pseudonymized``); the metrics,
+  the figures and the report leave them out;
 - a column marked ``identifier`` that no link uses is refused: it would be avatarized as a
   variable, or leak as it is.
 
@@ -63,6 +69,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import pandas as pd
@@ -95,6 +102,7 @@ from avatars.server.jobs.handlers import (
     _check_spec,
     _exclusion,
     _imputation,
+    _pseudonymization_secret,
     _read_json,
     _readable,
     _result_format,
@@ -173,6 +181,8 @@ class LinkedSchema:
     tables: list[Any]  # avatars.engine.multitable.Table (imported lazily: the engine is heavy)
     links: list[Any]  # avatars.engine.multitable.Link
     schema: dict[str, SchemaTable]  # the YAML's tables, by name, in schema order
+    #: each table's pseudonymized columns and their strategy objects (the YAML's)
+    pseudonymized: dict[str, dict[str, Any]] = dataclass_field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -188,9 +198,20 @@ class LinkedSchema:
         return {k for k in keys if k is not None}
 
     def own_columns(self, name: str, frame: pd.DataFrame) -> list[str]:
-        """The columns a user reads as data: all but the keys (and a series table's time)."""
-        keys = self.key_columns(name)
+        """The columns a user reads as data: all but the keys (and a series table's time) and
+        the pseudonymized columns (pseudonyms have no distribution to compare)."""
+        keys = self.key_columns(name) | set(self.pseudonymized.get(name, {}))
         return [str(c) for c in frame.columns if c not in keys]
+
+    def secret(self, job: JobInput) -> str | None:
+        """The organization's HASH_SHA256 key when a column is hashed (None otherwise); never
+        written to a result, a log or a message."""
+        strategies = {
+            f"{name}.{column}": strategy
+            for name, columns in self.pseudonymized.items()
+            for column, strategy in columns.items()
+        }
+        return _pseudonymization_secret(job, strategies)
 
     @property
     def sensitive_links(self) -> list[Any]:
@@ -241,13 +262,7 @@ def load_schema(
         validate_tables,
     )
 
-    for table in tables:
-        for column in table.columns or []:
-            if column.pseudonymization_strategy or column.pseudonymization:
-                raise JobError(
-                    f"pseudonymization (column '{column.field}' of table '{table.name}') is not "
-                    "supported by this server yet"
-                )
+    pseudonymized = {table.name: _pseudonymized(table) for table in tables}
     links = [
         Link(table.name, link.field, link.to.table, link.to.field, LinkMethod(link.method))
         for table in tables
@@ -287,7 +302,11 @@ def load_schema(
                 parameters=TableParameters(
                     k=getattr(params, "k", None),
                     ncp=_pick(override, params, "ncp"),
-                    column_types={c: t for c, t in table.column_types().items() if c not in keys}
+                    column_types={
+                        c: t
+                        for c, t in table.column_types().items()
+                        if c not in keys and c not in pseudonymized[table.name]
+                    }
                     or None,
                     column_weights=_pick(override, params, "column_weights"),
                     imputation=_imputation(override) or _imputation(params),
@@ -298,6 +317,7 @@ def load_schema(
                     known_variables=getattr(override, "known_variables", None) or (),
                     target=getattr(override, "target", None),
                     quantile_threshold=getattr(override, "quantile_threshold", None),
+                    pseudonymize=pseudonymized[table.name] or None,
                 ),
             )
         )
@@ -307,7 +327,25 @@ def load_schema(
         except SchemaError as error:
             problems += error.problems
         raise SchemaError(problems)
-    return LinkedSchema(engine_tables, links, schema)
+    return LinkedSchema(engine_tables, links, schema, pseudonymized)
+
+
+def _pseudonymized(table: SchemaTable) -> dict[str, Any]:
+    """``{column: strategy object}`` of a table's pseudonymized columns (the YAML's
+    ``pseudonymization``, or the flat ``pseudonymization_strategy`` that has an object form;
+    CONSTANT and SPECIFIC_ID need the object's fields and are refused in the flat form)."""
+    found: dict[str, Any] = {}
+    for column in table.columns or []:
+        strategy = column.strategy()
+        if strategy is not None:
+            found[column.field] = strategy
+        elif column.pseudonymization_strategy:
+            raise JobError(
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
+            )
+    return found
 
 
 def _pick(override: Any, params: Any, name: str) -> Any:
@@ -344,7 +382,11 @@ def run_standard_tables(
     linked = load_schema(job, tables, spec.avatarization or {}, spec.time_series)
     job.progress(0.05, "avatarizing")
     result = avatarize_tables(
-        linked.tables, linked.links, seed=spec.seed, progress=_scaled(job.progress, 0.05, 0.85)
+        linked.tables,
+        linked.links,
+        seed=spec.seed,
+        pseudonymization_secret=linked.secret(job),
+        progress=_scaled(job.progress, 0.05, 0.85),
     )
     job.progress(0.85, "writing")
     fmt = _result_format(spec)
@@ -394,6 +436,8 @@ def _table_metadata(
         "columns": list(map(str, original.columns)),
         "parameters": params.model_dump(mode="json", exclude_none=True) if params else {},
         "multi_table": avatar.parameters,
+        # as the single table's engine metadata: their avatars are pseudonyms, not synthesized
+        "pseudonymized": list(linked.pseudonymized.get(name, {})),
     }
     if linked.is_series(name):
         entry["individual_table"] = avatar.parameters.get("individual_table")
@@ -519,7 +563,9 @@ def _metrics_inputs(
                     "(and give it in depends_on), or upload the avatars of every table"
                 )
         keys = linked.key_columns(name) - {table.time_series_time}
-        types = {**table.column_types(), **dict.fromkeys(keys, "category")}
+        # pseudonyms are new text tokens whatever the original values' type
+        pseudonyms = set(linked.pseudonymized.get(name, {}))
+        types = {**table.column_types(), **dict.fromkeys(keys | pseudonyms, "category")}
         frame = _standard_table(job, standard, kind, name, types)
         for column in keys:  # avatar keys are text tokens: compared as text across tables
             frame[column] = frame[column].astype(str)
@@ -796,6 +842,8 @@ def report_tables(
             entry["run_metadata"] = per_table[table.name]
         keys = {table.primary_key, table.time_series_time}
         keys |= {fk for _parent, child, fk in links if child == table.name}
+        # pseudonyms have no distribution to compare with the original values'
+        keys |= {c.field for c in table.columns or [] if c.strategy() is not None}
         for field in ("original", "avatars"):
             frame = entry.get(field)
             if isinstance(frame, pd.DataFrame):
