@@ -391,28 +391,25 @@ def test_the_attackers_knowledge_is_measured_on_its_table(
     computations the linkability and inference metrics; the other tables are measured as
     before. Unknown columns are refused, naming table and column."""
     tables, links, result = example
+    knowledge = {
+        "patient": TableParameters(
+            known_variables=["gender", "age"], target="weight", quantile_threshold=10
+        ),
+        # a table whose rows are not persons (measured per person too)
+        "visit": TableParameters(known_variables=["day_visit"], target="exam"),
+    }
     attacked = [
-        Table(
-            t.name,
-            t.data,
-            t.primary_key,
-            parameters=TableParameters(
-                known_variables=["gender", "age"], target="weight", quantile_threshold=10
-            ),
-        )
-        if t.name == "patient"
+        Table(t.name, t.data, t.primary_key, parameters=knowledge[t.name])
+        if t.name in knowledge
         else t
         for t in tables
     ]
-    privacy = privacy_metrics_tables(
-        attacked,
-        links,
-        result.unshuffled(),
-        seed=0,
-        computation_types=[ComputationType.standalone],
-    )
-    names = {m.table: {row["name"] for row in m.to_dict()["metrics"]} for m in privacy}
+    privacy = privacy_metrics_tables(attacked, links, result.unshuffled(), seed=0)
+    names: dict[str, set[str]] = {}
+    for m in privacy:
+        names.setdefault(m.table, set()).update(row["name"] for row in m.to_dict()["metrics"])
     assert {"correlation_protection_rate", "inference_continuous"} <= names["patient"]
+    assert {"correlation_protection_rate", "inference_categorical"} <= names["visit"]
     assert not {"correlation_protection_rate", "inference_continuous"} & names["doctor"]
     unknown = [
         Table(t.name, t.data, t.primary_key, parameters=TableParameters(known_variables=["zip"]))

@@ -254,6 +254,32 @@ def test_link_from_a_table_without_primary_key(
     )
 
 
+def test_dropped_and_declared_columns_of_a_linked_table(
+    platform: Any, api: httpx.Client, user: Any, uploaded: dict
+) -> None:
+    """`drop: true` leaves a column out of a linked table and its avatars; `identifier: false`
+    avatarizes a column the identifier detection flags (an ID-like name, all distinct)."""
+    patient = uploaded["patient"].copy()
+    patient["email"] = [f"person{i // 2}@hospital.example.org" for i in range(len(patient))]
+    patient["steps_num"] = range(3_000, 3_000 + 7 * len(patient), 7)
+    platform.upload(user.api_key, "patient_contact.csv", _csv(patient))
+    tables = _hospital_tables(patient_file="patient_contact.csv")
+    tables[0]["columns"] += [("email", "drop"), ("steps_num", "identifier: false")]
+    text = _schema_yaml("dropped", tables, parameters=PARAMETERS)
+    set_name, name = _run(api, "dropped", text)
+    job = platform.wait_for_job(api, name, timeout=180)
+    assert job["status"] == "finished", job
+    prefix = f"{user.id}/30d/results/{set_name}/{name}/"
+    [key] = [
+        o.key for o in platform.storage.list(prefix) if o.key.endswith("patient.shuffled-0.csv")
+    ]
+    avatars = pd.read_csv(io.BytesIO(platform.storage.read_bytes(key)))
+    assert "email" not in avatars.columns and len(avatars) == len(patient)
+    steps = avatars["steps_num"].astype(float)
+    assert steps.between(patient["steps_num"].min(), patient["steps_num"].max()).all()
+    assert len(set(steps) & set(patient["steps_num"].astype(float))) < len(patient) / 2
+
+
 def test_a_pseudonymized_foreign_key_is_refused(
     platform: Any, api: httpx.Client, user: Any, uploaded: dict
 ) -> None:

@@ -331,6 +331,7 @@ def _avatarize_each(
             exclude_variables=list(params.exclude_variables),
             exclude_method=params.exclude_method,
             categorical_assignment=params.categorical_assignment,
+            not_identifiers=[c for c in params.not_identifiers if c in plan.data.columns],
             progress=table_progress,
         )
         timings[f"avatarize:{name}"] = time.perf_counter() - t

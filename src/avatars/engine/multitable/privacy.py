@@ -188,9 +188,15 @@ def privacy_metrics_tables(
             "imputation": params.imputation,
             "exclude_variables": excluded,
         }
+        # the metrics' own arguments (the metric space below takes only the common ones)
+        measured: dict[str, Any] = {}
         if name not in graph.series:
-            common.update(_attacker(params, view.original.columns, excluded))
-        metrics = privacy_metrics(view.original, view.avatars, seed=seed, **common)
+            declared = [c for c in params.not_identifiers if c in view.original.columns]
+            measured = {
+                **_attacker(params, view.original.columns, excluded),
+                "not_identifiers": declared or None,
+            }
+        metrics = privacy_metrics(view.original, view.avatars, seed=seed, **common, **measured)
         if name in graph.series:
             results.append(TablePrivacyMetrics(name, ctype, owner, view.columns, metrics))
             continue

@@ -104,6 +104,9 @@ class TableParameters:
     target: str | None = None
     quantile_threshold: int | None = None
     pseudonymize: Mapping[str, Any] | None = None
+    #: Own columns that the identifier detection flags wrongly, declared not to identify anyone
+    #: (as :func:`avatars.engine.avatarize`'s ``not_identifiers``): avatarized as variables.
+    not_identifiers: Sequence[str] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -866,6 +869,7 @@ def _check_named_columns(
         ("column_weights", list(params.column_weights or {})),
         ("exclude_variables", list(params.exclude_variables or ())),
         ("known_variables", list(params.known_variables or ())),
+        ("not_identifiers", list(params.not_identifiers or ())),
         ("target", [params.target] if params.target is not None else []),
     ]
     found = len(problems)

@@ -25,7 +25,9 @@ still needs a primary key on both its tables. The YAML's pieces become the engin
   log or a message. The run metadata lists them (``tables.<t>.pseudonymized``); the metrics,
   the figures and the report leave them out;
 - a column marked ``identifier`` that no link uses is refused: it would be avatarized as a
-  variable, or leak as it is.
+  variable, or leak as it is;
+- ``drop: true`` leaves a column out of its table (and of every result); ``identifier: false``
+  declares a column the identifier detection flags wrongly (``TableParameters.not_identifiers``).
 
 Every problem of the schema and its data (orphan foreign keys, duplicated keys, a link to an
 unknown column, a table referenced twice, times that do not increase within an individual,
@@ -285,6 +287,9 @@ def load_schema(
     for position, table in enumerate(tables):
         job.progress(0.05 * position / len(tables), f"reading {table.name}")
         data = read_input(job, table)
+        # `drop: true`: left out of the table, of its avatars and of every result
+        dropped = [c.field for c in table.columns or [] if c.drop and c.field in data.columns]
+        data = data.drop(columns=dropped) if dropped else data
         params = parameters.get(table.name)
         override = (overrides or {}).get(table.name)
         keys = {table.primary_key, table.time_series_time}
@@ -305,7 +310,7 @@ def load_schema(
                     column_types={
                         c: t
                         for c, t in table.column_types().items()
-                        if c not in keys and c not in pseudonymized[table.name]
+                        if c not in keys and c not in pseudonymized[table.name] and c not in dropped
                     }
                     or None,
                     column_weights=_pick(override, params, "column_weights"),
@@ -317,6 +322,12 @@ def load_schema(
                     known_variables=getattr(override, "known_variables", None) or (),
                     target=getattr(override, "target", None),
                     quantile_threshold=getattr(override, "quantile_threshold", None),
+                    # `identifier: false`: the detection's false alarm, avatarized
+                    not_identifiers=[
+                        c.field
+                        for c in table.columns or []
+                        if c.identifier is False and c.field in data.columns
+                    ],
                     pseudonymize=pseudonymized[table.name] or None,
                 ),
             )
