@@ -71,7 +71,11 @@ from avatars.engine.preprocessing import (
     passed_through,
     validate_table,
 )
-from avatars.engine.pseudonymization import PseudonymizationSpec, pseudonymize_values
+from avatars.engine.pseudonymization import (
+    PseudonymizationSpec,
+    derangement,
+    pseudonymize_values,
+)
 from avatars.engine.schema import ColumnType, parse_column_type
 from avatars.protocol.enums import ExcludeVariablesMethod
 
@@ -282,7 +286,7 @@ def avatarize(
                 seed=request.seed,
                 secret=request.secret,
             )
-            avatars[column] = pseudonyms.iloc[rng_deal.permutation(len(df))].to_numpy()
+            avatars[column] = pseudonyms.iloc[derangement(len(df), rng_deal)].to_numpy()
         avatars = avatars[list(df.columns)]
         shuffled = avatars.iloc[order].reset_index(drop=True)
     timings = steps.seconds()

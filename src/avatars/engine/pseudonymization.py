@@ -148,6 +148,20 @@ def pseudonymize_values(
     return out
 
 
+def derangement(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random permutation of ``range(n)`` without a fixed point (``π(i) ≠ i``), to
+    deal row ``i``'s avatar the pseudonym of row ``π(i)``: a pseudonym never rides on the
+    avatar of its own original row, where whoever holds the secret (or replays the seed) would
+    link the two. Rejection sampling: a uniform permutation is a derangement with probability
+    ≈ 1/e, so about e draws. ``n < 2`` has none: the identity."""
+    if n < 2:
+        return np.arange(n)
+    while True:
+        order = rng.permutation(n)
+        if not np.any(order == np.arange(n)):
+            return order
+
+
 def pseudonymize_table(
     df: pd.DataFrame,
     specs: Mapping[str, PseudonymizationSpec | object],

@@ -77,7 +77,11 @@ from avatars.engine.multitable.schema import (
     validate_tables,
 )
 from avatars.engine.preprocessing import TableEncoder
-from avatars.engine.pseudonymization import PseudonymizationSpec, pseudonymize_values
+from avatars.engine.pseudonymization import (
+    PseudonymizationSpec,
+    derangement,
+    pseudonymize_values,
+)
 from avatars.engine.timeseries.data import SeriesDataError
 from avatars.engine.timeseries.features import SeriesEncoder
 from avatars.protocol.enums import ExcludeVariablesMethod, LinkMethod
@@ -418,14 +422,7 @@ def deal(pseudonyms: np.ndarray, seed: int, table: str, column: str) -> np.ndarr
     from the stream of the run's seed and ``table.column``. The order is independent of the
     originals', and a pseudonym never rides on the avatar of its own original row, where
     whoever holds the secret (or replays the seed) would link the two."""
-    n = len(pseudonyms)
-    if n < 2:  # validated: a table has at least 3 rows
-        return pseudonyms.copy()
-    rng = _rng(seed, f"{table}.{column}", _DEAL)
-    while True:  # rejection: a uniform permutation is a derangement with probability ≈ 1/e
-        order = rng.permutation(n)
-        if not np.any(order == np.arange(n)):
-            return pseudonyms[order]
+    return pseudonyms[derangement(len(pseudonyms), _rng(seed, f"{table}.{column}", _DEAL))]
 
 
 def _check_secret(graph: TableGraph, secret: bytes | str | None) -> None:
