@@ -420,3 +420,45 @@ def test_the_attackers_knowledge_is_measured_on_its_table(
     with pytest.raises(SchemaError, match=r"known_variables names an unknown column") as caught:
         privacy_metrics_tables(unknown, links, result.unshuffled(), seed=0)
     assert any(p.table == "doctor" and p.column == "zip" for p in caught.value.problems)
+
+
+def test_a_holdout_measures_membership_on_its_table(
+    example: tuple[list[Table], list[Link], MultiTableResult],
+) -> None:
+    """A table's holdout (persons the avatarization did not see) adds the DCR share and the
+    membership-inference AUC to its standalone computation; a table whose rows are not persons
+    cannot take one, nor can a holdout without the table's columns (named)."""
+    tables, links, result = example
+    doctors = next(t for t in tables if t.name == "doctor")
+    rng = np.random.default_rng(1)
+    holdout = doctors.data.sample(20, random_state=0).assign(
+        age=lambda d: d["age"] + rng.normal(0, 1, len(d))
+    )
+    with_holdout = [
+        Table(t.name, t.data, t.primary_key, holdout=holdout) if t.name == "doctor" else t
+        for t in tables
+    ]
+    privacy = privacy_metrics_tables(with_holdout, links, result.unshuffled(), seed=0)
+    measured = {
+        (m.table, m.computation_type): {row["name"] for row in m.to_dict()["metrics"]}
+        for m in privacy
+    }
+    membership = {"dcr_share", "membership_inference_auc"}
+    assert membership <= measured[("doctor", ComputationType.standalone)]
+    assert not membership & measured[("doctor", ComputationType.to_top_enriched)]
+    assert not membership & measured[("patient", ComputationType.standalone)]
+
+    visits = next(t for t in tables if t.name == "visit")
+    refused = [
+        Table(t.name, t.data, t.primary_key, holdout=visits.data.head(10))
+        if t.name == "visit"
+        else Table(t.name, t.data, t.primary_key, holdout=holdout[["d_id"]])
+        if t.name == "doctor"
+        else t
+        for t in tables
+    ]
+    with pytest.raises(SchemaError) as caught:
+        privacy_metrics_tables(refused, links, result.unshuffled(), seed=0)
+    problems = {p.table: str(p) for p in caught.value.problems}
+    assert "only a table whose rows are persons" in problems["visit"]
+    assert "the holdout lacks the table's column(s) 'job', 'age'" in problems["doctor"]

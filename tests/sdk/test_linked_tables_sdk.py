@@ -148,7 +148,8 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
         "visit", visit, primary_key="visit_id", foreign_keys=["patient_id"], individual_level=False
     )
     runner.add_table("doctor", doctor, primary_key="d_id")
-    runner.add_table("survey", survey)
+    # persons the survey did not see: its membership is measured on it alone
+    runner.add_table("survey", survey, holdout_data=doctor.drop(columns=["d_id"]).tail(10))
     runner.add_link("patient", "p_id", "visit", "patient_id")
     for name in originals:
         runner.set_parameters(name, k=5)
@@ -166,6 +167,8 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     assert [d["metadata"]["computation_type"] for d in runner.privacy_metrics("doctor")] == [
         "standalone"
     ]
+    surveyed = {m["name"] for m in runner.privacy_metrics("survey")[0]["metrics"]}
+    assert {"dcr_share", "membership_inference_auc"} <= surveyed
     attacked = {m["name"] for m in runner.privacy_metrics("patient")[0]["metrics"]}
     assert {"correlation_protection_rate", "inference_continuous"} <= attacked
     assert "inference_continuous" not in {

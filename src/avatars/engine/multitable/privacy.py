@@ -112,6 +112,44 @@ class TablePrivacyMetrics:
         return {"metadata": metadata, **out}
 
 
+def _holdouts(graph: TableGraph) -> dict[str, pd.DataFrame]:
+    """Each table's ``holdout`` with its own avatarized columns (membership is measured on the
+    table alone, its ``standalone`` computation). Refused, naming the table: a holdout of a
+    table whose rows are not persons (membership is a person's), or one that lacks columns."""
+    problems: list[SchemaProblem] = []
+    out: dict[str, pd.DataFrame] = {}
+    for name, table in graph.tables.items():
+        holdout = table.holdout
+        if holdout is None:
+            continue
+        if not isinstance(holdout, pd.DataFrame) or len(holdout) == 0:
+            problems.append(SchemaProblem("holdout must be a DataFrame with rows", name))
+            continue
+        if not graph.individual_level[name]:
+            problems.append(
+                SchemaProblem(
+                    "a holdout measures the membership of persons: only a table whose rows "
+                    "are persons (individual_level) takes one",
+                    name,
+                )
+            )
+            continue
+        own = graph.own_columns(name)
+        missing = [c for c in own if c not in holdout.columns]
+        if missing:
+            problems.append(
+                SchemaProblem(
+                    f"the holdout lacks the table's column(s) {', '.join(map(repr, missing))}",
+                    name,
+                )
+            )
+            continue
+        out[name] = holdout[own].reset_index(drop=True)
+    if problems:
+        raise SchemaError(problems)
+    return out
+
+
 def _attacker(
     params: TableParameters, columns: Sequence[str], excluded: Sequence[str]
 ) -> dict[str, Any]:
@@ -162,6 +200,7 @@ def privacy_metrics_tables(
     summaries = {
         (link.child, link.foreign_key): ChildrenSummary.fit(graph, link) for link in graph.links
     }
+    holdouts = _holdouts(graph)
     plan = _computations(graph, wanted)
     results: list[TablePrivacyMetrics] = []
     for position, (name, ctype) in enumerate(plan):
@@ -196,6 +235,8 @@ def privacy_metrics_tables(
                 **_attacker(params, view.original.columns, excluded),
                 "not_identifiers": declared or None,
             }
+            if ctype == ComputationType.standalone and name in holdouts:
+                measured["holdout"] = holdouts[name][view.columns]
         metrics = privacy_metrics(view.original, view.avatars, seed=seed, **common, **measured)
         if name in graph.series:
             results.append(TablePrivacyMetrics(name, ctype, owner, view.columns, metrics))

@@ -118,6 +118,9 @@ class Table:
     for a child table. ``time_series_time``: the time column of a series table (then
     ``primary_key`` is an optional row identifier). ``primary_key`` is optional for a table
     that no link uses (an independent table); every table that a link uses needs one.
+    ``holdout``: records of the same population that ``data`` does not hold (an individual-level
+    table's, with its own columns); the privacy metrics then measure membership on the table
+    alone (DCR share, membership-inference AUC: :func:`avatars.engine.privacy_metrics`).
     """
 
     name: str
@@ -126,6 +129,7 @@ class Table:
     individual_level: bool | None = None
     parameters: TableParameters = field(default_factory=TableParameters)
     time_series_time: str | None = None
+    holdout: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ Results (protocol.md §5.5; the clients read the table from the file name or fro
   not persons) and ``<t>.<computation type>[.<reference>].privacy.json`` for the others; the
   official client lists them in that order under ``runner.privacy_metrics(t)``; a table's
   ``known_variables``, ``target`` and ``quantile_threshold`` (the attacker) add the linkability
-  and inference metrics to its computations;
+  and inference metrics to its computations, its ``holdout_data`` the membership metrics to
+  its standalone one;
 - signal_metrics: ``<t>.signal.json`` per table (a table that is a link's child also carries
   that link's relational metrics under ``multi_table.links``);
 - both: ``privacy_metrics_summary.json`` / ``signal_metrics_summary.json`` =
@@ -251,10 +252,13 @@ def load_schema(
     parameters: Mapping[str, Any],
     time_series: Mapping[str, TimeSeriesParameters] | None,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    holdouts: bool = False,
 ) -> LinkedSchema:
     """Read every table and build the engine's schema (module docstring). ``parameters``: the
     avatarization parameters by table; ``overrides``: the metrics parameters by table, whose
-    ncp, weights, imputation and exclusions win."""
+    ncp, weights, imputation and exclusions win; ``holdouts``: read each table's
+    ``holdout_data`` too (the privacy metrics measure membership with it)."""
     from avatars.engine.multitable import (
         Link,
         SchemaError,
@@ -290,6 +294,10 @@ def load_schema(
         # `drop: true`: left out of the table, of its avatars and of every result
         dropped = [c.field for c in table.columns or [] if c.drop and c.field in data.columns]
         data = data.drop(columns=dropped) if dropped else data
+        holdout = None
+        if holdouts and table.holdout_data is not None and table.holdout_data.file:
+            holdout = read_input(job, table.model_copy(update={"data": table.holdout_data}))
+            holdout = holdout.drop(columns=[c for c in dropped if c in holdout.columns])
         params = parameters.get(table.name)
         override = (overrides or {}).get(table.name)
         keys = {table.primary_key, table.time_series_time}
@@ -330,6 +338,7 @@ def load_schema(
                     ],
                     pseudonymize=pseudonymized[table.name] or None,
                 ),
+                holdout=holdout,
             )
         )
     if problems:  # with what the engine finds besides (a link to an unknown column, ...)
@@ -540,6 +549,8 @@ def _metrics_inputs(
     spec: ParametersSpec,
     kind: ResultKind,
     overrides: Mapping[str, Any] | None,
+    *,
+    holdouts: bool = False,
 ) -> tuple[LinkedSchema, dict[str, pd.DataFrame]]:
     """The engine schema (with the standard job's parameters, the metrics' overriding) and the
     avatars of every table: the ones the user uploaded, else the standard job's."""
@@ -553,7 +564,9 @@ def _metrics_inputs(
     standard_spec = ref_doc.spec if isinstance(ref_doc, AvatarizationDocument) else None
     parameters = (standard_spec.avatarization if standard_spec else None) or {}
     time_series = spec.time_series or (standard_spec.time_series if standard_spec else None)
-    linked = load_schema(job, original.spec.tables, parameters, time_series, overrides)
+    linked = load_schema(
+        job, original.spec.tables, parameters, time_series, overrides, holdouts=holdouts
+    )
     avatar_tables = (
         {t.name: t for t in schema_doc.spec.tables} if schema_doc.spec.schema_ref else {}
     )
@@ -611,7 +624,9 @@ def run_privacy_tables(job: JobInput, doc: PrivacyMetricsDocument) -> dict[str, 
     overrides = spec.privacy_metrics or {}
     for name, params in overrides.items():
         _check_common(f"{doc.label}: spec.privacy_metrics.{name}", params)
-    linked, avatars = _metrics_inputs(job, doc, spec, ResultKind.unshuffled, overrides)
+    linked, avatars = _metrics_inputs(
+        job, doc, spec, ResultKind.unshuffled, overrides, holdouts=True
+    )
     job.progress(0.1, "privacy metrics")
     results = privacy_metrics_tables(
         linked.tables,
