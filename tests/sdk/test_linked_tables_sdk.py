@@ -182,6 +182,38 @@ def test_independent_tables_beside_linked_ones(manager: Manager, tmp_path: Path)
     assert Path(saved[0]).read_bytes().startswith(b"%PDF-")
 
 
+def test_avatars_made_elsewhere_with_pseudonyms_of_numbers(manager: Manager) -> None:
+    """A linked table's numeric column pseudonymized with HASH_SHA256 (digests: text), its
+    avatars uploaded for the metrics alone: the digests are read as text, not as numbers."""
+    patient = pd.read_csv(EXAMPLES / "patient.csv")
+    patient["phone"] = [3_300_000_000 + 7919 * i for i in patient["p_id"]]
+    visit = pd.read_csv(EXAMPLES / "visit.csv").drop(columns=["doctor_id"])
+
+    def linked(name: str, avatars: dict[str, pd.DataFrame] | None = None) -> Any:
+        runner = manager.create_runner(name, seed=0)
+        mine = avatars or {}
+        runner.add_table(
+            "patient", patient, primary_key="p_id", individual_level=True,
+            avatar_data=mine.get("patient"),
+        )  # fmt: skip
+        runner.add_table(
+            "visit", visit, primary_key="visit_id", foreign_keys=["patient_id"],
+            individual_level=False, avatar_data=mine.get("visit"),
+        )  # fmt: skip
+        runner.add_link("patient", "p_id", "visit", "patient_id")
+        runner.set_parameters("patient", k=5, pseudonymized_columns={"phone": "HASH_SHA256"})
+        runner.set_parameters("visit", k=5)
+        return runner
+
+    made = linked("phones_made")
+    made.run(jobs_to_run=[JobKind.standard])
+    avatars = {t: made.sensitive_unshuffled(t) for t in ("patient", "visit")}
+    assert avatars["patient"]["phone"].str.fullmatch("[0-9a-f]{64}").all()
+    measured = linked("phones_measured", avatars)
+    measured.run(jobs_to_run=[JobKind.privacy_metrics])
+    assert measured.privacy_metrics("patient")[0]["metadata"]["table_name"] == "patient"
+
+
 def test_pseudonymized_columns_of_a_linked_table(manager: Manager, tmp_path: Path) -> None:
     """Patients with an e-mail (FAKER) and a hospital code (HASH_SHA256, keyed with the
     organization's secret) linked to their visits: standard, privacy and signal run; the

@@ -150,10 +150,16 @@ def _readable(storage: Storage, key: str) -> Iterator[Any]:
 
 
 def read_input(
-    job: JobInput, table: Table, *, avatars: bool = False, types_of: Table | None = None
+    job: JobInput,
+    table: Table,
+    *,
+    avatars: bool = False,
+    types_of: Table | None = None,
+    retyped: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Read a table of the set (its data, or its user-supplied avatars) with the column types
-    of ``types_of`` (default: ``table``; avatars take those of their original table)."""
+    of ``types_of`` (default: ``table``; avatars take those of their original table), but
+    ``retyped``'s (e.g. pseudonyms: text, whatever the original values' type)."""
     from avatars.engine.io import read_table
 
     data = table.avatars_data if avatars else table.data
@@ -166,7 +172,7 @@ def read_input(
         raise JobError(
             f"the file '{data.file}' of table '{table.name}' was not uploaded with the set"
         )
-    types = (types_of or table).column_types()
+    types = {**(types_of or table).column_types(), **(retyped or {})}
     with _readable(job.storage, key) as source:
         df = read_table(source, format=_format_of(data.file), column_types=types or None)
     check_limits(job.settings, table.name, df)

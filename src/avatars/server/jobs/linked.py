@@ -576,21 +576,20 @@ def _metrics_inputs(
     avatars: dict[str, pd.DataFrame] = {}
     standard = None
     for name, table in linked.schema.items():
+        keys = linked.key_columns(name) - {table.time_series_time}
+        # avatar keys and pseudonyms are new text tokens whatever the original values' type
+        tokens = dict.fromkeys(keys | set(linked.pseudonymized.get(name, {})), "category")
         if name in uploaded:
-            avatars[name] = read_input(job, uploaded[name], avatars=True, types_of=table)
-            continue
-        if standard is None:
-            standard = _standard_job_for(job, spec.avatarization_ref)
+            frame = read_input(job, uploaded[name], avatars=True, types_of=table, retyped=tokens)
+        else:
+            if standard is None:
+                standard = _standard_job_for(job, spec.avatarization_ref)
             if standard is None:
                 raise JobError(
                     f"{doc.label}: no avatars to measure: run a standard job of this set first "
                     "(and give it in depends_on), or upload the avatars of every table"
                 )
-        keys = linked.key_columns(name) - {table.time_series_time}
-        # pseudonyms are new text tokens whatever the original values' type
-        pseudonyms = set(linked.pseudonymized.get(name, {}))
-        types = {**table.column_types(), **dict.fromkeys(keys | pseudonyms, "category")}
-        frame = _standard_table(job, standard, kind, name, types)
+            frame = _standard_table(job, standard, kind, name, {**table.column_types(), **tokens})
         for column in keys:  # avatar keys are text tokens: compared as text across tables
             frame[column] = frame[column].astype(str)
         avatars[name] = frame
