@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
+from avatars.exceptions import JobFailedError
 from avatars.manager import Manager
 from avatars.models import JobKind
 from avatars.protocol.schema import FakeDataStrategy, HashSha256Strategy
@@ -453,3 +454,17 @@ def test_time_series_parameters_are_validated_by_keyword() -> None:
     assert time_series_block(3, None, None, None, exclude=None) == {
         "projection": {"projection_type": None, "nf": 3}
     }
+
+
+def test_advice_targets_on_several_tables_are_refused(manager: Manager) -> None:
+    """The targeted search is a single table's: several tables get the multi-table advice, and
+    targets there are refused rather than silently ignored."""
+    doctor = pd.read_csv(EXAMPLES / "doctor.csv")
+    runner = manager.create_runner("targets_on_two")
+    runner.add_table("first", doctor.head(25).drop(columns=["d_id"]))
+    runner.add_table("second", doctor.tail(25).drop(columns=["d_id"]))
+    with pytest.raises(JobFailedError, match="searched on a single table") as caught:
+        runner.advise_parameters(targets={"hidden_rate": 90})
+    assert "in a set of its own" in str(caught.value)
+    runner.advise_parameters()  # without targets: the multi-table advice
+    assert {runner.config.avatarization[t]["k"] for t in ("first", "second")} <= set(range(2, 25))

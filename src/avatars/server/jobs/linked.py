@@ -738,6 +738,13 @@ def run_advice_tables(
     series tables) and, with the ``tables_links`` advisor, the links advice."""
     from avatars.engine import advise_parameters
 
+    if doc.spec.advice.targets:
+        raise JobError(
+            f"{doc.label}: advice targets ({', '.join(doc.spec.advice.targets)}) are searched "
+            "on a single table; a schema of several or linked tables gets the multi-table "
+            "advice, without targets. Ask for it without targets, or advise each table with "
+            "targets in a set of its own"
+        )
     kinds = {AdviceType(t) for t in doc.spec.advice.advisor_type}
     frames = {}
     for position, table in enumerate(tables):
