@@ -132,6 +132,15 @@ def test_bad_budgets_are_refused_in_the_servers_words(manager: Manager) -> None:
     assert runner.config.avatarization_open_dp["wbcd"] == {"epsilon": 2.0, "ncp": 4}
 
 
+def _standard_refusal(runner: Any, dp_table: str) -> str:
+    """The message of the standard job that avatarizes ``dp_table`` with ε = 1 (it fails)."""
+    runner.set_parameters(dp_table, open_dp_epsilon=1.0)
+    runner.run(jobs_to_run=[JobKind.standard])
+    with pytest.raises(JobFailedError) as failed:
+        runner.wait(JobKind.standard, timeout=120)
+    return str(failed.value)
+
+
 def test_identifiers_and_linked_schemas_are_refused(manager: Manager) -> None:
     runner = manager.create_runner("dp_identifier")
     runner.add_table("wbcd", pd.read_csv(PAPER / "wbcd.csv"))
@@ -154,12 +163,8 @@ def test_identifiers_and_linked_schemas_are_refused(manager: Manager) -> None:
         "visit", children, primary_key="v_id", foreign_keys=["p_id"], individual_level=False
     )
     linked.add_link("patient", "p_id", "visit", "p_id")
-    linked.set_parameters("patient", open_dp_epsilon=1.0)
     linked.set_parameters("visit", k=5)
-    linked.run(jobs_to_run=[JobKind.standard])
-    with pytest.raises(JobFailedError) as failed:
-        linked.wait(JobKind.standard, timeout=120)
-    message = str(failed.value)
+    message = _standard_refusal(linked, "patient")
     assert "avatarization_open_dp (differential privacy) on a schema of linked" in message
     assert "unit of privacy" in message
 
@@ -167,11 +172,7 @@ def test_identifiers_and_linked_schemas_are_refused(manager: Manager) -> None:
     independent = manager.create_runner("dp_independent")
     independent.add_table("patient", parents)
     independent.add_table("dose", children.drop(columns=["v_id", "p_id"]))
-    independent.set_parameters("patient", open_dp_epsilon=1.0)
     independent.set_parameters("dose", k=5)
-    independent.run(jobs_to_run=[JobKind.standard])
-    with pytest.raises(JobFailedError) as failed:
-        independent.wait(JobKind.standard, timeout=120)
-    message = str(failed.value)
+    message = _standard_refusal(independent, "patient")
     assert "on a schema of several tables (table(s) 'patient')" in message
     assert "in a set of its own, or use k" in message and "linked" not in message
