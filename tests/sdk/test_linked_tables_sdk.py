@@ -456,15 +456,23 @@ def test_time_series_parameters_are_validated_by_keyword() -> None:
     }
 
 
-def test_advice_targets_on_several_tables_are_refused(manager: Manager) -> None:
-    """The targeted search is a single table's: several tables get the multi-table advice, and
-    targets there are refused rather than silently ignored."""
+def test_advice_targets_on_several_tables(manager: Manager) -> None:
+    """Tables that no link joins are searched one by one for the targets; linked tables get the
+    multi-table advice, which has no targeted search: targets there are refused rather than
+    silently ignored."""
     doctor = pd.read_csv(EXAMPLES / "doctor.csv")
     runner = manager.create_runner("targets_on_two")
     runner.add_table("first", doctor.head(25).drop(columns=["d_id"]))
     runner.add_table("second", doctor.tail(25).drop(columns=["d_id"]))
-    with pytest.raises(JobFailedError, match="searched on a single table") as caught:
-        runner.advise_parameters(targets={"hidden_rate": 90})
+    runner.advise_parameters(targets={"hidden_rate": 50})
+    for table in ("first", "second"):
+        assert 2 <= runner.config.avatarization[table]["k"] < 25
+
+    linked = manager.create_runner("targets_on_linked")
+    linked.add_table("patient", pd.read_csv(EXAMPLES / "patient.csv"), primary_key="p_id")
+    visit = pd.read_csv(EXAMPLES / "visit.csv").drop(columns=["doctor_id"])
+    linked.add_table("visit", visit, primary_key="visit_id", foreign_keys=["patient_id"])
+    linked.add_link("patient", "p_id", "visit", "patient_id")
+    with pytest.raises(JobFailedError, match="searched table by table") as caught:
+        linked.advise_parameters(targets={"hidden_rate": 90})
     assert "in a set of its own" in str(caught.value)
-    runner.advise_parameters()  # without targets: the multi-table advice
-    assert {runner.config.avatarization[t]["k"] for t in ("first", "second")} <= set(range(2, 25))

@@ -128,6 +128,23 @@ def is_linked(tables: Sequence[SchemaTable]) -> bool:
     return len(tables) > 1 or any(t.links or t.time_series_time is not None for t in tables)
 
 
+def has_links(tables: Sequence[SchemaTable]) -> bool:
+    """Whether some table of the schema is linked to another (a link, or a series table)."""
+    return any(t.links or t.time_series_time is not None for t in tables)
+
+
+def searches_each_table(job: JobInput, doc: Document) -> bool:
+    """An advice with targets on tables that no link joins: the single-table search, table by
+    table (:func:`avatars.server.jobs.handlers.run_advice`), rather than the multi-table rule,
+    which has no targeted search."""
+    if not isinstance(doc, AdviceDocument) or not doc.spec.advice.targets:
+        return False
+    if AdviceType.TABLES_LINKS in {AdviceType(t) for t in doc.spec.advice.advisor_type}:
+        return False
+    tables = schema_tables(job, doc)
+    return tables is not None and not has_links(tables)
+
+
 def schema_tables(job: JobInput, doc: Document) -> list[SchemaTable] | None:
     """The original tables of the schema a job works on (None when the set names no such
     schema: the single-table handlers report it)."""
@@ -738,12 +755,11 @@ def run_advice_tables(
     series tables) and, with the ``tables_links`` advisor, the links advice."""
     from avatars.engine import advise_parameters
 
-    if doc.spec.advice.targets:
+    if doc.spec.advice.targets:  # tables that no link joins are searched one by one
         raise JobError(
             f"{doc.label}: advice targets ({', '.join(doc.spec.advice.targets)}) are searched "
-            "on a single table; a schema of several or linked tables gets the multi-table "
-            "advice, without targets. Ask for it without targets, or advise each table with "
-            "targets in a set of its own"
+            "table by table; linked tables get the multi-table advice, without targets. Ask "
+            "for it without targets, or advise each table with targets in a set of its own"
         )
     kinds = {AdviceType(t) for t in doc.spec.advice.advisor_type}
     frames = {}
