@@ -413,6 +413,7 @@ class Runner:
         pseudonymized_columns: dict[str, Any] | None = None,
         use_excluded_variables_in_metrics: bool = False,
         not_identifiers: list[str] | None = None,
+        dp_rows_per_individual: int | None = None,
     ) -> None:
         """Set the avatarization and metrics parameters of a table (replacing earlier ones).
 
@@ -433,6 +434,10 @@ class Runner:
         ``not_identifiers`` (this platform's extension) names columns that the platform's
         identifier detection flags wrongly (a measurement with an ID-like name, say): they are
         avatarized as variables (``identifier: false`` in the YAML).
+
+        ``dp_rows_per_individual`` (this platform's extension, with an epsilon): the most rows
+        one individual holds in the table. The differential-privacy guarantee then protects
+        an individual with all their rows (the noise grows with it); without it, one row.
         """
         entry = self.config.check_table(table_name)
         data_augmentation = data_augmentation_parameters(
@@ -464,6 +469,7 @@ class Runner:
             imputation=imputation,
             data_augmentation=data_augmentation,
             processors=processors_block,
+            rows_per_individual=dp_rows_per_individual,
         )
         avatarization = avatarization_block(
             k,
@@ -559,6 +565,8 @@ class Runner:
             params["open_dp_epsilon"] = avatarization["epsilon"]
         elif table_name in self.config.avatarization_fast_dp:
             params["fast_dp_epsilon"] = avatarization["epsilon"]
+        if avatarization.get("rows_per_individual") is not None:
+            params["dp_rows_per_individual"] = avatarization["rows_per_individual"]
         exclude = avatarization.get("exclude_variables")
         if exclude:
             params["exclude_variable_names"] = exclude.get("variable_names")

@@ -294,14 +294,16 @@ def differential_privacy_block(
     imputation: dict[str, Any] | None,
     data_augmentation: dict[str, Any] | None = None,
     processors: list[dict[str, Any]] | None = None,
+    rows_per_individual: int | None = None,
 ) -> tuple[str, dict[str, Any]] | None:
     """``(mapping, block)`` of a differentially private avatarization
     (``avatarization_open_dp`` or ``avatarization_fast_dp``), ``None`` without an epsilon.
 
     As the official client writes it: ``epsilon`` (FastDP also ``mechanism: gaussian``),
-    then ``ncp``, ``column_weights``, the exclusion and the imputation. ``k`` and an epsilon
-    are exclusive, and so are the two epsilons; an epsilon out of ``(0, 1000]`` is refused in
-    the server's words (the official client drops a 0 silently).
+    then ``ncp``, ``column_weights``, the exclusion and the imputation; then this platform's
+    ``rows_per_individual``. ``k`` and an epsilon are exclusive, and so are the two epsilons;
+    an epsilon out of ``(0, 1000]`` is refused in the server's words (the official client
+    drops a 0 silently).
     """
     given = {
         name: plain_number(value)
@@ -312,6 +314,11 @@ def differential_privacy_block(
         if value is not None
     }
     if not given:
+        if rows_per_individual is not None:
+            raise ValueError(
+                "dp_rows_per_individual: it bounds a differential-privacy guarantee; give "
+                "open_dp_epsilon or fast_dp_epsilon with it"
+            )
         return None
     if len(given) > 1:
         raise ValueError(
@@ -341,6 +348,7 @@ def differential_privacy_block(
             "exclude_variables": exclude,
             "imputation": imputation,
             "data_augmentation": data_augmentation,
+            "rows_per_individual": plain_number(rows_per_individual),
         }
     )
     if processors:
@@ -353,7 +361,7 @@ def differential_privacy_block(
         if keyword == "open_dp_epsilon"
         else AvatarizationFastDPParameters
     )
-    _validated(model, block, {"epsilon": keyword})
+    _validated(model, block, {"epsilon": keyword, "rows_per_individual": "dp_rows_per_individual"})
     return DP_MAPPINGS[keyword], block
 
 

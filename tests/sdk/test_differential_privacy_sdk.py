@@ -92,7 +92,9 @@ def test_the_report_states_the_guarantee(manager: Manager, tmp_path: Path) -> No
     wbcd = paper_tables()["wbcd"]
     runner = manager.create_runner("dp_report", seed=0)
     runner.add_table("wbcd", wbcd)
-    runner.set_parameters("wbcd", fast_dp_epsilon=3.0)
+    # a person may hold two rows: the guarantee covers them both, and says so
+    runner.set_parameters("wbcd", fast_dp_epsilon=3.0, dp_rows_per_individual=2)
+    assert runner.config.avatarization_fast_dp["wbcd"]["rows_per_individual"] == 2
     runner.run()
     target = tmp_path / "report.pdf"  # kept under pytest's basetemp for a look
     with warnings.catch_warnings():
@@ -105,6 +107,9 @@ def test_the_report_states_the_guarantee(manager: Manager, tmp_path: Path) -> No
     assert "Differential privacy" in flat
     assert "NOT differentially private end to end" in flat
     assert "latent_model" in flat and "marginals" in flat and "projection" in flat
+    assert "one individual, who holds at most 2 rows of the table" in flat
+    metadata = runner._download("standard", _results_metadata())["standard"]
+    assert metadata["differential_privacy"]["rows_per_individual"] == 2
 
 
 def test_bad_budgets_are_refused_in_the_servers_words(manager: Manager) -> None:
@@ -126,10 +131,19 @@ def test_bad_budgets_are_refused_in_the_servers_words(manager: Manager) -> None:
     with pytest.raises(ParameterError) as sdk_error:
         runner.set_parameters("wbcd", open_dp_epsilon=0)
     assert sdk_error.value.issues[0][1] in str(engine_error.value)
+    for rows in (0, 2.5, 20_000):
+        with pytest.raises(ParameterError, match=r"^dp_rows_per_individual: "):
+            runner.set_parameters("wbcd", open_dp_epsilon=1.0, dp_rows_per_individual=rows)
+    with pytest.raises(ValueError, match=r"dp_rows_per_individual: .* give open_dp_epsilon"):
+        runner.set_parameters("wbcd", k=5, dp_rows_per_individual=2)
     # update_parameters keeps the budget
-    runner.set_parameters("wbcd", open_dp_epsilon=2.0, ncp=3)
+    runner.set_parameters("wbcd", open_dp_epsilon=2.0, ncp=3, dp_rows_per_individual=3)
     runner.update_parameters("wbcd", ncp=4)
-    assert runner.config.avatarization_open_dp["wbcd"] == {"epsilon": 2.0, "ncp": 4}
+    assert runner.config.avatarization_open_dp["wbcd"] == {
+        "epsilon": 2.0,
+        "ncp": 4,
+        "rows_per_individual": 3,
+    }
 
 
 def _standard_refusal(runner: Any, dp_table: str) -> str:

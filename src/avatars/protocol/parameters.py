@@ -13,6 +13,7 @@ checked against the data (``k`` below the number of rows, column names) is the e
 | ``imputation.k``                  | integer ≥ 1                            | 5                  |
 | ``imputation.training_fraction``  | number in (0, 1]                       | all rows           |
 | ``epsilon`` (DP)                  | number in (0, 1000]                    | required           |
+| ``rows_per_individual`` (DP)      | integer in [1, 10000]                  | 1                  |
 | ``preprocess_budget_ratio``       | number in (0, 1)                       | 0.3                |
 | ``gmm_n_components``              | integer in [1, 100]                    | 5                  |
 | ``histogram_n_bins``              | integer in [2, 1000]                   | 10                 |
@@ -220,6 +221,11 @@ def epsilon_problem(value: object) -> str | None:
 
 class _DifferentialPrivacy(_CommonAvatarization):
     epsilon: float
+    #: This platform's extension: the most rows one individual holds in the table (a patient's
+    #: several stays, say). The unit of privacy is then the individual with all their rows, and
+    #: the noise grows with it. Declared by the user, not checked: the table names no
+    #: individual. Unset: one row per individual.
+    rows_per_individual: Annotated[int, Field(ge=1, le=10_000, strict=True)] | None = None
 
     @field_validator("epsilon", mode="before")
     @classmethod

@@ -157,6 +157,8 @@ def _avatarize(df: Any, table: Table, params: DPParameters, seed: int | None, jo
         "ncp": params.ncp,
         "progress": _scaled(job.progress, 0.05, 0.9),
     }
+    if params.rows_per_individual is not None:  # else the engine's default: one row
+        common["rows_per_individual"] = params.rows_per_individual
     if common["data_augmentation"] is not None:
         common["data_augmentation"].pop("exclude_variables", None)
     if isinstance(params, AvatarizationOpenDPParameters):
