@@ -46,6 +46,7 @@ def _check_parameters(pieces: Mapping[str, Any]) -> None:
     may not import them itself (the engine imports no pydantic model)."""
     from avatars.protocol.errors import validate_parameters
     from avatars.protocol.parameters import (
+        AvatarizationOpenDPParameters,
         DataAugmentation,
         Imputation,
         PrivacyMetricsParameters,
@@ -55,8 +56,11 @@ def _check_parameters(pieces: Mapping[str, Any]) -> None:
         "imputation": Imputation,
         "data_augmentation": DataAugmentation,
         "privacy_metrics": PrivacyMetricsParameters,
+        "differential_privacy": AvatarizationOpenDPParameters,
     }
     for name, values in pieces.items():
+        if name == "differential_privacy":  # its other fields are the CLI's own flags
+            values = {"epsilon": 1.0, **values}
         validate_parameters(models[name], values, prefix=name)
 
 

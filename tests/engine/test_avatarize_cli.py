@@ -215,6 +215,10 @@ def test_differentially_private_avatars_without_k(tmp_path: Path) -> None:
     open_dp = run(*base, "--dp-epsilon", "1.0", "--no-metrics", cwd=tmp_path)
     assert open_dp.returncode == 0, open_dp.stderr
     assert "ε-differentially private with ε = 1" in open_dp.stderr
+    persons = run(*base, "--dp-epsilon", "1.0", "--dp-rows-per-individual", "2", "--no-metrics",
+                  "-o", "persons.csv", cwd=tmp_path)  # fmt: skip
+    assert persons.returncode == 0, persons.stderr
+    assert "for one individual, who holds at most 2 rows of the table" in persons.stderr
     fast = run(*base, "--dp-epsilon", "2", "--dp-method", "fast", "--dp-mechanism", "histogram",
                "--no-metrics", "-o", "fast.csv", cwd=tmp_path)  # fmt: skip
     assert fast.returncode == 0, fast.stderr
@@ -224,6 +228,12 @@ def test_differentially_private_avatars_without_k(tmp_path: Path) -> None:
         (["-k", "5", "--dp-epsilon", "1"], "-k and --dp-epsilon are exclusive"),
         (["--dp-epsilon", "0"], "--dp-epsilon: invalid parameter 'epsilon': expected a number"),
         ([], "give -k (avatars) or --dp-epsilon"),
+        (
+            ["--dp-epsilon", "1", "--dp-rows-per-individual", "0"],
+            "--dp-rows-per-individual: differential_privacy.rows_per_individual: Input should "
+            "be greater than or equal to 1",
+        ),
+        (["-k", "5", "--dp-rows-per-individual", "2"], "go with --dp-epsilon (not -k)"),
     ):
         out = run(*base, *args, "--no-metrics", cwd=tmp_path)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)

@@ -210,6 +210,7 @@ _PROTOCOL_FLAGS = {
     "privacy_metrics.target": "--target",
     "privacy_metrics.quantile_threshold": "--quantile-threshold",
     "privacy_metrics": "--target",
+    "differential_privacy.rows_per_individual": "--dp-rows-per-individual",
 }
 
 
@@ -427,6 +428,13 @@ def avatarize_command(
         str | None,
         typer.Option(help="With --dp-method fast: gaussian (default), gmm or histogram."),
     ] = None,
+    dp_rows_per_individual: Annotated[
+        int | None,
+        typer.Option(
+            help="With --dp-epsilon: the most rows one person holds in the table (default 1);"
+            " the guarantee then covers a person with all their rows."
+        ),
+    ] = None,
     ncp: Annotated[
         int | None, typer.Option(help="Projected dimensions for the neighbour search (default 5).")
     ] = None,
@@ -588,11 +596,15 @@ def avatarize_command(
         types = {c: t for c, t in types.items() if c not in treatments.drop}
         if k is None or dp_epsilon is not None:
             dp = _DPRequest.parse(k, dp_epsilon, dp_method, dp_mechanism, treatments, tuning)
+            dp.rows_per_individual = _rows_per_individual(dp_rows_per_individual)
             result = _avatarize_dp(table, dp, ncp, seed, types, tuning, treatments)
             typer.secho(dp.headline(result), err=True, fg=dp.colour(result))
         else:
-            if dp_mechanism is not None or dp_method != "open":
-                _fail("--dp-method and --dp-mechanism go with --dp-epsilon (not -k)")
+            if dp_mechanism is not None or dp_method != "open" or dp_rows_per_individual:
+                _fail(
+                    "--dp-method, --dp-mechanism and --dp-rows-per-individual go with "
+                    "--dp-epsilon (not -k)"
+                )
             result = _avatarize(table, k, ncp, seed, types, tuning, treatments, key_secret)
         if note:
             typer.echo(note)
@@ -687,6 +699,7 @@ class _DPRequest:
     epsilon: float
     method: str  # "open" or "fast"
     mechanism: str | None
+    rows_per_individual: int = 1
 
     @classmethod
     def parse(
@@ -733,6 +746,20 @@ class _DPRequest:
         return typer.colors.GREEN if end_to_end else typer.colors.YELLOW
 
 
+def _rows_per_individual(value: int | None) -> int:
+    """``--dp-rows-per-individual``, checked as the YAML's ``rows_per_individual`` is (the
+    protocol's range and words, through :data:`_parameter_check`)."""
+    if value is None:
+        return 1
+    if _parameter_check is not None:
+        try:
+            _parameter_check({"differential_privacy": {"rows_per_individual": value}})
+        except ValueError as exc:
+            issues = getattr(exc, "issues", None) or [("", str(exc))]
+            _fail("; ".join(_protocol_issue(name, problem) for name, problem in issues))
+    return value
+
+
 def _avatarize_dp(
     table: Any,
     dp: _DPRequest,
@@ -758,6 +785,7 @@ def _avatarize_dp(
         "column_types": types or None,
         "imputation": tuning.imputation,
         "column_weights": tuning.column_weights or None,
+        "rows_per_individual": dp.rows_per_individual,
     }
     with _Progress.for_table(table) as progress:
         if dp.method == "open":

@@ -80,8 +80,9 @@ class PrivacyAccounting:
         if self.end_to_end:
             head = (
                 f"These avatars are ε-differentially private with ε = {_show(self.epsilon)} "
-                f"for {unit}: whatever {unit} holds, the probability of producing these "
-                f"avatars changes by at most a factor e^ε = {_factor(self.epsilon)}."
+                f"for {unit}: however the data of {_subject(self.rows_per_individual)} "
+                "change, the probability of producing these avatars changes by at most a "
+                f"factor e^ε = {_factor(self.epsilon)}."
             )
         else:
             head = (
@@ -113,6 +114,11 @@ class PrivacyAccounting:
             "not_covered": list(self.not_covered),
             "statement": self.statement,
         }
+
+
+def _subject(rows_per_individual: int) -> str:
+    """Whose data the guarantee is about, in the statement's words."""
+    return "that row" if rows_per_individual == 1 else "that individual's rows"
 
 
 def _show(value: float | None) -> str:
