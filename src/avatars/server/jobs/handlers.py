@@ -257,15 +257,8 @@ def _single_table(resources: ResourceSet, schema: SchemaDocument) -> Table:
     table = tables[0]
     if table.links:
         raise JobError(f"links between tables (table '{table.name}') are not supported yet")
+    pseudonymized_columns(table)  # a strategy it cannot run is refused before any work
     for column in table.columns or []:
-        if (column.pseudonymization_strategy or column.pseudonymization) and (
-            column.strategy() is None
-        ):
-            raise JobError(
-                f"pseudonymization of column '{column.field}' of table '{table.name}': "
-                f"{column.pseudonymization_strategy} needs the strategy object form "
-                "(pseudonymization: {kind: ..., ...})"
-            )
         if column.time_series_time:
             raise JobError(f"time series (column '{column.field}') are not supported yet")
     return table
@@ -340,6 +333,21 @@ def _pseudonymized(table: Table) -> dict[str, Any]:
         if strategy is not None:
             found[column.field] = strategy
     return found
+
+
+def pseudonymized_columns(table: Table) -> dict[str, Any]:
+    """:func:`_pseudonymized`, refusing a flat ``pseudonymization_strategy`` that has no
+    strategy object (CONSTANT and SPECIFIC_ID need the object's fields), naming the column."""
+    for column in table.columns or []:
+        if (column.pseudonymization_strategy or column.pseudonymization) and (
+            column.strategy() is None
+        ):
+            raise JobError(
+                f"pseudonymization of column '{column.field}' of table '{table.name}': "
+                f"{column.pseudonymization_strategy} needs the strategy object form "
+                "(pseudonymization: {kind: ..., ...})"
+            )
+    return _pseudonymized(table)
 
 
 def _unflagged_pseudonyms(

@@ -112,6 +112,7 @@ from avatars.server.jobs.handlers import (
     _scaled,
     _schema,
     _standard_job_for,
+    pseudonymized_columns,
     read_input,
     run_report,
     write_bytes,
@@ -123,14 +124,14 @@ PRIVACY_SUMMARY_FILE = "privacy_metrics_summary.json"
 SIGNAL_SUMMARY_FILE = "signal_metrics_summary.json"
 
 
-def is_linked(tables: Sequence[SchemaTable]) -> bool:
-    """Whether a schema needs the multi-table engine (module docstring)."""
-    return len(tables) > 1 or any(t.links or t.time_series_time is not None for t in tables)
-
-
 def has_links(tables: Sequence[SchemaTable]) -> bool:
     """Whether some table of the schema is linked to another (a link, or a series table)."""
     return any(t.links or t.time_series_time is not None for t in tables)
+
+
+def is_linked(tables: Sequence[SchemaTable]) -> bool:
+    """Whether a schema needs the multi-table engine (module docstring)."""
+    return len(tables) > 1 or has_links(tables)
 
 
 def searches_each_table(job: JobInput, doc: Document) -> bool:
@@ -285,7 +286,7 @@ def load_schema(
         validate_tables,
     )
 
-    pseudonymized = {table.name: _pseudonymized(table) for table in tables}
+    pseudonymized = {table.name: pseudonymized_columns(table) for table in tables}
     links = [
         Link(table.name, link.field, link.to.table, link.to.field, LinkMethod(link.method))
         for table in tables
@@ -365,24 +366,6 @@ def load_schema(
             problems += error.problems
         raise SchemaError(problems)
     return LinkedSchema(engine_tables, links, schema, pseudonymized)
-
-
-def _pseudonymized(table: SchemaTable) -> dict[str, Any]:
-    """``{column: strategy object}`` of a table's pseudonymized columns (the YAML's
-    ``pseudonymization``, or the flat ``pseudonymization_strategy`` that has an object form;
-    CONSTANT and SPECIFIC_ID need the object's fields and are refused in the flat form)."""
-    found: dict[str, Any] = {}
-    for column in table.columns or []:
-        strategy = column.strategy()
-        if strategy is not None:
-            found[column.field] = strategy
-        elif column.pseudonymization_strategy:
-            raise JobError(
-                f"pseudonymization of column '{column.field}' of table '{table.name}': "
-                f"{column.pseudonymization_strategy} needs the strategy object form "
-                "(pseudonymization: {kind: ..., ...})"
-            )
-    return found
 
 
 def _pick(override: Any, params: Any, name: str) -> Any:
@@ -599,8 +582,7 @@ def _metrics_inputs(
         if name in uploaded:
             frame = read_input(job, uploaded[name], avatars=True, types_of=table, retyped=tokens)
         else:
-            if standard is None:
-                standard = _standard_job_for(job, spec.avatarization_ref)
+            standard = standard or _standard_job_for(job, spec.avatarization_ref)
             if standard is None:
                 raise JobError(
                     f"{doc.label}: no avatars to measure: run a standard job of this set first "
@@ -891,7 +873,7 @@ def report_tables(
         keys = {table.primary_key, table.time_series_time}
         keys |= {fk for _parent, child, fk in links if child == table.name}
         # pseudonyms have no distribution to compare with the original values'
-        keys |= {c.field for c in table.columns or [] if c.strategy() is not None}
+        keys |= set(pseudonymized_columns(table))
         for field in ("original", "avatars"):
             frame = entry.get(field)
             if isinstance(frame, pd.DataFrame):
